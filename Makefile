@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Entry points of the project.  Everything kernel-level runs inside QEMU
+# (scripts/vm-run); nothing here touches the host's own kernel.
+#
+#   make deps                          install Debian packages (idempotent)
+#   make kernel BASE=7.3 VARIANT=patched
+#   make module BASE=7.3 [VARIANT=patched]
+#   make selftests
+#   make check                         the whole suite, ends "N passed, N failed"
+#   make demo                          the before/after story
+
+BASE ?= 7.3
+VARIANT ?= patched
+BASES := 6.12 7.3
+
+KOBJ = build/$(BASE)/$(if $(filter stock,$(VARIANT)),stock,patched)/$(if $(filter debug,$(VARIANT)),o-debug,o)
+
+.PHONY: all deps kernel kernels module selftests check check-static demo clean help
+
+all: help
+
+help:
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@scripts/deps
+
+kernel: deps
+	@case "$(BASE)" in 6.12|7.3) ;; *) echo "BASE must be 6.12 or 7.3, not '$(BASE)'" >&2; exit 2;; esac
+	@case "$(VARIANT)" in stock|patched|debug) ;; *) echo "VARIANT must be stock, patched or debug, not '$(VARIANT)'" >&2; exit 2;; esac
+	scripts/kernel-build $(BASE) $(VARIANT)
+
+kernels: deps
+	@for b in $(BASES); do for v in stock patched; do \
+		scripts/kernel-build $$b $$v || exit 1; done; done
+
+module: deps
+	@test -f $(KOBJ)/Module.symvers || $(MAKE) --no-print-directory kernel
+	$(MAKE) -C module KDIR=$(CURDIR)/$(KOBJ) W=1
+
+selftests: deps
+	$(MAKE) -C selftests
+
+check: deps
+	@scripts/check $(CHECK_ARGS)
+
+check-static: deps
+	@scripts/check --static-only
+
+demo: deps
+	@scripts/demo
+
+clean:
+	$(MAKE) -C module clean KDIR=$(CURDIR)/$(KOBJ) >/dev/null 2>&1 || true
+	$(MAKE) -C selftests clean >/dev/null 2>&1 || true
+	rm -rf build/vm build/results

@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers and check functions for scripts/check.  Sourced, not run; it uses
+# the caller's $top (project root) and $out (log folder).
+# Convention: a check function returns 0 for pass, 4 for skip (the last line
+# of its output says why), anything else for failure.
+
+: "${top:?}" "${out:?}"
+passed=0 failed=0 skipped=0
+failed_names=()
+
+run() {
+	local name=$1 log=$out/$1.log rc start secs
+	shift
+	start=$(date +%s)
+	"$@" >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0)
+		passed=$((passed + 1))
+		printf 'ok    %-36s %4ss\n' "$name" "$secs"
+		;;
+	4)
+		skipped=$((skipped + 1))
+		printf 'SKIP  %-36s %4ss  %s\n' "$name" "$secs" "$(tail -n1 "$log")"
+		;;
+	*)
+		failed=$((failed + 1))
+		failed_names+=("$name")
+		printf 'FAIL  %-36s %4ss  (exit %d, log %s)\n' "$name" "$secs" "$rc" "${log#"$top"/}"
+		tail -n 15 "$log" | sed 's/^/      | /'
+		;;
+	esac
+}
+
+summary() {
+	echo
+	[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+}
+
+series_of() {
+	local p
+	for p in "$top/patches/$1"/0*.patch; do
+		case "$p" in */0000-*) ;; *) [ -f "$p" ] && echo "$p" ;; esac
+	done
+}
+
+# checkpatch --strict from the extracted tree, on every patch of the series.
+# UNKNOWN_COMMIT_ID is ignored because Debian's source has no git history to
+# resolve the ids in Fixes: tags against (they are checked by hand).
+check_checkpatch() {
+	local base=$1 p bad=0 res
+	scripts/kernel-src "$base" >/dev/null || return 1
+	while read -r p; do
+		res=$(cd "build/$base/stock" && ./scripts/checkpatch.pl --strict \
+			--ignore UNKNOWN_COMMIT_ID "$p" 2>&1)
+		echo "$(basename "$p"): $(echo "$res" | grep '^total:')"
+		if ! echo "$res" | grep -q '^total: 0 errors, 0 warnings, 0 checks'; then
+			echo "$res"
+			bad=1
+		fi
+	done < <(series_of "$base")
+	return $bad
+}
+
+check_shellcheck() {
+	local files=() f
+	while IFS= read -r f; do
+		head -n1 "$f" | grep -Eq '^#!.*(ba)?sh' && files+=("$f")
+	done < <(find scripts .ci selftests module -type f ! -name '*.c' ! -name '*.h' 2>/dev/null)
+	echo "shellcheck ${#files[@]} files"
+	shellcheck -x "${files[@]}"
+}
+
+check_selftests_build() {
+	make -C selftests clean >/dev/null 2>&1
+	make -C selftests all
+}
+
+# Every patch builds on its own: apply patches 1..k to a pristine worktree
+# and build net/ipv4/ and net/ipv6/ with the patched kernel's configuration.
+check_bisect() {
+	local base=$1 n k wt=$top/build/$1/bisect
+	n=$(series_of "$base" | wc -l)
+	[ -f "build/$base/patched/o/.config" ] || { echo "no patched .config (kernel build failed?)"; return 1; }
+	for k in $(seq 1 "$n"); do
+		scripts/series-apply "$base" "$k" "$wt" >/dev/null || return 1
+		mkdir -p "$wt/o"
+		cp "build/$base/patched/o/.config" "$wt/o/.config"
+		echo "== patches 1..$k: $(git -C "$wt" log -1 --format=%s)"
+		CCACHE_NOHASHDIR=true make -s -C "$wt" O="$wt/o" olddefconfig || return 1
+		CCACHE_NOHASHDIR=true make -s -C "$wt" O="$wt/o" -j"$(($(nproc) + 1))" \
+			CC="ccache gcc" LOCALVERSION= net/ipv4/ net/ipv6/ || return 1
+	done
+}
+
+# Build the module out of a copy of module/ per kernel, so that builds
+# against different trees never share objects.  W=1, any warning fails.
+module_dir() { echo "$top/build/$1/mod-$2"; }
+
+check_module_build() {
+	local base=$1 variant=$2 dir kdir
+	dir=$(module_dir "$base" "$variant")
+	kdir=$top/build/$base/$variant/o
+	[ -f "$kdir/Module.symvers" ] || { echo "no $kdir/Module.symvers (kernel build failed?)"; return 1; }
+	rm -rf "$dir" && mkdir -p "$dir" && cp -a module/. "$dir/"
+	make -C "$dir" KDIR="$kdir" W=1 2>&1 | tee "$dir/build.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+	if grep -q 'warning:' "$dir/build.log"; then
+		echo "module build has warnings"
+		return 1
+	fi
+	[ -f "$dir/tcplat.ko" ]
+}
+
+bzimage() { echo "$top/build/$1/bzImage-$2"; }
+
+check_vm_boot() {
+	local base=$1 k rel want rc
+	k=$(bzimage "$base" patched)
+	[ -e "$k" ] || { echo "no $k"; return 1; }
+	want=$(sed -n 's/^release=//p' "build/$base/patched/o/BUILD-INFO")
+	rel=$(VM_RUN_TIMING=1 scripts/vm-run -k "$k" -- uname -r) || return 1
+	echo "guest uname -r: $rel (want $want)"
+	[ "$rel" = "$want" ] || return 1
+	scripts/vm-run -k "$k" -- sh -c 'exit 3'
+	rc=$?
+	echo "guest 'exit 3' -> vm-run exit $rc"
+	[ $rc -eq 3 ]
+}
+
+check_vm_module() {
+	local base=$1 variant=$2 ko
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	scripts/vm-run -k "$(bzimage "$base" "$variant")" --timeout 1200 -- \
+		module/test-sysctl.sh "$ko"
+}
+
+check_vm_tw_race() {
+	local base=$1 variant=$2 ko expect=fixed
+	[ "$variant" = stock ] && expect=race
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	scripts/vm-run -k "$(bzimage "$base" "$variant")" --timeout 1200 -- \
+		selftests/tw_race_vm.sh --ko "$ko" --expect "$expect" \
+		--results "$top/build/results/$base-$variant"
+}
+
+check_vm_toggle() {
+	local base=$1 ko
+	ko=$(module_dir "$base" patched)/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 1200 -- \
+		selftests/tw_race_vm.sh --ko "$ko" --toggle \
+		--results "$top/build/results/$base-toggle"
+}
