@@ -82,17 +82,15 @@ check_selftests_build() {
 }
 
 # Every patch builds on its own: apply patches 1..k to a pristine worktree
-# and build net/ipv4/ and net/ipv6/ with the patched kernel's configuration.
+# and build net/ipv4/ and net/ipv6/ with the VM kernel configuration.  The
+# object folder sits in the worktree, so ccache serves unchanged objects.
 check_bisect() {
 	local base=$1 n k wt=$top/build/$1/bisect
 	n=$(series_of "$base" | wc -l)
-	[ -f "build/$base/patched/o/.config" ] || { echo "no patched .config (kernel build failed?)"; return 1; }
 	for k in $(seq 1 "$n"); do
 		scripts/series-apply "$base" "$k" "$wt" >/dev/null || return 1
-		mkdir -p "$wt/o"
-		cp "build/$base/patched/o/.config" "$wt/o/.config"
 		echo "== patches 1..$k: $(git -C "$wt" log -1 --format=%s)"
-		CCACHE_NOHASHDIR=true make -s -C "$wt" O="$wt/o" olddefconfig || return 1
+		scripts/kernel-config "$wt" "$wt/o" patched || return 1
 		CCACHE_NOHASHDIR=true make -s -C "$wt" O="$wt/o" -j"$(($(nproc) + 1))" \
 			CC="ccache gcc" LOCALVERSION= net/ipv4/ net/ipv6/ || return 1
 	done

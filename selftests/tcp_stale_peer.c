@@ -1,0 +1,940 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists:
+ *
+ * tcp_tw_race measures how often the close race leaves a stale FIN_WAIT2
+ * timewait socket behind.  This test builds that stale peer on purpose,
+ * without any race, to measure what it costs the next connection from the
+ * same 4-tuple on the kernel under test:
+ *
+ *  1. the client connects from a fixed source port and sends 4 bytes;
+ *  2. the server shuts down its sending side (FIN), the client reads EOF
+ *     and acknowledges it at once (TCP_QUICKACK), the server waits until
+ *     its socket is in FIN_WAIT2 and closes it: the kernel turns it into a
+ *     timewait socket in the FIN_WAIT2 substate;
+ *  3. the client closes with SO_LINGER {1, 0}; its RST/ACK is dropped by an
+ *     nftables rule, exactly what the race does to it;
+ *  4. the client reconnects from the same source port and the SYN meets
+ *     the stale timewait socket.
+ *
+ * The rule drops only segments with both RST and ACK set from the client
+ * port to the server port: the client's answer to a stale ACK is a bare RST
+ * and must get through to kill the stale timewait socket, as it does in the
+ * real incident.  The rule is installed once per test with the nft command
+ * inside the test's own network namespace (skipped when nft is missing).
+ *
+ * Expected result on current kernels: when the new ISN lands outside the
+ * old receive window (reconnect after more than ~4 ms, see --gap-us), the
+ * timewait socket answers the SYN with a stale ACK, the client resets it
+ * and resends the SYN after TCP_TIMEOUT_MIN (2 jiffies, 8 ms at HZ=250;
+ * 1 s before v5.6).  Inside the window the SYN gets a RST and connect()
+ * fails with ECONNREFUSED (the test retries at once).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+
+#define PROG			"tcp_stale_peer"
+#define EXIT_USAGE		2
+
+#define NSEC_PER_USEC		1000ULL
+#define NSEC_PER_MSEC		1000000ULL
+#define NSEC_PER_SEC		1000000000ULL
+
+#define NFT_TABLE		"tcp_stale_peer"
+#define MAX_REFUSED		3
+#define IO_TIMEOUT_S		10
+/* How long the server waits for its socket to reach FIN_WAIT2. */
+#define FIN_WAIT2_BOUND_NS	(5 * NSEC_PER_SEC)
+/* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
+#define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
+
+enum expectation {
+	EXPECT_REPORT,
+	EXPECT_RACE,
+	EXPECT_FIXED,
+};
+
+struct options {
+	unsigned long count;
+	unsigned long time_s;
+	bool ipv4;
+	bool ipv6;
+	unsigned int port;
+	unsigned long gap_us;
+	bool no_drop;
+	enum expectation expect;
+	bool verbose;
+};
+
+static int interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&interrupted, 1, __ATOMIC_RELAXED);
+}
+
+static bool stopped(void)
+{
+	return __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void sleep_ns(unsigned long long ns)
+{
+	struct timespec ts = {
+		.tv_sec = ns / NSEC_PER_SEC,
+		.tv_nsec = ns % NSEC_PER_SEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stopped())
+		;
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [options]\n"
+		"Cost of reconnecting to a stale FIN_WAIT2 timewait peer (built with nftables).\n"
+		"\n"
+		"  -n, --count N        reconnects per test (default 1000)\n"
+		"  -t, --time SECONDS   time bound per test, stop early and report (default 30)\n"
+		"  -4                   IPv4 only (127.0.0.1)\n"
+		"  -6                   IPv6 only (::1); default: both, as two tests\n"
+		"  -p, --port PORT      server port (default 0: any free port)\n"
+		"      --gap-us N       pause between close and reconnect (default 10000);\n"
+		"                       a reconnect within ~4 ms of the old ISN gets a RST\n"
+		"                       instead of a stale ACK\n"
+		"      --no-drop        control run: no nftables rule, no stale peer\n"
+		"      --expect WHAT    race:   fail unless >= 50%% of reconnects met the stale peer\n"
+		"                       fixed:  fail if any reconnect met it\n"
+		"                       report: only report (default)\n"
+		"  -v, --verbose        print every stale-peer event\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and the nft command.\n",
+		PROG);
+}
+
+static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void bad_arg(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "%s: invalid value '%s' for %s: %s\n", PROG, val ? val : "",
+		opt, why);
+	fprintf(stderr, "Try '%s --help'.\n", PROG);
+	exit(EXIT_USAGE);
+}
+
+enum {
+	OPT_GAP_US = 256,
+	OPT_NO_DROP,
+	OPT_EXPECT,
+};
+
+static void parse_opts(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "count",	required_argument, NULL, 'n' },
+		{ "time",	required_argument, NULL, 't' },
+		{ "port",	required_argument, NULL, 'p' },
+		{ "gap-us",	required_argument, NULL, OPT_GAP_US },
+		{ "no-drop",	no_argument,	   NULL, OPT_NO_DROP },
+		{ "expect",	required_argument, NULL, OPT_EXPECT },
+		{ "verbose",	no_argument,	   NULL, 'v' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL,		0,		   NULL, 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->count = 1000;
+	o->time_s = 30;
+	o->gap_us = 10000;
+	o->expect = EXPECT_REPORT;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:t:46p:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (!parse_ulong(optarg, 100000000UL, &v) || !v)
+				bad_arg("--count", optarg, "need an integer 1..100000000");
+			o->count = v;
+			break;
+		case 't':
+			if (!parse_ulong(optarg, 86400UL, &v) || !v)
+				bad_arg("--time", optarg, "need an integer 1..86400 (seconds)");
+			o->time_s = v;
+			break;
+		case '4':
+			o->ipv4 = true;
+			break;
+		case '6':
+			o->ipv6 = true;
+			break;
+		case 'p':
+			if (!parse_ulong(optarg, 65535UL, &v))
+				bad_arg("--port", optarg, "need an integer 0..65535");
+			o->port = v;
+			break;
+		case OPT_GAP_US:
+			if (!parse_ulong(optarg, 10000000UL, &v))
+				bad_arg("--gap-us", optarg, "need an integer 0..10000000");
+			o->gap_us = v;
+			break;
+		case OPT_NO_DROP:
+			o->no_drop = true;
+			break;
+		case OPT_EXPECT:
+			if (!strcmp(optarg, "race"))
+				o->expect = EXPECT_RACE;
+			else if (!strcmp(optarg, "fixed"))
+				o->expect = EXPECT_FIXED;
+			else if (!strcmp(optarg, "report"))
+				o->expect = EXPECT_REPORT;
+			else
+				bad_arg("--expect", optarg, "need 'race', 'fixed' or 'report'");
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value\n", PROG,
+				argv[optind - 1]);
+			fprintf(stderr, "Try '%s --help'.\n", PROG);
+			exit(EXIT_USAGE);
+		default:
+			if (optopt)
+				fprintf(stderr, "%s: unknown option '-%c'\n", PROG, optopt);
+			else
+				fprintf(stderr, "%s: unknown option '%s'\n", PROG,
+					argv[optind - 1]);
+			fprintf(stderr, "Try '%s --help'.\n", PROG);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		fprintf(stderr, "Try '%s --help'.\n", PROG);
+		exit(EXIT_USAGE);
+	}
+	if (!o->ipv4 && !o->ipv6) {
+		o->ipv4 = true;
+		o->ipv6 = true;
+	}
+}
+
+/* ---- counters, namespace, nftables ------------------------------------ */
+
+/* TcpExt counter @name of this network namespace, -1 when absent. */
+static long long tcpext_read(const char *name)
+{
+	size_t hsz = 0, vsz = 0;
+	char *hdr = NULL, *val = NULL;
+	long long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -1;
+	while (getline(&hdr, &hsz, f) > 0 && getline(&val, &vsz, f) > 0) {
+		char *hsave, *vsave, *h, *v;
+
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		h = strtok_r(hdr + 7, "\n ", &hsave);
+		v = strtok_r(val + 7, "\n ", &vsave);
+		while (h && v) {
+			if (!strcmp(h, name)) {
+				ret = strtoll(v, NULL, 10);
+				break;
+			}
+			h = strtok_r(NULL, "\n ", &hsave);
+			v = strtok_r(NULL, "\n ", &vsave);
+		}
+		break;
+	}
+	free(hdr);
+	free(val);
+	fclose(f);
+	return ret;
+}
+
+static int bring_lo_up(void)
+{
+	struct ifreq ifr;
+	int fd, ret = -1;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		goto out;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static bool nft_available(void)
+{
+	int st = system("nft --version >/dev/null 2>&1");
+
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/*
+ * Apply @ruleset with "nft -f"; 0 on success.  nft's messages are passed
+ * on as TAP comments.
+ */
+static int nft_apply(const char *ruleset)
+{
+	char path[] = "/tmp/tcp_stale_peer.XXXXXX", cmd[128], line[512];
+	int fd, st, len = strlen(ruleset);
+	FILE *p;
+
+	fd = mkstemp(path);
+	if (fd < 0) {
+		ksft_print_msg("nft: mkstemp: %s\n", strerror(errno));
+		return -1;
+	}
+	if (write(fd, ruleset, len) != len) {
+		ksft_print_msg("nft: write %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "nft -f %s 2>&1", path);
+	p = popen(cmd, "r");
+	if (!p) {
+		unlink(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), p))
+		ksft_print_msg("nft: %s", line);
+	st = pclose(p);
+	unlink(path);
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Drop RST/ACK segments from client port @cport to server port @sport. */
+static int nft_install(unsigned short cport, unsigned short sport)
+{
+	char rules[512];
+
+	snprintf(rules, sizeof(rules),
+		 "table inet %s {\n"
+		 "\tchain input {\n"
+		 "\t\ttype filter hook input priority 0; policy accept;\n"
+		 "\t\ttcp sport %u tcp dport %u tcp flags & (rst | ack) == (rst | ack) counter drop\n"
+		 "\t}\n"
+		 "}\n",
+		 NFT_TABLE, cport, sport);
+	return nft_apply(rules);
+}
+
+static void nft_remove(void)
+{
+	nft_apply("delete table inet " NFT_TABLE "\n");
+}
+
+/* Packets dropped by our rule so far, -1 when unknown. */
+static long long nft_dropped(void)
+{
+	long long pkts = -1;
+	char line[512];
+	FILE *p;
+
+	p = popen("nft list table inet " NFT_TABLE " 2>/dev/null", "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		char *c = strstr(line, "counter packets ");
+
+		if (c)
+			pkts = strtoll(c + strlen("counter packets "), NULL, 10);
+	}
+	pclose(p);
+	return pkts;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static socklen_t loopback_addr(int family, unsigned short port,
+			       struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*sin);
+	}
+	sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	sin6->sin6_addr = in6addr_loopback;
+	return sizeof(*sin6);
+}
+
+static int local_port(int fd, unsigned short *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	if (ss.ss_family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+static int set_int(int fd, int level, int opt, int val)
+{
+	return setsockopt(fd, level, opt, &val, sizeof(val));
+}
+
+static int set_io_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int tcp_info_get(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+}
+
+/* ---- one test ---------------------------------------------------------- */
+
+struct test {
+	const struct options *o;
+	int family;
+	const char *fname;
+	int lfd;
+	unsigned short sport;
+	unsigned short cport;
+	char err[256];
+	unsigned long done;		/* measured reconnects */
+	unsigned long long *conn_ns;	/* reconnect latency */
+	unsigned long hits;
+	unsigned long syn_rtx;
+	unsigned long syn_late;
+	unsigned long syn_rst;
+	bool time_bound_hit;
+};
+
+#define fail_msg(t, fmt, ...) \
+	snprintf((t)->err, sizeof((t)->err), fmt, ##__VA_ARGS__)
+
+#define HIT_SYN_RTX	0x1
+#define HIT_SYN_RST	0x2
+#define HIT_SYN_LATE	0x4
+
+#define FMT_HIT \
+	"%s: reconnect %lu met the stale peer (%s%s), took %llu us\n"
+#define FMT_HITS \
+	"  stale peer met %lu (%.2f%%): SYN retransmit %lu (late %lu), RST to SYN %lu\n"
+
+static int client_socket(struct test *t)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage ss;
+	socklen_t alen;
+	int fd;
+
+	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail_msg(t, "client socket: %s", strerror(errno));
+		return -1;
+	}
+	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+		fail_msg(t, "client SO_REUSEADDR: %s", strerror(errno));
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
+		fail_msg(t, "client SO_LINGER: %s", strerror(errno));
+		goto fail;
+	}
+	if (set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
+		fail_msg(t, "client TCP_NODELAY: %s", strerror(errno));
+		goto fail;
+	}
+	if (set_io_timeouts(fd)) {
+		fail_msg(t, "client SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+		goto fail;
+	}
+	alen = loopback_addr(t->family, t->cport, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, alen)) {
+		fail_msg(t, "client bind to source port %u: %s", t->cport,
+			 strerror(errno));
+		goto fail;
+	}
+	if (!t->cport && local_port(fd, &t->cport)) {
+		fail_msg(t, "client getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Connect from the fixed port; see tcp_tw_race.c for the hit signals. */
+static int client_connect(struct test *t, bool first, unsigned long long *lat,
+			  unsigned int *flags)
+{
+	struct sockaddr_storage ss;
+	unsigned long long t0;
+	struct tcp_info ti;
+	socklen_t alen;
+	int attempt, fd;
+
+	*flags = 0;
+	alen = loopback_addr(t->family, t->sport, &ss);
+	t0 = now_ns();
+	for (attempt = 0; ; attempt++) {
+		fd = client_socket(t);
+		if (fd < 0)
+			return -1;
+		if (!connect(fd, (struct sockaddr *)&ss, alen))
+			break;
+		if (errno == ECONNREFUSED && !first && attempt < MAX_REFUSED) {
+			/* The stale timewait socket answered the SYN with a RST. */
+			*flags |= HIT_SYN_RST;
+			close(fd);
+			continue;
+		}
+		fail_msg(t, "connect from port %u to port %u (attempt %d): %s",
+			 t->cport, t->sport, attempt + 1, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*lat = now_ns() - t0;
+	if (tcp_info_get(fd, &ti)) {
+		fail_msg(t, "getsockopt(TCP_INFO) after connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* The SYN was retransmitted: answered by a stale ACK, or dropped. */
+	if (ti.tcpi_total_retrans)
+		*flags |= HIT_SYN_RTX;
+	if (ti.tcpi_total_retrans && *lat >= SLOW_SYN_NS)
+		*flags |= HIT_SYN_LATE;
+	return fd;
+}
+
+/*
+ * One connection: exchange 4 bytes, let the server close first and wait
+ * for its socket to reach FIN_WAIT2, then close the client with a RST.
+ */
+static int one_connection(struct test *t, int cfd, unsigned int pattern)
+{
+	unsigned int wire = htonl(pattern), got;
+	unsigned long long t0;
+	struct tcp_info ti;
+	char buf[16];
+	ssize_t n;
+	int sfd;
+
+	sfd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (sfd < 0) {
+		fail_msg(t, "accept: %s", strerror(errno));
+		return -1;
+	}
+	if (set_io_timeouts(sfd)) {
+		fail_msg(t, "server SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+		goto fail;
+	}
+	n = send(cfd, &wire, sizeof(wire), MSG_NOSIGNAL);
+	if (n != sizeof(wire)) {
+		fail_msg(t, "client send: %s", n < 0 ? strerror(errno) : "short write");
+		goto fail;
+	}
+	n = recv(sfd, &got, sizeof(got), MSG_WAITALL);
+	if (n != sizeof(got)) {
+		fail_msg(t, "server read: %s",
+			 n < 0 ? strerror(errno) : "short read");
+		goto fail;
+	}
+	if (ntohl(got) != pattern) {
+		fail_msg(t, "server read pattern %u, expected %u", ntohl(got), pattern);
+		goto fail;
+	}
+	if (shutdown(sfd, SHUT_WR)) {
+		fail_msg(t, "server shutdown(SHUT_WR): %s", strerror(errno));
+		goto fail;
+	}
+	n = recv(cfd, buf, sizeof(buf), 0);
+	if (n != 0) {
+		fail_msg(t, "client read of EOF: %s",
+			 n < 0 ? strerror(errno) : "unexpected data");
+		goto fail;
+	}
+	/* Acknowledge the server's FIN now instead of after the delayed ACK. */
+	if (set_int(cfd, IPPROTO_TCP, TCP_QUICKACK, 1)) {
+		fail_msg(t, "client TCP_QUICKACK: %s", strerror(errno));
+		goto fail;
+	}
+	t0 = now_ns();
+	for (;;) {
+		if (tcp_info_get(sfd, &ti)) {
+			fail_msg(t, "server getsockopt(TCP_INFO): %s", strerror(errno));
+			goto fail;
+		}
+		if (ti.tcpi_state == TCP_FIN_WAIT2)
+			break;
+		if (now_ns() - t0 >= FIN_WAIT2_BOUND_NS) {
+			fail_msg(t, "server socket not in FIN_WAIT2 after 5 s (state %u)",
+				 ti.tcpi_state);
+			goto fail;
+		}
+		sleep_ns(100 * NSEC_PER_USEC);
+	}
+	/* Orphaned in FIN_WAIT2: becomes a FIN_WAIT2 timewait socket. */
+	close(sfd);
+	/* SO_LINGER {1, 0}: RST/ACK, dropped by the nftables rule. */
+	close(cfd);
+	return 0;
+fail:
+	close(sfd);
+	return -1;
+}
+
+static int server_listen(struct test *t)
+{
+	struct sockaddr_storage ss;
+	socklen_t alen;
+	int fd;
+
+	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail_msg(t, "server socket: %s", strerror(errno));
+		return -1;
+	}
+	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+		fail_msg(t, "server SO_REUSEADDR: %s", strerror(errno));
+		goto fail;
+	}
+	alen = loopback_addr(t->family, t->o->port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, alen)) {
+		fail_msg(t, "server bind port %u: %s", t->o->port, strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, 16) || local_port(fd, &t->sport)) {
+		fail_msg(t, "server listen: %s", strerror(errno));
+		goto fail;
+	}
+	t->lfd = fd;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The loop; returns 0 or -1 with t->err set. */
+static int run_loop(struct test *t)
+{
+	unsigned long long deadline, lat;
+	unsigned int flags;
+	unsigned long i;
+	int fd;
+
+	deadline = now_ns() + t->o->time_s * NSEC_PER_SEC;
+	fd = client_connect(t, true, &lat, &flags);
+	if (fd < 0)
+		return -1;
+	/* The client port is known only now: install the rule. */
+	if (!t->o->no_drop && nft_install(t->cport, t->sport)) {
+		close(fd);
+		fail_msg(t, "nft: cannot install the RST/ACK drop rule (nf_tables missing?)");
+		return -2;
+	}
+	for (i = 0; ; i++) {
+		if (one_connection(t, fd, (unsigned int)i)) {
+			close(fd);
+			return -1;
+		}
+		if (i == t->o->count || stopped())
+			break;
+		if (now_ns() >= deadline) {
+			t->time_bound_hit = true;
+			break;
+		}
+		if (t->o->gap_us)
+			sleep_ns(t->o->gap_us * NSEC_PER_USEC);
+		fd = client_connect(t, false, &lat, &flags);
+		if (fd < 0)
+			return -1;
+		t->conn_ns[i] = lat;
+		t->done = i + 1;
+		if (flags & HIT_SYN_RTX)
+			t->syn_rtx++;
+		if (flags & HIT_SYN_LATE)
+			t->syn_late++;
+		if (flags & HIT_SYN_RST)
+			t->syn_rst++;
+		if (flags) {
+			t->hits++;
+			if (t->o->verbose)
+				ksft_print_msg(FMT_HIT, t->fname, i,
+					       flags & HIT_SYN_RST ? "RST to SYN " : "",
+					       flags & HIT_SYN_RTX ? "SYN retransmitted" : "",
+					       lat / NSEC_PER_USEC);
+		}
+	}
+	return 0;
+}
+
+static int cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile (per mille) of a sorted array, in microseconds. */
+static unsigned long long pct_us(const unsigned long long *v, unsigned long n,
+				 unsigned int permille)
+{
+	unsigned long long rank;
+
+	if (!n)
+		return 0;
+	rank = ((unsigned long long)n * permille + 999) / 1000;
+	if (rank < 1)
+		rank = 1;
+	return v[rank - 1] / NSEC_PER_USEC;
+}
+
+/* The machine-readable result line; keep the keys stable. */
+#define FMT_SUMMARY \
+	"%s: family=%s drop=%s gap_us=%lu conns=%lu hits=%lu hit_pct=%.2f over100ms=%lu over1s=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu syn_retrans=%s syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu rst_dropped=%s\n"
+
+static void run_test(const struct options *o, int family)
+{
+	unsigned long over100 = 0, over1s = 0, i, n;
+	char s_syn[24], s_drop[24];
+	long long syn0, syn1, dropped = -1;
+	unsigned long long p50, p99, p999, max;
+	bool failed = false;
+	struct test t;
+	double pct;
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	t.o = o;
+	t.family = family;
+	t.fname = family == AF_INET ? "ipv4" : "ipv6";
+	t.lfd = -1;
+
+	t.conn_ns = calloc(o->count, sizeof(*t.conn_ns));
+	if (!t.conn_ns) {
+		ksft_test_result_fail("%s: out of memory\n", t.fname);
+		return;
+	}
+	if (server_listen(&t)) {
+		if (family == AF_INET6 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
+			ksft_test_result_skip("%s: IPv6 not available: %s\n", t.fname, t.err);
+		else
+			ksft_test_result_fail("%s: %s\n", t.fname, t.err);
+		free(t.conn_ns);
+		return;
+	}
+	syn0 = tcpext_read("TCPSynRetrans");
+	ret = run_loop(&t);
+	if (!o->no_drop) {
+		dropped = nft_dropped();
+		nft_remove();
+	}
+	syn1 = tcpext_read("TCPSynRetrans");
+	close(t.lfd);
+
+	if (ret == -2) {
+		ksft_test_result_skip("%s: %s\n", t.fname, t.err);
+		free(t.conn_ns);
+		return;
+	}
+
+	n = t.done;
+	for (i = 0; i < n; i++) {
+		if (t.conn_ns[i] >= 100 * NSEC_PER_MSEC)
+			over100++;
+		if (t.conn_ns[i] >= NSEC_PER_SEC)
+			over1s++;
+	}
+	qsort(t.conn_ns, n, sizeof(*t.conn_ns), cmp_ull);
+	p50 = pct_us(t.conn_ns, n, 500);
+	p99 = pct_us(t.conn_ns, n, 990);
+	p999 = pct_us(t.conn_ns, n, 999);
+	max = n ? t.conn_ns[n - 1] / NSEC_PER_USEC : 0;
+	pct = n ? 100.0 * t.hits / n : 0.0;
+	if (syn0 < 0 || syn1 < 0)
+		snprintf(s_syn, sizeof(s_syn), "na");
+	else
+		snprintf(s_syn, sizeof(s_syn), "%lld", syn1 - syn0);
+	if (dropped < 0)
+		snprintf(s_drop, sizeof(s_drop), "na");
+	else
+		snprintf(s_drop, sizeof(s_drop), "%lld", dropped);
+
+	ksft_print_msg(FMT_SUMMARY, PROG, t.fname, o->no_drop ? "no" : "rst_ack",
+		       o->gap_us, n, t.hits, pct, over100, over1s, p50, p99, p999,
+		       max, s_syn, t.syn_rtx, t.syn_late, t.syn_rst, s_drop);
+	ksft_print_msg("%s: %lu of %lu reconnects from port %u to %u%s\n",
+		       t.fname, n, o->count, t.cport, t.sport,
+		       t.time_bound_hit ? " (time bound reached)" : "");
+	ksft_print_msg("  %-12s %10s %10s %10s %10s\n", "latency(us)", "p50", "p99",
+		       "p99.9", "max");
+	ksft_print_msg("  %-12s %10llu %10llu %10llu %10llu\n", "reconnect",
+		       p50, p99, p999, max);
+	ksft_print_msg(FMT_HITS, t.hits, pct, t.syn_rtx, t.syn_late, t.syn_rst);
+	ksft_print_msg("  TcpExtTCPSynRetrans +%s, RST/ACK dropped by nft %s\n",
+		       s_syn, s_drop);
+
+	if (ret) {
+		ksft_print_msg("%s: %s\n", t.fname, t.err);
+		failed = true;
+	}
+	if (stopped()) {
+		ksft_print_msg("%s: interrupted\n", t.fname);
+		failed = true;
+	}
+	if (!n)
+		failed = true;
+	if (o->expect == EXPECT_RACE && t.hits * 2 < n) {
+		ksft_print_msg("%s: expected >= 50%% stale-peer reconnects, got %.2f%%\n",
+			       t.fname, pct);
+		failed = true;
+	}
+	if (o->expect == EXPECT_FIXED && t.hits) {
+		ksft_print_msg("%s: expected no stale-peer reconnect, got %lu\n",
+			       t.fname, t.hits);
+		failed = true;
+	}
+	if (failed)
+		ksft_test_result_fail("%s: %lu/%lu reconnects met the stale peer\n",
+				      t.fname, t.hits, n);
+	else
+		ksft_test_result_pass("%s: %lu/%lu reconnects met the stale peer\n",
+				      t.fname, t.hits, n);
+	free(t.conn_ns);
+}
+
+static void skip_all(const struct options *o, const char *why)
+{
+	if (o->ipv4)
+		ksft_test_result_skip("ipv4: %s\n", why);
+	if (o->ipv6)
+		ksft_test_result_skip("ipv6: %s\n", why);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	struct options o;
+	char why[128];
+
+	parse_opts(argc, argv, &o);
+
+	ksft_print_header();
+	ksft_set_plan(o.ipv4 + o.ipv6);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, sizeof(why), "unshare(CLONE_NEWNET): %s (needs root)",
+			 strerror(errno));
+		skip_all(&o, why);
+		goto done;
+	}
+	if (bring_lo_up())
+		ksft_exit_fail_msg("cannot bring up lo in the test namespace: %s\n",
+				   strerror(errno));
+	if (!o.no_drop && !nft_available()) {
+		skip_all(&o, "nft command not found (needed to drop the RST/ACK)");
+		goto done;
+	}
+
+	if (o.ipv4)
+		run_test(&o, AF_INET);
+	if (o.ipv6)
+		run_test(&o, AF_INET6);
+
+done:
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
+		ksft_print_cnts();
+		exit(KSFT_SKIP);
+	}
+	ksft_exit_pass();
+}

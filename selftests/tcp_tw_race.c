@@ -1,0 +1,1579 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists:
+ *
+ * A TCP segment that looked up a full socket in FIN_WAIT1 can spin on the
+ * socket lock while another CPU processes the peer's ACK, moves the orphaned
+ * socket to a FIN_WAIT2 timewait socket and sets the full socket to
+ * TCP_CLOSE.  The waiting segment (the peer's RST/ACK or FIN/ACK) is then
+ * dropped against the dead full socket and the timewait socket never sees
+ * it.  This was reported on LKML in 2020 ("Latency spikes occurs from
+ * frequent socket connections"); only the symptom was mitigated (the SYN
+ * resend delay after a stale ACK became TCP_TIMEOUT_MIN), the race itself
+ * remained.  This test measures how often the race is hit and what it costs.
+ *
+ * The test runs in its own network namespace over loopback, with a server
+ * thread and a client thread pinned to two different CPUs.  The server
+ * accepts, reads 4 bytes and closes (it sends the first FIN).  The client
+ * binds one fixed source port for the whole run, connects, sends a 4-byte
+ * sequence number, reads until EOF and then either
+ *
+ *  - rst mode: closes with SO_LINGER {1, 0}, i.e. sends RST/ACK.  A lost RST
+ *    leaves a stale FIN_WAIT2 timewait socket on the server side that meets
+ *    the very next SYN from the same 4-tuple.  Depending on how far the new
+ *    ISN moved, the timewait socket answers that SYN with a stale ACK (the
+ *    client resets it and retransmits the SYN after TCP_TIMEOUT_MIN, visible
+ *    as tcpi_total_retrans > 0 right after connect() and in
+ *    TcpExtTCPSynRetrans) or, when the new ISN lands inside the old receive
+ *    window (reconnect within ~4 ms), with a RST (connect() fails with
+ *    ECONNREFUSED; the test retries).  A SYN can also be dropped outright by
+ *    the dying full socket (same race, the SYN is the waiting segment); it
+ *    is then retransmitted only after the initial RTO of 1 s.  All of these
+ *    are counted as a hit of the connection whose close left the stale peer.
+ *
+ *  - fin mode: shutdown(SHUT_WR) and poll TCP_INFO until TCP_CLOSE.  A lost
+ *    FIN leaves the client in LAST_ACK until its FIN is retransmitted (RTO,
+ *    at least 200 ms).  A hit is tcpi_total_retrans growing after connect()
+ *    or the close taking 100 ms or more.
+ *
+ * With --widen-us the test drives the tcplat debugging module (sysctls under
+ * /proc/sys/net/ipv4/tcplat, registered in the initial network namespace
+ * and opened before the test leaves it) to widen the race window, so that
+ * a stock kernel hits the race on most connections (--expect race) and a
+ * fixed kernel on none (--expect fixed).  A wide window alone is not
+ * enough: current kernels delay the ACK of the server's FIN and merge it
+ * into the client's RST/ACK, and an ACK sent from the client's CPU is
+ * processed there before the client can send its RST.  Deterministic mode
+ * therefore also makes the client send that ACK at once (TCP_QUICKACK) and
+ * the server close with a lingering close(), which waits for the ACK and
+ * creates the timewait socket on the server's CPU; see parse_opts().
+ *
+ * In natural mode the race shows up when the ACK leaves separately, e.g.
+ * from the delayed-ACK timer on the server's CPU.  A related loss is also
+ * counted: a SYN that looks up the full socket just before the client's
+ * RST kills it is dropped in TCP_CLOSE and costs the initial SYN RTO (1 s).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+
+#define PROG			"tcp_tw_race"
+#define EXIT_USAGE		2
+
+#define NSEC_PER_USEC		1000ULL
+#define NSEC_PER_MSEC		1000000ULL
+#define NSEC_PER_SEC		1000000000ULL
+
+/* The client sends this instead of a sequence number to stop the server. */
+#define END_MAGIC		0xffffffffU
+/* Connect attempts refused by a stale timewait socket before giving up. */
+#define MAX_REFUSED		3
+/* Socket send/receive timeout, generous for slow (TCG) virtual machines. */
+#define IO_TIMEOUT_S		10
+/* How long fin mode waits for the client socket to reach TCP_CLOSE. */
+#define FIN_CLOSE_BOUND_NS	(10 * NSEC_PER_SEC)
+#define FIN_POLL_NS		NSEC_PER_MSEC
+/* fin mode: a close slower than this is a hit even without a retransmit. */
+#define SLOW_CLOSE_NS		(100 * NSEC_PER_MSEC)
+/* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
+#define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
+
+#define TCPLAT_DIR		"/proc/sys/net/ipv4/tcplat"
+#define NETSTAT_DELIM		"\n "
+
+enum close_mode {
+	MODE_RST,
+	MODE_FIN,
+};
+
+enum expectation {
+	EXPECT_REPORT,
+	EXPECT_RACE,
+	EXPECT_FIXED,
+};
+
+struct options {
+	unsigned long count;
+	unsigned long time_s;
+	bool ipv4;
+	bool ipv6;
+	enum close_mode mode;
+	unsigned int port;
+	bool widen;
+	unsigned long widen_us;
+	unsigned long widen_mode;
+	enum expectation expect;
+	bool verbose;
+	bool no_netns;
+	bool quickack;
+	bool server_linger;
+	long close_delay_us;	/* -1: not given */
+};
+
+/* Files of the tcplat module; -1 when absent. */
+enum tcplat_file {
+	TL_WIDEN_US,
+	TL_WIDEN_PORT,
+	TL_WIDEN_MODE,
+	TL_CLOSED_SK,
+	TL_WIDEN_HITS,
+	TL_FW2_TW,
+	TL_NR,
+};
+
+static const char * const tcplat_names[TL_NR] = {
+	[TL_WIDEN_US]	= "race_widen_us",
+	[TL_WIDEN_PORT]	= "race_widen_port",
+	[TL_WIDEN_MODE]	= "race_widen_mode",
+	[TL_CLOSED_SK]	= "closed_sk_segments",
+	[TL_WIDEN_HITS]	= "widen_hits",
+	[TL_FW2_TW]	= "fw2_timewait",
+};
+
+static int tcplat_fd[TL_NR] = { -1, -1, -1, -1, -1, -1 };
+static bool tcplat_present;
+
+/* Set from the SIGINT/SIGTERM handler; accessed with __atomic builtins. */
+static int interrupted;
+
+/* One test: one address family, one close mode. */
+struct run {
+	const struct options *o;
+	int family;
+	const char *fname;
+	int cpu_server;
+	int cpu_client;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool ready;		/* server has a listening socket (or failed) */
+	int lfd;
+	unsigned short sport;	/* server port, host order */
+	int stop;		/* atomic: threads must stop */
+
+	/* Server results. */
+	unsigned long srv_accepted;
+	unsigned long srv_short;
+	unsigned long srv_mismatch;
+	char srv_err[256];
+
+	/* Client results. */
+	unsigned short cport;	/* fixed client port, host order */
+	unsigned long done;	/* completed connections */
+	bool time_bound_hit;
+	unsigned long long *conn_ns;	/* connect() latency per connection */
+	unsigned long long *txn_ns;	/* whole transaction per connection */
+	unsigned char *hit;		/* per-connection hit flags */
+	unsigned long syn_rtx;		/* next connect's SYN retransmitted */
+	unsigned long syn_slow;		/* ... and took >= 500 ms (SYN dropped) */
+	unsigned long syn_rst;		/* next connect refused by a timewait */
+	unsigned long fin_rtx;		/* fin mode: FIN retransmitted */
+	unsigned long slow_close;	/* fin mode: close took >= 100 ms */
+	unsigned long long elapsed_ns;
+	char cli_err[256];
+};
+
+#define HIT_SYN_RTX	0x1	/* SYN retransmitted */
+#define HIT_SYN_RST	0x2	/* SYN answered by a RST from a timewait */
+#define HIT_FIN_RTX	0x4	/* fin mode: FIN retransmitted */
+#define HIT_SLOW_CLOSE	0x8	/* fin mode: close took >= 100 ms */
+#define HIT_SYN_SLOW	0x10	/* SYN retransmitted after >= 500 ms */
+
+#define FMT_HIT_STALE \
+	"%s: hit: connection %lu left a stale peer (%s%s%s), reconnect took %llu us\n"
+#define FMT_HIT_FIN \
+	"%s: hit: connection %lu FIN %s, close took %llu us\n"
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void sleep_ns(unsigned long long ns)
+{
+	struct timespec ts = {
+		.tv_sec = ns / NSEC_PER_SEC,
+		.tv_nsec = ns % NSEC_PER_SEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static bool run_stopped(struct run *r)
+{
+	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+}
+
+static void run_stop(struct run *r)
+{
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&interrupted, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [options]\n"
+		"Reproduce and measure the TCP FIN_WAIT1/timewait close race over loopback.\n"
+		"\n"
+		"  -n, --count N        connections per test (default 1000)\n"
+		"  -t, --time SECONDS   time bound per test, stop early and report (default 30)\n"
+		"  -4                   IPv4 only (127.0.0.1)\n"
+		"  -6                   IPv6 only (::1); default: both, as two tests\n"
+		"  -m, --mode rst|fin   rst: client closes with SO_LINGER {1,0} (default)\n"
+		"                       fin: client shutdown(SHUT_WR), waits for TCP_CLOSE\n"
+		"  -p, --port PORT      server port (default 0: any free port)\n"
+		"      --widen-us N     widen the race with the tcplat module by N us\n"
+		"                       (0: natural mode, the default)\n"
+		"      --widen-mode M   value written to race_widen_mode (default 1: delay the\n"
+		"                       lock holder; 2: delay the waiting FIN/RST)\n"
+		"                       --widen-us implies --quickack --server-linger and,\n"
+		"                       in mode 1, --close-delay-us N/2 unless given\n"
+		"      --expect WHAT    race:   fail unless >= 50%% of connections hit\n"
+		"                       fixed:  fail if any connection hit\n"
+		"                       report: only report (default)\n"
+		"  -v, --verbose        print every hit and every TcpExt counter that moved\n"
+		"      --quickack       client ACKs the server's FIN at once (TCP_QUICKACK)\n"
+		"                       before closing, as in the traces of the 2020 report\n"
+		"      --server-linger  server closes with SO_LINGER {1, 10}: close() waits for\n"
+		"                       the ACK of its FIN and makes the timewait socket itself\n"
+		"      --close-delay-us N  client pause between reading EOF and closing\n"
+		"      --no-netns       stay in the current network namespace (to capture\n"
+		"                       packets); lo must be up\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and at least two CPUs.\n",
+		PROG);
+}
+
+static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void bad_arg(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "%s: invalid value '%s' for %s: %s\n", PROG, val ? val : "",
+		opt, why);
+	fprintf(stderr, "Try '%s --help'.\n", PROG);
+	exit(EXIT_USAGE);
+}
+
+enum {
+	OPT_WIDEN_US = 256,
+	OPT_WIDEN_MODE,
+	OPT_EXPECT,
+	OPT_NO_NETNS,
+	OPT_QUICKACK,
+	OPT_SERVER_LINGER,
+	OPT_CLOSE_DELAY,
+};
+
+static void parse_opts(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "count",	required_argument, NULL, 'n' },
+		{ "time",	required_argument, NULL, 't' },
+		{ "mode",	required_argument, NULL, 'm' },
+		{ "port",	required_argument, NULL, 'p' },
+		{ "widen-us",	required_argument, NULL, OPT_WIDEN_US },
+		{ "widen-mode",	required_argument, NULL, OPT_WIDEN_MODE },
+		{ "expect",	required_argument, NULL, OPT_EXPECT },
+		{ "verbose",	no_argument,	   NULL, 'v' },
+		{ "no-netns",	no_argument,	   NULL, OPT_NO_NETNS },
+		{ "quickack",	no_argument,	   NULL, OPT_QUICKACK },
+		{ "server-linger", no_argument,	   NULL, OPT_SERVER_LINGER },
+		{ "close-delay-us", required_argument, NULL, OPT_CLOSE_DELAY },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL,		0,		   NULL, 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->count = 1000;
+	o->time_s = 30;
+	o->mode = MODE_RST;
+	o->widen_mode = 1;
+	o->expect = EXPECT_REPORT;
+	o->close_delay_us = -1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:t:46m:p:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (!parse_ulong(optarg, 100000000UL, &v) || !v)
+				bad_arg("--count", optarg, "need an integer 1..100000000");
+			o->count = v;
+			break;
+		case 't':
+			if (!parse_ulong(optarg, 86400UL, &v) || !v)
+				bad_arg("--time", optarg, "need an integer 1..86400 (seconds)");
+			o->time_s = v;
+			break;
+		case '4':
+			o->ipv4 = true;
+			break;
+		case '6':
+			o->ipv6 = true;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "rst"))
+				o->mode = MODE_RST;
+			else if (!strcmp(optarg, "fin"))
+				o->mode = MODE_FIN;
+			else
+				bad_arg("--mode", optarg, "need 'rst' or 'fin'");
+			break;
+		case 'p':
+			if (!parse_ulong(optarg, 65535UL, &v))
+				bad_arg("--port", optarg, "need an integer 0..65535");
+			o->port = v;
+			break;
+		case OPT_WIDEN_US:
+			if (!parse_ulong(optarg, 1000000UL, &v))
+				bad_arg("--widen-us", optarg, "need an integer 0..1000000");
+			o->widen_us = v;
+			o->widen = v > 0;
+			break;
+		case OPT_WIDEN_MODE:
+			if (!parse_ulong(optarg, 255UL, &v) || !v)
+				bad_arg("--widen-mode", optarg, "need an integer 1..255");
+			o->widen_mode = v;
+			break;
+		case OPT_EXPECT:
+			if (!strcmp(optarg, "race"))
+				o->expect = EXPECT_RACE;
+			else if (!strcmp(optarg, "fixed"))
+				o->expect = EXPECT_FIXED;
+			else if (!strcmp(optarg, "report"))
+				o->expect = EXPECT_REPORT;
+			else
+				bad_arg("--expect", optarg, "need 'race', 'fixed' or 'report'");
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case OPT_NO_NETNS:
+			o->no_netns = true;
+			break;
+		case OPT_QUICKACK:
+			o->quickack = true;
+			break;
+		case OPT_SERVER_LINGER:
+			o->server_linger = true;
+			break;
+		case OPT_CLOSE_DELAY:
+			if (!parse_ulong(optarg, 10000000UL, &v))
+				bad_arg("--close-delay-us", optarg, "need an integer 0..10000000");
+			o->close_delay_us = v;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value\n", PROG,
+				argv[optind - 1]);
+			fprintf(stderr, "Try '%s --help'.\n", PROG);
+			exit(EXIT_USAGE);
+		default:
+			if (optopt)
+				fprintf(stderr, "%s: unknown option '-%c'\n", PROG, optopt);
+			else
+				fprintf(stderr, "%s: unknown option '%s'\n", PROG,
+					argv[optind - 1]);
+			fprintf(stderr, "Try '%s --help'.\n", PROG);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		fprintf(stderr, "Try '%s --help'.\n", PROG);
+		exit(EXIT_USAGE);
+	}
+	if (!o->ipv4 && !o->ipv6) {
+		o->ipv4 = true;
+		o->ipv6 = true;
+	}
+	/*
+	 * Deterministic mode also needs traffic that lets the widened window
+	 * matter: the ACK of the server's FIN and the client's RST/FIN must
+	 * be separate segments handled on different CPUs.  The client sends
+	 * the ACK at once (--quickack); the server's lingering close waits
+	 * for that ACK and creates the timewait socket on the server's CPU
+	 * (--server-linger).  When the lock holder is delayed (mode 1), the
+	 * client sends its RST in the middle of that delay.
+	 */
+	if (o->widen) {
+		o->quickack = true;
+		o->server_linger = true;
+		if (o->close_delay_us < 0)
+			o->close_delay_us = o->widen_mode == 1 ? o->widen_us / 2 : 0;
+	}
+}
+
+/* ---- counters ------------------------------------------------------- */
+
+#define MIB_MAX		256
+#define MIB_NAME	48
+
+/* All TcpExt counters of /proc/net/netstat at one moment. */
+struct mib_snap {
+	unsigned int n;
+	char name[MIB_MAX][MIB_NAME];
+	long long val[MIB_MAX];
+};
+
+/*
+ * Snapshot the TcpExt group of /proc/net/netstat of the calling thread's
+ * network namespace.  An unreadable file gives an empty snapshot.
+ */
+static void mib_snapshot(struct mib_snap *s)
+{
+	size_t hsz = 0, vsz = 0;
+	char *hdr = NULL, *val = NULL;
+	FILE *f;
+
+	s->n = 0;
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return;
+	while (getline(&hdr, &hsz, f) > 0 && getline(&val, &vsz, f) > 0) {
+		char *hsave, *vsave, *h, *v;
+
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		h = strtok_r(hdr + 7, NETSTAT_DELIM, &hsave);
+		v = strtok_r(val + 7, NETSTAT_DELIM, &vsave);
+		while (h && v && s->n < MIB_MAX) {
+			snprintf(s->name[s->n], MIB_NAME, "%s", h);
+			s->val[s->n] = strtoll(v, NULL, 10);
+			s->n++;
+			h = strtok_r(NULL, NETSTAT_DELIM, &hsave);
+			v = strtok_r(NULL, NETSTAT_DELIM, &vsave);
+		}
+		break;
+	}
+	free(hdr);
+	free(val);
+	fclose(f);
+}
+
+/* Value of TcpExt counter @name, or -1 when the kernel does not have it. */
+static long long mib_get(const struct mib_snap *s, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], name))
+			return s->val[i];
+	return -1;
+}
+
+/*
+ * Counters that tell how a stale peer showed up: challenge ACKs and
+ * rate-limited ACKs (a silently dropped SYN costs a full SYN RTO), aborts,
+ * timeouts.  -v prints every TcpExt counter that moved.
+ */
+static const char * const mib_interesting[] = {
+	"TCPSynRetrans", "TCPTimeouts", "TCPChallengeACK", "TCPSYNChallenge",
+	"TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait",
+	"TCPACKSkippedChallenge", "TCPACKSkippedSeq", "TCPAbortOnClose",
+	"TCPAbortOnData", "TCPTWRelookup", "TWRecycled", "PAWSEstab",
+};
+
+static void mib_print_deltas(const char *prefix, const struct mib_snap *a,
+			     const struct mib_snap *b, bool all)
+{
+	char line[256];
+	size_t len = 0;
+	unsigned int i, k;
+
+	for (i = 0; i < b->n; i++) {
+		long long d = b->val[i] - mib_get(a, b->name[i]);
+		bool want = all;
+
+		if (mib_get(a, b->name[i]) < 0 || !d)
+			continue;
+		for (k = 0; k < ARRAY_SIZE(mib_interesting) && !want; k++)
+			want = !strcmp(b->name[i], mib_interesting[k]);
+		if (!want)
+			continue;
+		if (len > 80) {
+			ksft_print_msg("%s:%s\n", prefix, line);
+			len = 0;
+		}
+		len += snprintf(line + len, sizeof(line) - len, " %s=%+lld",
+				b->name[i], d);
+	}
+	if (len)
+		ksft_print_msg("%s:%s\n", prefix, line);
+}
+
+static long long tcplat_read(enum tcplat_file which)
+{
+	char buf[64];
+	ssize_t n;
+
+	if (tcplat_fd[which] < 0)
+		return -1;
+	n = pread(tcplat_fd[which], buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10);
+}
+
+static int tcplat_write(enum tcplat_file which, unsigned long val)
+{
+	char buf[32];
+	int len;
+
+	if (tcplat_fd[which] < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	len = snprintf(buf, sizeof(buf), "%lu\n", val);
+	if (pwrite(tcplat_fd[which], buf, len, 0) != len)
+		return -1;
+	return 0;
+}
+
+static void tcplat_close_all(void)
+{
+	int i;
+
+	for (i = 0; i < TL_NR; i++) {
+		if (tcplat_fd[i] >= 0)
+			close(tcplat_fd[i]);
+		tcplat_fd[i] = -1;
+	}
+	tcplat_present = false;
+}
+
+/*
+ * Open the tcplat files of the current network namespace.  Called once
+ * before unshare() (a module registering its sysctls in init_net only is
+ * then still reachable through the open files) and once after it (a module
+ * with per-netns sysctls is then used in the test namespace instead).
+ */
+static void tcplat_open_all(void)
+{
+	struct stat st;
+	char path[128];
+	int i;
+
+	if (stat(TCPLAT_DIR, &st) || !S_ISDIR(st.st_mode))
+		return;
+	tcplat_close_all();
+	tcplat_present = true;
+	for (i = 0; i < TL_NR; i++) {
+		snprintf(path, sizeof(path), "%s/%s", TCPLAT_DIR, tcplat_names[i]);
+		tcplat_fd[i] = open(path, i <= TL_WIDEN_MODE ? O_RDWR : O_RDONLY);
+	}
+}
+
+static long long delta(long long before, long long after)
+{
+	if (before < 0 || after < 0)
+		return -1;
+	return after - before;
+}
+
+static void fmt_count(char *buf, size_t sz, long long v, const char *absent)
+{
+	if (v < 0)
+		snprintf(buf, sz, "%s", absent);
+	else
+		snprintf(buf, sz, "%lld", v);
+}
+
+/* ---- namespace and CPUs ----------------------------------------------- */
+
+static int bring_lo_up(void)
+{
+	struct ifreq ifr;
+	int fd, ret = -1;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		goto out;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static int pick_cpus(int *a, int *b)
+{
+	cpu_set_t set;
+	int cpu, found = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (!found)
+			*a = cpu;
+		else
+			*b = cpu;
+		found++;
+	}
+	return found;
+}
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static socklen_t loopback_addr(int family, unsigned short port,
+			       struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*sin);
+	}
+	sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	sin6->sin6_addr = in6addr_loopback;
+	return sizeof(*sin6);
+}
+
+static int local_port(int fd, unsigned short *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	if (ss.ss_family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+static int set_int(int fd, int level, int opt, int val)
+{
+	return setsockopt(fd, level, opt, &val, sizeof(val));
+}
+
+static int set_io_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int tcp_info_get(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+}
+
+/* ---- server thread ---------------------------------------------------- */
+
+static void server_ready(struct run *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->ready = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Read exactly 4 bytes; returns the number of bytes read or -1. */
+static ssize_t read4(int fd, unsigned char *buf)
+{
+	size_t got = 0;
+
+	while (got < 4) {
+		ssize_t n = read(fd, buf + got, 4 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (!n)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+static void *server_thread(void *arg)
+{
+	struct linger srv_lg = { .l_onoff = 1, .l_linger = IO_TIMEOUT_S };
+	struct run *r = arg;
+	struct sockaddr_storage ss;
+	unsigned long expected = 0;
+	unsigned char buf[4];
+	socklen_t alen;
+	int err, fd;
+
+	err = pin_self(r->cpu_server);
+	if (err) {
+		snprintf(r->srv_err, sizeof(r->srv_err), "server: pin to CPU %d: %s",
+			 r->cpu_server, strerror(err));
+		goto fail_ready;
+	}
+	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(r->srv_err, sizeof(r->srv_err), "server: socket: %s",
+			 strerror(errno));
+		goto fail_ready;
+	}
+	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+		snprintf(r->srv_err, sizeof(r->srv_err), "server: SO_REUSEADDR: %s",
+			 strerror(errno));
+		goto fail_close;
+	}
+	alen = loopback_addr(r->family, r->o->port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, alen)) {
+		snprintf(r->srv_err, sizeof(r->srv_err), "server: bind %s port %u: %s",
+			 r->fname, r->o->port, strerror(errno));
+		goto fail_close;
+	}
+	if (listen(fd, 128)) {
+		snprintf(r->srv_err, sizeof(r->srv_err), "server: listen: %s",
+			 strerror(errno));
+		goto fail_close;
+	}
+	if (local_port(fd, &r->sport)) {
+		snprintf(r->srv_err, sizeof(r->srv_err), "server: getsockname: %s",
+			 strerror(errno));
+		goto fail_close;
+	}
+	r->lfd = fd;
+	server_ready(r);
+
+	for (;;) {
+		unsigned int val;
+		ssize_t n;
+		int cfd;
+
+		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (run_stopped(r))
+				break;
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			snprintf(r->srv_err, sizeof(r->srv_err), "server: accept: %s",
+				 strerror(errno));
+			break;
+		}
+		if (set_io_timeouts(cfd)) {
+			snprintf(r->srv_err, sizeof(r->srv_err),
+				 "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+			close(cfd);
+			break;
+		}
+		n = read4(cfd, buf);
+		if (n < 0) {
+			snprintf(r->srv_err, sizeof(r->srv_err),
+				 "server: read on connection %lu: %s", expected,
+				 strerror(errno));
+			close(cfd);
+			break;
+		}
+		memcpy(&val, buf, sizeof(val));
+		val = ntohl(val);
+		/*
+		 * close() sends our FIN: this is the side that races.  With
+		 * --server-linger it also waits for the ACK of that FIN and
+		 * then turns the socket into a FIN_WAIT2 timewait socket
+		 * itself, under the socket lock, on this CPU.
+		 */
+		if (r->o->server_linger &&
+		    setsockopt(cfd, SOL_SOCKET, SO_LINGER, &srv_lg, sizeof(srv_lg))) {
+			snprintf(r->srv_err, sizeof(r->srv_err), "server: SO_LINGER: %s",
+				 strerror(errno));
+			close(cfd);
+			break;
+		}
+		close(cfd);
+		if (n == 4 && val == END_MAGIC)
+			break;
+		if (n != 4 && run_stopped(r))
+			break;	/* the client gave up; it reports why */
+		r->srv_accepted++;
+		if (n != 4) {
+			r->srv_short++;
+			ksft_print_msg("server: connection %lu: short read (%zd of 4 bytes)\n",
+				       expected, n);
+		} else if (val != (unsigned int)expected) {
+			r->srv_mismatch++;
+			ksft_print_msg("server: connection %lu: got pattern %u, expected %lu\n",
+				       expected, val, expected);
+		}
+		expected++;
+	}
+	run_stop(r);
+	return NULL;
+
+fail_close:
+	close(fd);
+fail_ready:
+	run_stop(r);
+	server_ready(r);
+	return NULL;
+}
+
+/* ---- client thread ---------------------------------------------------- */
+
+#define cli_fail(r, fmt, ...) \
+	snprintf((r)->cli_err, sizeof((r)->cli_err), "client: " fmt, ##__VA_ARGS__)
+
+/* A socket bound to the fixed client port (chosen by the first call). */
+static int client_socket(struct run *r)
+{
+	struct sockaddr_storage ss;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	socklen_t alen;
+	int fd;
+
+	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		cli_fail(r, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+		cli_fail(r, "SO_REUSEADDR: %s", strerror(errno));
+		goto fail;
+	}
+	if (r->o->mode == MODE_RST &&
+	    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
+		cli_fail(r, "SO_LINGER: %s", strerror(errno));
+		goto fail;
+	}
+	if (set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
+		cli_fail(r, "TCP_NODELAY: %s", strerror(errno));
+		goto fail;
+	}
+	if (set_io_timeouts(fd)) {
+		cli_fail(r, "SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+		goto fail;
+	}
+	alen = loopback_addr(r->family, r->cport, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, alen)) {
+		cli_fail(r, "bind source port %u: %s", r->cport, strerror(errno));
+		goto fail;
+	}
+	if (!r->cport && local_port(fd, &r->cport)) {
+		cli_fail(r, "getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Connect from the fixed source port.  Returns the socket or -1.  *flags
+ * gets HIT_SYN_RST when a timewait socket refused the SYN and
+ * HIT_SYN_RTX (and HIT_SYN_SLOW) when the SYN had to be retransmitted;
+ * *retrans gets tcpi_total_retrans right after the connect.
+ */
+static int client_connect(struct run *r, bool first, unsigned long long *lat_ns,
+			  unsigned int *flags, unsigned int *retrans)
+{
+	struct sockaddr_storage ss;
+	unsigned long long t0;
+	struct tcp_info ti;
+	socklen_t alen;
+	int attempt, fd;
+
+	*flags = 0;
+	alen = loopback_addr(r->family, r->sport, &ss);
+	t0 = now_ns();
+	for (attempt = 0; ; attempt++) {
+		fd = client_socket(r);
+		if (fd < 0)
+			return -1;
+		if (!connect(fd, (struct sockaddr *)&ss, alen))
+			break;
+		if (errno == ECONNREFUSED && !first && attempt < MAX_REFUSED &&
+		    !run_stopped(r)) {
+			/* The SYN met a stale timewait socket and got a RST. */
+			*flags |= HIT_SYN_RST;
+			close(fd);
+			continue;
+		}
+		cli_fail(r, "connect from port %u to port %u (attempt %d): %s",
+			 r->cport, r->sport, attempt + 1, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*lat_ns = now_ns() - t0;
+	/*
+	 * Socket-level signal of a stale peer: the SYN of this connection was
+	 * retransmitted because the first one was answered by a stale ACK
+	 * (the client then sent a RST and resent the SYN after
+	 * TCP_TIMEOUT_MIN) or not answered at all (resent after the initial
+	 * RTO).  Nothing else retransmits on an idle loopback.
+	 */
+	if (tcp_info_get(fd, &ti)) {
+		cli_fail(r, "getsockopt(TCP_INFO) after connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*retrans = ti.tcpi_total_retrans;
+	if (ti.tcpi_total_retrans)
+		*flags |= HIT_SYN_RTX;
+	if (ti.tcpi_total_retrans && *lat_ns >= SLOW_SYN_NS)
+		*flags |= HIT_SYN_SLOW;
+	return fd;
+}
+
+/* Send the 4-byte pattern and read until the server's FIN. */
+static int client_exchange(struct run *r, int fd, unsigned int pattern)
+{
+	unsigned int wire = htonl(pattern);
+	char buf[64];
+	ssize_t n;
+
+	do {
+		n = send(fd, &wire, sizeof(wire), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n != sizeof(wire)) {
+		cli_fail(r, "send: %s", n < 0 ? strerror(errno) : "short write");
+		return -1;
+	}
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (!n)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			cli_fail(r, "read until EOF: %s", strerror(errno));
+		else
+			cli_fail(r, "read until EOF: server sent %zd unexpected bytes", n);
+		return -1;
+	}
+	/*
+	 * The race needs the ACK of the server's FIN and our RST (or FIN) as
+	 * two segments.  Current kernels delay that ACK (the FIN puts the
+	 * socket in pingpong mode), so it is usually merged into the RST/ACK;
+	 * TCP_QUICKACK sends it now, like the 2020 report's traces show.
+	 */
+	if (r->o->quickack && set_int(fd, IPPROTO_TCP, TCP_QUICKACK, 1)) {
+		cli_fail(r, "TCP_QUICKACK: %s", strerror(errno));
+		return -1;
+	}
+	if (r->o->close_delay_us > 0)
+		sleep_ns(r->o->close_delay_us * NSEC_PER_USEC);
+	return 0;
+}
+
+/*
+ * fin mode close: shutdown(SHUT_WR) and poll TCP_INFO until the socket is
+ * in TCP_CLOSE, i.e. the server acknowledged our FIN.
+ */
+static int client_fin_close(struct run *r, int fd, unsigned int retrans0,
+			    unsigned int *flags)
+{
+	unsigned long long t0, waited;
+	struct tcp_info ti;
+
+	t0 = now_ns();
+	if (shutdown(fd, SHUT_WR)) {
+		cli_fail(r, "shutdown(SHUT_WR): %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (tcp_info_get(fd, &ti)) {
+			cli_fail(r, "getsockopt(TCP_INFO) after shutdown: %s",
+				 strerror(errno));
+			return -1;
+		}
+		waited = now_ns() - t0;
+		if (ti.tcpi_state == TCP_CLOSE)
+			break;
+		if (waited >= FIN_CLOSE_BOUND_NS) {
+			cli_fail(r, "FIN not acknowledged after %llu ms (state %u)",
+				 waited / NSEC_PER_MSEC, ti.tcpi_state);
+			return -1;
+		}
+		sleep_ns(FIN_POLL_NS);
+	}
+	if (ti.tcpi_total_retrans > retrans0)
+		*flags |= HIT_FIN_RTX;
+	if (waited >= SLOW_CLOSE_NS)
+		*flags |= HIT_SLOW_CLOSE;
+	return 0;
+}
+
+static void record_hit(struct run *r, unsigned long idx, unsigned int flags)
+{
+	if (flags & HIT_SYN_RTX)
+		r->syn_rtx++;
+	if (flags & HIT_SYN_SLOW)
+		r->syn_slow++;
+	if (flags & HIT_SYN_RST)
+		r->syn_rst++;
+	if (flags & HIT_FIN_RTX)
+		r->fin_rtx++;
+	if (flags & HIT_SLOW_CLOSE)
+		r->slow_close++;
+	r->hit[idx] |= flags;
+}
+
+/* The connect of the connection after @idx met a stale peer. */
+static void report_stale(struct run *r, unsigned long idx, unsigned int flags,
+			 unsigned long long clat)
+{
+	record_hit(r, idx, flags);
+	if (r->o->verbose)
+		ksft_print_msg(FMT_HIT_STALE, r->fname, idx,
+			       flags & HIT_SYN_RST ? "RST to SYN " : "",
+			       flags & HIT_SYN_RTX ? "SYN retransmitted" : "",
+			       flags & HIT_SYN_SLOW ? " late" : "",
+			       clat / NSEC_PER_USEC);
+}
+
+static void *client_thread(void *arg)
+{
+	struct run *r = arg;
+	unsigned long long start, deadline, t0, clat;
+	unsigned int flags, retrans;
+	unsigned long i;
+	int err, fd;
+
+	start = now_ns();
+	err = pin_self(r->cpu_client);
+	if (err) {
+		cli_fail(r, "pin to CPU %d: %s", r->cpu_client, strerror(err));
+		goto out;
+	}
+	deadline = start + r->o->time_s * NSEC_PER_SEC;
+
+	for (i = 0; i < r->o->count; i++) {
+		if (run_stopped(r))
+			break;
+		if (now_ns() >= deadline) {
+			r->time_bound_hit = true;
+			break;
+		}
+		t0 = now_ns();
+		fd = client_connect(r, i == 0, &clat, &flags, &retrans);
+		if (fd < 0)
+			goto out;
+		/* A stale peer met by this connect was left by the previous close. */
+		if (flags && i > 0)
+			report_stale(r, i - 1, flags, clat);
+		r->conn_ns[i] = clat;
+		if (client_exchange(r, fd, (unsigned int)i)) {
+			close(fd);
+			goto out;
+		}
+		flags = 0;
+		if (r->o->mode == MODE_FIN &&
+		    client_fin_close(r, fd, retrans, &flags)) {
+			close(fd);
+			goto out;
+		}
+		/* rst mode: SO_LINGER {1, 0} makes this close send a RST/ACK. */
+		close(fd);
+		r->txn_ns[i] = now_ns() - t0;
+		r->done = i + 1;
+		if (flags) {
+			record_hit(r, i, flags);
+			if (r->o->verbose)
+				ksft_print_msg(FMT_HIT_FIN,
+					       r->fname, i,
+					       flags & HIT_FIN_RTX ? "retransmitted" : "slow",
+					       r->txn_ns[i] / NSEC_PER_USEC);
+		}
+	}
+
+	/*
+	 * A last connection from the same port tells the server to stop and
+	 * shows whether the last measured close left a stale peer.
+	 */
+	if (!r->done)
+		goto out;
+	fd = client_connect(r, false, &clat, &flags, &retrans);
+	if (fd < 0)
+		goto out;
+	if (flags)
+		report_stale(r, r->done - 1, flags, clat);
+	if (client_exchange(r, fd, END_MAGIC)) {
+		close(fd);
+		goto out;
+	}
+	close(fd);
+out:
+	r->elapsed_ns = now_ns() - start;
+	run_stop(r);
+	return NULL;
+}
+
+/* ---- statistics and one test ------------------------------------------ */
+
+/* The machine-readable result line; keep the keys stable. */
+#define FMT_SUMMARY \
+	"%s: family=%s mode=%s widen_us=%lu conns=%lu hits=%lu hit_pct=%.2f over100ms=%lu over1s=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu syn_retrans=%s twrelookup=%s closed_sk=%s\n"
+/* Details: how the hits were seen, connect() latency, placement. */
+#define FMT_DETAIL \
+	"%s_detail: family=%s mode=%s widen_mode=%lu quickack=%d server_linger=%d close_delay_us=%ld syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu fin_rtx=%lu slow_close=%lu connect_p50_us=%llu connect_p99_us=%llu connect_p999_us=%llu connect_max_us=%llu elapsed_ms=%llu server_cpu=%d client_cpu=%d widen_hits=%s fw2_timewait=%s\n"
+#define FMT_HITS \
+	"  hits %lu (%.2f%%): SYN retransmit %lu (late %lu), RST to SYN %lu, FIN retransmit %lu, slow close %lu; >=100ms %lu, >=1s %lu\n"
+#define FMT_COUNTERS \
+	"  TcpExtTCPSynRetrans +%s, TcpExtTCPTWRelookup +%s, tcplat closed_sk_segments +%s\n"
+
+static int cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile (per mille) of a sorted array, in microseconds. */
+static unsigned long long pct_us(const unsigned long long *v, unsigned long n,
+				 unsigned int permille)
+{
+	unsigned long long rank;
+
+	if (!n)
+		return 0;
+	rank = ((unsigned long long)n * permille + 999) / 1000;
+	if (rank < 1)
+		rank = 1;
+	return v[rank - 1] / NSEC_PER_USEC;
+}
+
+struct lat_summary {
+	unsigned long long p50, p99, p999, max;
+};
+
+static void summarize(unsigned long long *v, unsigned long n, struct lat_summary *s)
+{
+	qsort(v, n, sizeof(*v), cmp_ull);
+	s->p50 = pct_us(v, n, 500);
+	s->p99 = pct_us(v, n, 990);
+	s->p999 = pct_us(v, n, 999);
+	s->max = n ? v[n - 1] / NSEC_PER_USEC : 0;
+}
+
+static const char *mode_name(enum close_mode m)
+{
+	return m == MODE_RST ? "rst" : "fin";
+}
+
+static int widen_setup(struct run *r)
+{
+	const struct options *o = r->o;
+
+	if (tcplat_write(TL_WIDEN_US, o->widen_us) ||
+	    tcplat_write(TL_WIDEN_PORT, r->sport) ||
+	    tcplat_write(TL_WIDEN_MODE, o->widen_mode)) {
+		ksft_print_msg("%s: cannot configure tcplat (%s): %s\n", r->fname,
+			       TCPLAT_DIR, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int widen_restore(struct run *r)
+{
+	int ret = 0;
+
+	if (tcplat_write(TL_WIDEN_MODE, 0) ||
+	    tcplat_write(TL_WIDEN_US, 0) ||
+	    tcplat_write(TL_WIDEN_PORT, 0)) {
+		ksft_print_msg("%s: cannot restore tcplat sysctls to 0: %s\n",
+			       r->fname, strerror(errno));
+		ret = -1;
+	}
+	return ret;
+}
+
+/* Is @family usable on loopback in this namespace? */
+static bool family_usable(int family, char *why, size_t sz)
+{
+	struct sockaddr_storage ss;
+	socklen_t alen;
+	int fd;
+
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, sz, "socket: %s", strerror(errno));
+		return false;
+	}
+	alen = loopback_addr(family, 0, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, alen)) {
+		snprintf(why, sz, "bind to loopback: %s", strerror(errno));
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+static void run_test(const struct options *o, int family, int cpus[2])
+{
+	long long syn0, syn1, twr0, twr1, csk0, csk1, d_syn, d_twr, d_csk;
+	long long whit0, fw20, d_whit, d_fw2;
+	char s_twr[24], s_csk[24], s_syn[24], s_whit[24], s_fw2[24], why[128];
+	struct mib_snap *mib0 = NULL, *mib1 = NULL;
+	struct lat_summary txn, con;
+	unsigned long hits = 0, over100 = 0, over1s = 0, i, n;
+	pthread_t srv, cli;
+	bool failed = false;
+	struct run r;
+	double pct;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.family = family;
+	r.fname = family == AF_INET ? "ipv4" : "ipv6";
+	r.cpu_server = cpus[0];
+	r.cpu_client = cpus[1];
+	r.lfd = -1;
+
+	if (o->widen && !tcplat_present) {
+		ksft_test_result_skip("%s %s widen_us=%lu: tcplat module not loaded\n",
+				      r.fname, mode_name(o->mode), o->widen_us);
+		return;
+	}
+	if (!family_usable(family, why, sizeof(why))) {
+		ksft_test_result_skip("%s %s: %s not available: %s\n", r.fname,
+				      mode_name(o->mode), r.fname, why);
+		return;
+	}
+
+	r.conn_ns = calloc(o->count, sizeof(*r.conn_ns));
+	r.txn_ns = calloc(o->count, sizeof(*r.txn_ns));
+	r.hit = calloc(o->count, sizeof(*r.hit));
+	mib0 = calloc(1, sizeof(*mib0));
+	mib1 = calloc(1, sizeof(*mib1));
+	if (!r.conn_ns || !r.txn_ns || !r.hit || !mib0 || !mib1) {
+		ksft_test_result_fail("%s %s: out of memory for %lu connections\n",
+				      r.fname, mode_name(o->mode), o->count);
+		goto out_free;
+	}
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+
+	mib_snapshot(mib0);
+	syn0 = mib_get(mib0, "TCPSynRetrans");
+	twr0 = mib_get(mib0, "TCPTWRelookup");
+	csk0 = tcplat_read(TL_CLOSED_SK);
+	whit0 = tcplat_read(TL_WIDEN_HITS);
+	fw20 = tcplat_read(TL_FW2_TW);
+
+	err = pthread_create(&srv, NULL, server_thread, &r);
+	if (err) {
+		ksft_test_result_fail("%s %s: pthread_create(server): %s\n",
+				      r.fname, mode_name(o->mode), strerror(err));
+		goto out_destroy;
+	}
+	pthread_mutex_lock(&r.lock);
+	while (!r.ready)
+		pthread_cond_wait(&r.cond, &r.lock);
+	pthread_mutex_unlock(&r.lock);
+	if (r.lfd < 0) {
+		pthread_join(srv, NULL);
+		ksft_test_result_fail("%s %s: %s\n", r.fname, mode_name(o->mode),
+				      r.srv_err);
+		goto out_destroy;
+	}
+
+	if (o->widen && widen_setup(&r)) {
+		widen_restore(&r);
+		run_stop(&r);
+		shutdown(r.lfd, SHUT_RDWR);
+		pthread_join(srv, NULL);
+		close(r.lfd);
+		ksft_test_result_fail("%s %s: tcplat setup failed\n", r.fname,
+				      mode_name(o->mode));
+		goto out_destroy;
+	}
+
+	err = pthread_create(&cli, NULL, client_thread, &r);
+	if (err) {
+		snprintf(r.cli_err, sizeof(r.cli_err), "pthread_create(client): %s",
+			 strerror(err));
+		run_stop(&r);
+	} else {
+		pthread_join(cli, NULL);
+	}
+	/* Wake the server if it still waits in accept(). */
+	run_stop(&r);
+	shutdown(r.lfd, SHUT_RDWR);
+	pthread_join(srv, NULL);
+	close(r.lfd);
+
+	if (o->widen && widen_restore(&r))
+		failed = true;
+
+	mib_snapshot(mib1);
+	syn1 = mib_get(mib1, "TCPSynRetrans");
+	twr1 = mib_get(mib1, "TCPTWRelookup");
+	csk1 = tcplat_read(TL_CLOSED_SK);
+	d_syn = delta(syn0, syn1);
+	d_twr = delta(twr0, twr1);
+	d_csk = delta(csk0, csk1);
+	d_whit = delta(whit0, tcplat_read(TL_WIDEN_HITS));
+	d_fw2 = delta(fw20, tcplat_read(TL_FW2_TW));
+
+	n = r.done;
+	for (i = 0; i < n; i++) {
+		if (r.hit[i])
+			hits++;
+		if (r.txn_ns[i] >= 100 * NSEC_PER_MSEC)
+			over100++;
+		if (r.txn_ns[i] >= NSEC_PER_SEC)
+			over1s++;
+	}
+	pct = n ? 100.0 * hits / n : 0.0;
+	summarize(r.txn_ns, n, &txn);
+	summarize(r.conn_ns, n, &con);
+
+	fmt_count(s_syn, sizeof(s_syn), d_syn, "na");
+	fmt_count(s_twr, sizeof(s_twr), d_twr, "na");
+	fmt_count(s_csk, sizeof(s_csk), d_csk, "na");
+	fmt_count(s_whit, sizeof(s_whit), d_whit, "na");
+	fmt_count(s_fw2, sizeof(s_fw2), d_fw2, "na");
+	ksft_print_msg(FMT_SUMMARY,
+		       PROG, r.fname, mode_name(o->mode), o->widen ? o->widen_us : 0,
+		       n, hits, pct, over100, over1s, txn.p50, txn.p99, txn.p999,
+		       txn.max, s_syn, s_twr, s_csk);
+	ksft_print_msg(FMT_DETAIL,
+		       PROG, r.fname, mode_name(o->mode),
+		       o->widen ? o->widen_mode : 0, o->quickack,
+		       o->server_linger, o->close_delay_us < 0 ? 0 : o->close_delay_us,
+		       r.syn_rtx, r.syn_slow, r.syn_rst,
+		       r.fin_rtx, r.slow_close, con.p50, con.p99, con.p999, con.max,
+		       r.elapsed_ns / NSEC_PER_MSEC, r.cpu_server, r.cpu_client,
+		       s_whit, s_fw2);
+
+	fmt_count(s_syn, sizeof(s_syn), d_syn, "n/a");
+	fmt_count(s_twr, sizeof(s_twr), d_twr, "n/a");
+	fmt_count(s_csk, sizeof(s_csk), d_csk, "n/a");
+	ksft_print_msg("%s/%s: %lu of %lu connections in %llu ms, port %u -> %u, cpus %d/%d%s\n",
+		       r.fname, mode_name(o->mode), n, o->count,
+		       r.elapsed_ns / NSEC_PER_MSEC, r.cport, r.sport,
+		       r.cpu_client, r.cpu_server,
+		       r.time_bound_hit ? " (time bound reached)" : "");
+	ksft_print_msg("  %-12s %10s %10s %10s %10s\n", "latency(us)", "p50", "p99",
+		       "p99.9", "max");
+	ksft_print_msg("  %-12s %10llu %10llu %10llu %10llu\n", "connect",
+		       con.p50, con.p99, con.p999, con.max);
+	ksft_print_msg("  %-12s %10llu %10llu %10llu %10llu\n", "transaction",
+		       txn.p50, txn.p99, txn.p999, txn.max);
+	ksft_print_msg(FMT_HITS,
+		       hits, pct, r.syn_rtx, r.syn_slow, r.syn_rst, r.fin_rtx,
+		       r.slow_close, over100, over1s);
+	ksft_print_msg(FMT_COUNTERS,
+		       s_syn, s_twr, s_csk);
+	mib_print_deltas("  TcpExt deltas", mib0, mib1, o->verbose);
+
+	if (r.cli_err[0]) {
+		ksft_print_msg("%s/%s: %s\n", r.fname, mode_name(o->mode), r.cli_err);
+		failed = true;
+	}
+	if (r.srv_err[0]) {
+		ksft_print_msg("%s/%s: %s\n", r.fname, mode_name(o->mode), r.srv_err);
+		failed = true;
+	}
+	if (r.srv_short || r.srv_mismatch) {
+		ksft_print_msg("%s/%s: data check failed: %lu short, %lu wrong patterns\n",
+			       r.fname, mode_name(o->mode), r.srv_short, r.srv_mismatch);
+		failed = true;
+	}
+	if (!failed && r.srv_accepted != n) {
+		ksft_print_msg("%s/%s: server accepted %lu connections, client completed %lu\n",
+			       r.fname, mode_name(o->mode), r.srv_accepted, n);
+		failed = true;
+	}
+	if (__atomic_load_n(&interrupted, __ATOMIC_RELAXED)) {
+		ksft_print_msg("%s/%s: interrupted\n", r.fname, mode_name(o->mode));
+		failed = true;
+	}
+	if (!n)
+		failed = true;
+
+	switch (o->expect) {
+	case EXPECT_RACE:
+		if (hits * 2 < n) {
+			ksft_print_msg("%s/%s: expected >= 50%% hits, got %.2f%%\n",
+				       r.fname, mode_name(o->mode), pct);
+			failed = true;
+		}
+		break;
+	case EXPECT_FIXED:
+		if (hits) {
+			ksft_print_msg("%s/%s: expected no stale peer, got %lu hits\n",
+				       r.fname, mode_name(o->mode), hits);
+			failed = true;
+		}
+		if (o->widen && d_twr == 0) {
+			ksft_print_msg("%s/%s: TcpExtTCPTWRelookup did not move, fix inactive\n",
+				       r.fname, mode_name(o->mode));
+			failed = true;
+		}
+		break;
+	case EXPECT_REPORT:
+		break;
+	}
+
+	if (failed)
+		ksft_test_result_fail("%s %s widen_us=%lu: %lu/%lu hits\n", r.fname,
+				      mode_name(o->mode), o->widen ? o->widen_us : 0,
+				      hits, n);
+	else
+		ksft_test_result_pass("%s %s widen_us=%lu: %lu/%lu hits\n", r.fname,
+				      mode_name(o->mode), o->widen ? o->widen_us : 0,
+				      hits, n);
+
+out_destroy:
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+out_free:
+	free(r.conn_ns);
+	free(r.txn_ns);
+	free(r.hit);
+	free(mib0);
+	free(mib1);
+}
+
+static void skip_all(const struct options *o, const char *fmt, const char *arg)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), fmt, arg);
+	if (o->ipv4)
+		ksft_test_result_skip("ipv4 %s: %s\n", mode_name(o->mode), why);
+	if (o->ipv6)
+		ksft_test_result_skip("ipv6 %s: %s\n", mode_name(o->mode), why);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	struct options o;
+	int cpus[2], ncpu;
+
+	parse_opts(argc, argv, &o);
+
+	ksft_print_header();
+	ksft_set_plan(o.ipv4 + o.ipv6);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ncpu = pick_cpus(&cpus[0], &cpus[1]);
+	if (ncpu < 0) {
+		skip_all(&o, "sched_getaffinity: %s", strerror(errno));
+		goto done;
+	}
+	if (ncpu < 2) {
+		skip_all(&o, "%s",
+			 "needs two CPUs for the server and client threads, only one available");
+		goto done;
+	}
+
+	/* See tcplat_open_all(): first the namespace we were started in. */
+	tcplat_open_all();
+
+	if (!o.no_netns && unshare(CLONE_NEWNET)) {
+		skip_all(&o, "unshare(CLONE_NEWNET): %s (needs root)", strerror(errno));
+		goto done;
+	}
+	if (!o.no_netns && bring_lo_up()) {
+		ksft_exit_fail_msg("cannot bring up lo in the test namespace: %s\n",
+				   strerror(errno));
+	}
+	tcplat_open_all();
+
+	if (o.ipv4)
+		run_test(&o, AF_INET, cpus);
+	if (o.ipv6)
+		run_test(&o, AF_INET6, cpus);
+	tcplat_close_all();
+
+done:
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
+		ksft_print_cnts();
+		exit(KSFT_SKIP);
+	}
+	ksft_exit_pass();
+}
