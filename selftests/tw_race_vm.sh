@@ -6,7 +6,7 @@
 # outcome, or the tw_relookup toggle A/B in one boot.  Used by make check;
 # runs as root in a throwaway VM (scripts/vm-run), never on a host.
 #
-#   tw_race_vm.sh --ko tcplat.ko --expect race|fixed [--count N] [--widen-us N] [--results DIR]
+#   tw_race_vm.sh --ko tcplat.ko --expect race|fixed|report [--count N] [--widen-us N] [--results DIR]
 #   tw_race_vm.sh --ko tcplat.ko --toggle [--count N] [--widen-us N] [--results DIR]
 #   tw_race_vm.sh --ko tcplat.ko --natural N [--results DIR]
 set -uo pipefail
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$ko" ] || die "--ko: module '$ko' not found"
 [ -x "$prog" ] || die "$prog not built (make -C selftests)"
-case "$expect" in race | fixed | '') ;; *) die "--expect wants race or fixed, not '$expect'" ;; esac
+case "$expect" in race | fixed | report | '') ;; *) die "--expect wants race, fixed or report, not '$expect'" ;; esac
 [ "$toggle" -eq 1 ] || [ -n "$expect" ] || [ "$natural" -gt 0 ] || die "give --expect, --toggle or --natural"
 [ -n "$results" ] && mkdir -p "$results"
 
