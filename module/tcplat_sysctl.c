@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists: every tcplat knob, counter and the status text is
+ * a sysctl under net.ipv4.tcplat in init_net.  This file owns that table
+ * and its handlers, and makes writes strict: a write needs CAP_NET_ADMIN,
+ * must be exactly one in-range integer, and changes nothing on failure.
+ *
+ * What plain proc_dointvec_minmax() does, and why it is wrapped:
+ *  - "" or "\n": no number, returns -EINVAL (kept);
+ *  - "5abc", "-1", "65536" out of range, overlong digit strings: -EINVAL,
+ *    and the value is only stored once it passed the range check (kept);
+ *  - "5 6" or "5 abc": stores 5 and reports only "5 " as consumed; the
+ *    caller's retry of the rest lands at a non-zero *ppos, which a strict
+ *    kernel silently ignores.  The wrapper parses into a temporary, fails
+ *    with -EINVAL unless the whole buffer was consumed, and rejects writes
+ *    at a non-zero file position instead of ignoring them;
+ *  - a zero-length write parses nothing and returns 0; the wrapper says
+ *    -EINVAL so the temporary is never used unset.
+ */
+#include <linux/capability.h>
+#include <linux/errno.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/sysctl.h>
+#include <linux/utsname.h>
+#include <net/net_namespace.h>
+
+#include "tcplat.h"
+
+#define TCPLAT_STATUS_LEN	2048
+
+static int tcplat_int_zero;
+static int tcplat_int_widen_us_max = TCPLAT_WIDEN_US_MAX;
+static int tcplat_int_port_max = TCPLAT_PORT_MAX;
+static int tcplat_int_mode_max = TCPLAT_WIDEN_MODE_MAX;
+
+static enum tcplat_counter tcplat_counter_ids[TCPLAT_CNT_MAX] = {
+	[TCPLAT_CNT_WIDEN_HITS]		= TCPLAT_CNT_WIDEN_HITS,
+	[TCPLAT_CNT_CLOSED_SK_SEGMENTS]	= TCPLAT_CNT_CLOSED_SK_SEGMENTS,
+	[TCPLAT_CNT_FW2_TIMEWAIT]	= TCPLAT_CNT_FW2_TIMEWAIT,
+};
+
+static struct ctl_table_header *tcplat_sysctl_hdr;
+static struct ctl_table *tcplat_sysctl_table;
+
+/*
+ * The sysctl files are 0644 so that only root may open them for writing;
+ * CAP_NET_ADMIN is checked again at write time because the knobs change
+ * how TCP treats live traffic, and an open descriptor or a root shell
+ * without that capability must not be enough.
+ */
+int tcplat_check_write(int write)
+{
+	if (write && !capable(CAP_NET_ADMIN))
+		return -EPERM;
+	return 0;
+}
+
+int tcplat_parse_int(void *buffer, size_t *lenp, loff_t *ppos,
+		     int min, int max, int *out)
+{
+	size_t len = *lenp;
+	int val = 0;
+	struct ctl_table tmp = {
+		.data	= &val,
+		.maxlen	= sizeof(val),
+		.extra1	= &min,
+		.extra2	= &max,
+	};
+	int ret;
+
+	if (*ppos || !len)
+		return -EINVAL;
+	ret = proc_dointvec_minmax(&tmp, 1, buffer, lenp, ppos);
+	if (ret)
+		return ret;
+	if (*lenp != len)
+		return -EINVAL;
+	*out = val;
+	return 0;
+}
+
+int tcplat_show_int(int val, void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct ctl_table tmp = {
+		.data	= &val,
+		.maxlen	= sizeof(val),
+	};
+
+	return proc_dointvec(&tmp, 0, buffer, lenp, ppos);
+}
+
+/* Integer knob: table->data is the int, extra1/extra2 its bounds. */
+static int tcplat_int_handler(const struct ctl_table *table, int write,
+			      void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int *knob = table->data;
+	int val = 0;
+	int ret;
+
+	if (!write)
+		return tcplat_show_int(READ_ONCE(*knob), buffer, lenp, ppos);
+
+	ret = tcplat_check_write(write);
+	if (ret)
+		return ret;
+	ret = tcplat_parse_int(buffer, lenp, ppos, *(int *)table->extra1,
+			       *(int *)table->extra2, &val);
+	if (ret)
+		return ret;
+	WRITE_ONCE(*knob, val);
+	return 0;
+}
+
+/* Read-only counter: table->data points at its enum tcplat_counter. */
+static int tcplat_counter_handler(const struct ctl_table *table, int write,
+				  void *buffer, size_t *lenp, loff_t *ppos)
+{
+	const enum tcplat_counter *id = table->data;
+	unsigned long val;
+	struct ctl_table tmp = {
+		.data	= &val,
+		.maxlen	= sizeof(val),
+	};
+
+	if (write)
+		return -EPERM;
+	val = tcplat_counter_sum(*id);
+	return proc_doulongvec_minmax(&tmp, 0, buffer, lenp, ppos);
+}
+
+/* Read-only status text, rebuilt on every read. */
+static int tcplat_status_handler(const struct ctl_table *table, int write,
+				 void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct ctl_table tmp = { .maxlen = TCPLAT_STATUS_LEN };
+	struct seq_buf s;
+	size_t len;
+	char *buf;
+	int ret;
+
+	if (write)
+		return -EPERM;
+	buf = kzalloc(TCPLAT_STATUS_LEN, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	seq_buf_init(&s, buf, TCPLAT_STATUS_LEN);
+	seq_buf_printf(&s, "kernel: %s\n", init_utsname()->release);
+	tcplat_toggles_status(&s);
+	tcplat_widen_status(&s);
+	tcplat_observe_status(&s);
+	seq_buf_str(&s);
+
+	/* proc_dostring() adds the final newline itself. */
+	len = strlen(buf);
+	if (len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+
+	tmp.data = buf;
+	ret = proc_dostring(&tmp, 0, buffer, lenp, ppos);
+	kfree(buf);
+	return ret;
+}
+
+#define TCPLAT_INT(_name, _data, _max) {		\
+	.procname	= _name,			\
+	.data		= _data,			\
+	.maxlen		= sizeof(int),			\
+	.mode		= 0644,				\
+	.proc_handler	= tcplat_int_handler,		\
+	.extra1		= &tcplat_int_zero,		\
+	.extra2		= _max,				\
+}
+
+#define TCPLAT_COUNTER(_name, _id) {			\
+	.procname	= _name,			\
+	.data		= &tcplat_counter_ids[_id],	\
+	.maxlen		= sizeof(unsigned long),	\
+	.mode		= 0444,				\
+	.proc_handler	= tcplat_counter_handler,	\
+}
+
+/* Fixed entries; the fix toggles are appended at registration time. */
+static const struct ctl_table tcplat_fixed_table[] = {
+	TCPLAT_INT("race_widen_us", &tcplat_widen_us, &tcplat_int_widen_us_max),
+	TCPLAT_INT("race_widen_port", &tcplat_widen_port, &tcplat_int_port_max),
+	TCPLAT_INT("race_widen_mode", &tcplat_widen_mode, &tcplat_int_mode_max),
+	TCPLAT_INT("observe_port", &tcplat_observe_port, &tcplat_int_port_max),
+	TCPLAT_COUNTER("widen_hits", TCPLAT_CNT_WIDEN_HITS),
+	TCPLAT_COUNTER("closed_sk_segments", TCPLAT_CNT_CLOSED_SK_SEGMENTS),
+	TCPLAT_COUNTER("fw2_timewait", TCPLAT_CNT_FW2_TIMEWAIT),
+	{
+		.procname	= "status",
+		.maxlen		= TCPLAT_STATUS_LEN,
+		.mode		= 0444,
+		.proc_handler	= tcplat_status_handler,
+	},
+};
+
+int tcplat_sysctl_init(void)
+{
+	size_t nfixed = ARRAY_SIZE(tcplat_fixed_table);
+	size_t n = nfixed + tcplat_toggles_count();
+	struct ctl_table *t;
+
+	t = kcalloc(n, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, tcplat_fixed_table, sizeof(tcplat_fixed_table));
+	tcplat_toggles_fill(t + nfixed);
+
+	tcplat_sysctl_hdr = register_net_sysctl_sz(&init_net, "net/ipv4/tcplat",
+						   t, n);
+	if (!tcplat_sysctl_hdr) {
+		kfree(t);
+		return -ENOMEM;
+	}
+	tcplat_sysctl_table = t;
+	return 0;
+}
+
+/* Waits for handlers in progress; none can start afterwards. */
+void tcplat_sysctl_exit(void)
+{
+	unregister_net_sysctl_table(tcplat_sysctl_hdr);
+	tcplat_sysctl_hdr = NULL;
+	kfree(tcplat_sysctl_table);
+	tcplat_sysctl_table = NULL;
+}

@@ -1,0 +1,572 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Why this file exists: end-to-end check of tcplat.ko inside a test VM:
+# every sysctl is there with the right mode and default, invalid writes fail
+# and change nothing, valid writes take, writes need CAP_NET_ADMIN, status
+# names every feature, the tw_relookup toggle behaves on kernels with and
+# without tcp_tw_relookup_key, the counters and the widener fire on
+# loopback traffic, the widener really forces the race (segments lost on a
+# kernel without the fix, none with it; needs 2 CPUs), and 200 load/unload
+# cycles under live TCP traffic leave no splat and no kprobe behind.
+#
+# Loading and unloading patches kernel text (kprobes on ftrace call sites).
+# QEMU's multi-threaded TCG does not keep that coherent across vCPUs: a
+# stock kernel with no tcplat at all oopses ("Oops: int3") when kprobes are
+# armed and disarmed under traffic.  Under TCG use one vCPU (vm-run --cpus
+# 1; the race check is then skipped) or single-threaded TCG; KVM is fine.
+#
+#   $0 [path/to/tcplat.ko]
+#
+# Run as root on a kernel the module was built for, e.g. from the top of
+# the repository ($0 being this script):
+#   scripts/vm-run -k build/6.12/bzImage-stock -- module/$0
+# Environment: TCPLAT_CYCLES (default 200), TCPLAT_PORT (default 47123),
+# TCPLAT_FAKEKEY_KO (default test/tcplat_fakekey.ko next to this script;
+# built with "make -C module testmods", used only when present).
+# Ends with "N passed, N failed, N skipped"; exits 1 on any failure.
+
+# The helpers are called through check "$@", which shellcheck cannot see.
+# shellcheck disable=SC2317
+set -u
+
+me=${0##*/}
+here=$(cd "$(dirname "$0")" && pwd)
+ko=${1:-$here/tcplat.ko}
+fakeko=${TCPLAT_FAKEKEY_KO:-$here/test/tcplat_fakekey.ko}
+cycles=${TCPLAT_CYCLES:-200}
+port=${TCPLAT_PORT:-47123}
+dir=/proc/sys/net/ipv4/tcplat
+
+passed=0
+failed=0
+skipped=0
+werr=
+traffic_pid=
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok: $*"
+}
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL: $*"
+}
+
+skip() {
+	skipped=$((skipped + 1))
+	echo "skip: $*"
+}
+
+check() {
+	local what=$1
+
+	shift
+	if "$@"; then
+		ok "$what"
+	else
+		fail "$what"
+	fi
+}
+
+finish() {
+	stop_traffic
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+# Writes "$2\n" to sysctl $1 with one write(2); the error text, if any,
+# is left in $werr and the exit status tells whether the write worked.
+sysctl_write() {
+	werr=$({ printf '%s\n' "$2" > "$dir/$1"; } 2>&1)
+}
+
+sysctl_read() {
+	cat "$dir/$1" 2>/dev/null
+}
+
+loaded() {
+	grep -q '^tcplat ' /proc/modules
+}
+
+load() {
+	insmod "$ko" && loaded
+}
+
+unload() {
+	rmmod tcplat && ! loaded
+}
+
+is_number() {
+	[[ "$1" =~ ^[0-9]+$ ]]
+}
+
+status_has() {
+	sysctl_read status | grep -Eq "$1"
+}
+
+# The short descriptions used in the test names.
+show() {
+	local v=$1
+
+	if [ ${#v} -gt 16 ]; then
+		echo "<${#v} chars>"
+	else
+		echo "'$v'"
+	fi
+}
+
+# (No process substitution anywhere: the test VM may lack /dev/fd.)
+
+# Loopback TCP over IPv4 and IPv6: a server that echoes once and closes,
+# a client that alternately closes at once or waits for the server's FIN
+# (the FIN_WAIT1 -> FIN_WAIT2 -> timewait path).  Bounded by $2 seconds.
+start_traffic() {
+	python3 - "$1" "$2" <<'EOF' &
+import socket
+import sys
+import threading
+import time
+
+port = int(sys.argv[1])
+deadline = time.monotonic() + float(sys.argv[2])
+
+
+def serve(lsk):
+    while True:
+        try:
+            c, _ = lsk.accept()
+        except OSError:
+            return
+        try:
+            c.settimeout(2)
+            c.sendall(c.recv(64))
+        except OSError:
+            pass
+        c.close()
+
+
+addrs = []
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    try:
+        lsk = socket.socket(fam, socket.SOCK_STREAM)
+        lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsk.bind((host, port))
+        lsk.listen(256)
+    except OSError:
+        continue
+    threading.Thread(target=serve, args=(lsk,), daemon=True).start()
+    addrs.append(host)
+
+n = 0
+while addrs and time.monotonic() < deadline:
+    try:
+        s = socket.create_connection((addrs[n % len(addrs)], port), timeout=2)
+        s.sendall(b"x")
+        s.recv(64)
+        if n % 4 >= 2:
+            s.recv(64)
+        s.close()
+    except OSError:
+        time.sleep(0.01)
+    n += 1
+EOF
+	traffic_pid=$!
+}
+
+stop_traffic() {
+	if [ -n "$traffic_pid" ]; then
+		kill "$traffic_pid" 2>/dev/null
+		wait "$traffic_pid" 2>/dev/null
+		traffic_pid=
+	fi
+}
+
+# One loopback connection on $port where the server sends the first FIN.
+# linger: the server closes, the client waits $2 s after the server's FIN
+#   (its delayed ACK goes out and the server's orphaned socket becomes a
+#   FIN_WAIT2 timewait socket through tcp_time_wait()), then closes.
+# halfclose: the server only shuts down its sending side and keeps the full
+#   socket in FIN_WAIT2; the client's FIN reaches that full socket.
+one_conn() {
+	python3 - "$port" "$1" "${2:-0.3}" <<'EOF'
+import socket
+import sys
+import time
+
+port, how, wait = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+lsk = socket.socket()
+lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsk.bind(("127.0.0.1", port))
+lsk.listen(1)
+c = socket.create_connection(("127.0.0.1", port), timeout=2)
+s, _ = lsk.accept()
+if how == "linger":
+    s.close()
+else:
+    s.shutdown(socket.SHUT_WR)
+assert c.recv(16) == b""
+if how == "linger":
+    time.sleep(wait)
+c.close()
+time.sleep(0.2)
+s.close()
+lsk.close()
+EOF
+}
+
+counter_delta_ge1() {
+	local before=$1 name=$2
+
+	[ "$(sysctl_read "$name")" -gt "$before" ]
+}
+
+# ---------------------------------------------------------------------
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$me: must run as root" >&2
+	exit 2
+fi
+if [ ! -r "$ko" ]; then
+	echo "$me: module '$ko' not found (make -C module KDIR=...)" >&2
+	exit 2
+fi
+trap stop_traffic EXIT
+loaded && rmmod tcplat
+
+dmesg -C 2>/dev/null
+check "insmod $(basename "$ko")" load
+loaded || finish
+
+# --- presence, modes, defaults ---------------------------------------
+
+rw_sysctls="tw_relookup race_widen_us race_widen_port race_widen_mode observe_port"
+ro_sysctls="widen_hits closed_sk_segments fw2_timewait status"
+for s in $rw_sysctls; do
+	check "$s exists, mode 644" [ "$(stat -c %a "$dir/$s" 2>/dev/null)" = 644 ]
+done
+for s in $ro_sysctls; do
+	check "$s exists, mode 444" [ "$(stat -c %a "$dir/$s" 2>/dev/null)" = 444 ]
+done
+
+check "race_widen_us defaults to 0" [ "$(sysctl_read race_widen_us)" = 0 ]
+check "race_widen_port defaults to 0" [ "$(sysctl_read race_widen_port)" = 0 ]
+check "race_widen_mode defaults to 1" [ "$(sysctl_read race_widen_mode)" = 1 ]
+check "observe_port defaults to 0" [ "$(sysctl_read observe_port)" = 0 ]
+for s in widen_hits closed_sk_segments fw2_timewait; do
+	check "$s reads as a number" is_number "$(sysctl_read "$s")"
+done
+
+# --- status ----------------------------------------------------------
+
+sysctl_read status | sed 's/^/  status| /'
+check "status names the kernel release" status_has "^kernel: $(uname -r)\$"
+for f in tw_relookup race_widen_holder race_widen_waiter race_widen \
+	 closed_sk_segments fw2_timewait; do
+	check "status has a $f line" status_has "^$f: (available|active|idle|unavailable)"
+done
+check "race_widen_holder kprobe placed" status_has \
+	'^race_widen_holder: available \(kprobe on tcp_time_wait\)$'
+check "race_widen_waiter kprobe placed" status_has \
+	'^race_widen_waiter: available \(kprobe on sk_filter_trim_cap\)$'
+check "closed_sk_segments kprobe placed" status_has \
+	'^closed_sk_segments: active \(kprobe on tcp_rcv_state_process, all ports\)$'
+check "fw2_timewait kprobe placed" status_has \
+	'^fw2_timewait: active \(kprobe on tcp_time_wait, all ports\)$'
+check "race_widen idle by default" status_has '^race_widen: idle \(race_widen_port is 0\)$'
+
+# --- invalid and valid writes -----------------------------------------
+
+long=$(head -c 4096 /dev/zero | tr '\0' 7)
+bad_values=(-1 100001 65536 3 abc "" "$long" 5abc "5 6" 1.5 99999999999)
+
+# range NAME -> "min max"
+range() {
+	case "$1" in
+	tw_relookup) echo 0 1 ;;
+	race_widen_us) echo 0 100000 ;;
+	race_widen_port | observe_port) echo 0 65535 ;;
+	race_widen_mode) echo 0 2 ;;
+	esac
+}
+
+in_range() {
+	local v=$1 min=$2 max=$3
+
+	[[ "$v" =~ ^[0-9]{1,9}$ ]] && [ "$v" -ge "$min" ] && [ "$v" -le "$max" ]
+}
+
+toggle_available=0
+status_has '^tw_relookup: available' && toggle_available=1
+
+for s in race_widen_us race_widen_port race_widen_mode observe_port tw_relookup; do
+	r=$(range "$s")
+	min=${r% *}
+	max=${r#* }
+	orig=$(sysctl_read "$s")
+	if [ "$s" = tw_relookup ] && [ "$toggle_available" = 0 ]; then
+		continue	# covered below: every write must fail
+	fi
+	for v in "${bad_values[@]}"; do
+		before=$(sysctl_read "$s")
+		if in_range "$v" "$min" "$max"; then
+			# e.g. 3 is a fine race_widen_us value
+			check "$s: in-range write $(show "$v") takes" \
+				sysctl_write "$s" "$v"
+			check "$s reads back $(show "$v")" [ "$(sysctl_read "$s")" = "$v" ]
+			sysctl_write "$s" "$orig"
+			continue
+		fi
+		if sysctl_write "$s" "$v"; then
+			fail "$s: bad write $(show "$v") was accepted"
+		else
+			ok "$s: bad write $(show "$v") refused (${werr##*: })"
+		fi
+		check "$s unchanged after bad write $(show "$v")" \
+			[ "$(sysctl_read "$s")" = "$before" ]
+	done
+	for v in "$min" "$max" $(((min + max) / 2)); do
+		check "$s: write $v takes" sysctl_write "$s" "$v"
+		check "$s reads back $v" [ "$(sysctl_read "$s")" = "$v" ]
+	done
+	check "$s: write with surrounding blanks takes" \
+		sysctl_write "$s" " $((max < 7 ? max : 7)) "
+	check "$s: restore $orig" sysctl_write "$s" "$orig"
+	check "$s back to $orig" [ "$(sysctl_read "$s")" = "$orig" ]
+done
+
+# Read-only entries refuse writes even for root.
+for s in $ro_sysctls; do
+	before=$(sysctl_read "$s")
+	if sysctl_write "$s" 1; then
+		fail "$s: write accepted"
+	else
+		ok "$s: write refused (${werr##*: })"
+	fi
+	[ "$s" = status ] ||
+		check "$s unchanged by the refused write" [ "$(sysctl_read "$s")" = "$before" ]
+done
+
+# Root without CAP_NET_ADMIN may open the file but the write is refused.
+if command -v setpriv >/dev/null; then
+	for s in race_widen_port tw_relookup; do
+		before=$(sysctl_read "$s")
+		out=$(setpriv --bounding-set=-net_admin --inh-caps=-net_admin -- \
+			bash -c "printf '1\n' > $dir/$s" 2>&1)
+		rc=$?
+		check "$s: write without CAP_NET_ADMIN refused" [ $rc -ne 0 ]
+		check "$s: ... with EPERM" grep -q 'Operation not permitted' <<< "$out"
+		check "$s: ... and unchanged" [ "$(sysctl_read "$s")" = "$before" ]
+	done
+else
+	skip "setpriv missing: CAP_NET_ADMIN check not run"
+fi
+
+# --- tw_relookup on a kernel without tcp_tw_relookup_key ----------------
+
+if [ "$toggle_available" = 0 ]; then
+	why='kernel lacks tcp_tw_relookup_key: stock kernel or hook patch not applied'
+	check "status: tw_relookup unavailable, with the reason" status_has \
+		"^tw_relookup: unavailable \\($why\\)\$"
+	check "tw_relookup reads 0" [ "$(sysctl_read tw_relookup)" = 0 ]
+	for v in 0 1 "${bad_values[@]}"; do
+		if sysctl_write tw_relookup "$v"; then
+			fail "tw_relookup: write $(show "$v") accepted without the key"
+		else
+			ok "tw_relookup: write $(show "$v") refused (${werr##*: })"
+		fi
+	done
+	sysctl_write tw_relookup 1
+	check "tw_relookup: 1 refused with EOPNOTSUPP" grep -q 'not supported' <<< "$werr"
+	check "tw_relookup still reads 0" [ "$(sysctl_read tw_relookup)" = 0 ]
+else
+	check "status: tw_relookup available and enabled" status_has \
+		'^tw_relookup: available, enabled'
+	check "tw_relookup reads 1" [ "$(sysctl_read tw_relookup)" = 1 ]
+	check "tw_relookup: write 0 before unload" sysctl_write tw_relookup 0
+	check "status: tw_relookup disabled" status_has '^tw_relookup: available, disabled'
+	check "rmmod tcplat with the fix disabled" unload
+	check "reload tcplat" load
+	check "unload restored the fix to enabled" [ "$(sysctl_read tw_relookup)" = 1 ]
+fi
+
+# --- tw_relookup with a stand-in key (test/tcplat_fakekey.ko) ------------
+
+if [ "$toggle_available" = 1 ]; then
+	skip "kernel has tcp_tw_relookup_key: stand-in key not needed"
+elif [ ! -r "$fakeko" ]; then
+	skip "$fakeko not built (make -C module testmods): available path not run"
+else
+	check "rmmod tcplat" unload
+	check "insmod tcplat_fakekey.ko" insmod "$fakeko"
+	check "insmod tcplat with the key present" load
+	check "status: tw_relookup available, enabled" status_has \
+		'^tw_relookup: available, enabled \(tcp_tw_relookup_key: '
+	check "tw_relookup reads 1" [ "$(sysctl_read tw_relookup)" = 1 ]
+	check "key holder cannot be unloaded while tcplat uses it" \
+		bash -c '! rmmod tcplat_fakekey 2>/dev/null'
+	check "tw_relookup: write 0 takes" sysctl_write tw_relookup 0
+	check "tw_relookup reads 0" [ "$(sysctl_read tw_relookup)" = 0 ]
+	check "status: tw_relookup disabled" status_has '^tw_relookup: available, disabled'
+	for v in "${bad_values[@]}" 2; do
+		if sysctl_write tw_relookup "$v"; then
+			fail "tw_relookup: bad write $(show "$v") accepted"
+		else
+			ok "tw_relookup: bad write $(show "$v") refused (${werr##*: })"
+		fi
+		check "tw_relookup still 0 after $(show "$v")" [ "$(sysctl_read tw_relookup)" = 0 ]
+	done
+	check "tw_relookup: write 1 takes" sysctl_write tw_relookup 1
+	check "tw_relookup reads 1" [ "$(sysctl_read tw_relookup)" = 1 ]
+	check "tw_relookup: write 0 before unload" sysctl_write tw_relookup 0
+	check "rmmod tcplat with the fix disabled" unload
+	check "reload tcplat" load
+	check "unload restored the key to enabled" [ "$(sysctl_read tw_relookup)" = 1 ]
+	check "rmmod tcplat" unload
+	check "rmmod tcplat_fakekey" rmmod tcplat_fakekey
+	check "insmod tcplat again" load
+	check "tw_relookup unavailable again" status_has '^tw_relookup: unavailable'
+fi
+
+# --- counters and widener on real loopback connections ------------------
+
+sysctl_write observe_port "$port"
+b=$(sysctl_read fw2_timewait)
+one_conn linger 0.5
+check "fw2_timewait counts a server-first close on observe_port" \
+	counter_delta_ge1 "$b" fw2_timewait
+
+sysctl_write observe_port $((port + 1))
+b=$(sysctl_read fw2_timewait)
+one_conn linger 0.5
+check "fw2_timewait ignores other ports" [ "$(sysctl_read fw2_timewait)" = "$b" ]
+sysctl_write observe_port 0
+
+sysctl_write race_widen_us 2000
+sysctl_write race_widen_port "$port"
+sysctl_write race_widen_mode 1
+check "status: race_widen active in mode 1" status_has \
+	"^race_widen: active \\(mode 1: delay the lock holder, port $port, 2000 us\\)\$"
+b=$(sysctl_read widen_hits)
+one_conn linger 0.5
+check "mode 1 delays tcp_time_wait(FIN_WAIT2) on the port" counter_delta_ge1 "$b" widen_hits
+
+sysctl_write race_widen_mode 2
+b=$(sysctl_read widen_hits)
+one_conn halfclose
+check "mode 2 delays a FIN to a FIN_WAIT2 full socket on the port" \
+	counter_delta_ge1 "$b" widen_hits
+
+sysctl_write race_widen_port $((port + 1))
+b=$(sysctl_read widen_hits)
+one_conn halfclose
+sysctl_write race_widen_mode 1
+one_conn linger 0.5
+check "widener leaves other ports alone" [ "$(sysctl_read widen_hits)" = "$b" ]
+
+sysctl_write race_widen_mode 0
+check "status: race_widen idle in mode 0" status_has '^race_widen: idle \(race_widen_mode is 0\)$'
+sysctl_write race_widen_us 0
+sysctl_write race_widen_port 0
+sysctl_write race_widen_mode 1
+
+# --- the race itself, forced with the widener (tcplat-repro.py) ---------
+
+# repro_lost MODE: runs 3 trials and prints how many segments the race lost.
+repro_lost() {
+	local b
+
+	b=$(sysctl_read closed_sk_segments)
+	python3 "$here/tcplat-repro.py" --mode "$1" --port "$rport" --trials 3 |
+		sed 's/^/  repro| /' >&2
+	echo $(($(sysctl_read closed_sk_segments) - b))
+}
+
+rport=$((port + 2))
+if [ "$(nproc)" -lt 2 ]; then
+	skip "race reproduction needs 2 CPUs (this VM has $(nproc))"
+elif [ ! -r "$here/tcplat-repro.py" ]; then
+	skip "tcplat-repro.py missing: race reproduction not run"
+else
+	sysctl_write observe_port "$rport"
+	sysctl_write race_widen_port "$rport"
+	sysctl_write race_widen_us 100000
+	fixed=$(sysctl_read tw_relookup)
+	for m in 2 1; do
+		sysctl_write race_widen_mode "$m"
+		lost=$(repro_lost "$m")
+		if [ "$fixed" = 1 ]; then
+			check "mode $m: fix active, no segment lost ($lost)" [ "$lost" -eq 0 ]
+		else
+			check "mode $m: race forced, segments lost ($lost of 3)" [ "$lost" -ge 1 ]
+		fi
+		if [ "$fixed" = 1 ]; then
+			sysctl_write tw_relookup 0
+			lost=$(repro_lost "$m")
+			check "mode $m: fix off, segments lost ($lost of 3)" [ "$lost" -ge 1 ]
+			sysctl_write tw_relookup 1
+		fi
+	done
+	sysctl_write race_widen_port 0
+	sysctl_write race_widen_us 0
+	sysctl_write race_widen_mode 1
+	sysctl_write observe_port 0
+fi
+
+check "rmmod tcplat" unload
+
+# --- load/unload cycles under live traffic -------------------------------
+
+start_traffic "$port" 3600
+sleep 1
+cycle_fail=0
+hits=0
+for i in $(seq 1 "$cycles"); do
+	if ! insmod "$ko"; then
+		cycle_fail=$((cycle_fail + 1))
+		echo "cycle $i: insmod failed"
+		continue
+	fi
+	# Arm every handler on the live port, alternating widener modes.
+	printf '%s\n' "$port" > "$dir/observe_port"
+	printf '%s\n' 200 > "$dir/race_widen_us"
+	printf '%s\n' $((i % 2 + 1)) > "$dir/race_widen_mode"
+	printf '%s\n' "$port" > "$dir/race_widen_port"
+	sysctl_read status > /dev/null
+	hits=$((hits + $(sysctl_read widen_hits)))
+	if ! rmmod tcplat; then
+		cycle_fail=$((cycle_fail + 1))
+		echo "cycle $i: rmmod failed"
+	fi
+done
+check "traffic generator survived the cycles" kill -0 "$traffic_pid"
+check "widener fired on the live traffic during the cycles ($hits delays)" \
+	[ "$hits" -gt 0 ]
+stop_traffic
+check "$cycles insmod/rmmod cycles under loopback traffic" [ "$cycle_fail" -eq 0 ]
+check "module gone after the cycles" bash -c '! grep -q "^tcplat " /proc/modules'
+
+if [ -r /sys/kernel/debug/kprobes/list ]; then
+	check "no kprobe left on the probed functions" bash -c \
+		"! grep -Eq 'tcp_time_wait|sk_filter_trim_cap|tcp_rcv_state_process' /sys/kernel/debug/kprobes/list"
+else
+	skip "debugfs kprobes list not available"
+fi
+
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	check "kmemleak reports nothing" [ -z "$(cat /sys/kernel/debug/kmemleak)" ]
+else
+	skip "kmemleak not enabled in this kernel"
+fi
+
+splat_re='BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|suspected memory leak'
+splat=$(dmesg 2>/dev/null | grep -E "$splat_re" | head -n 5)
+check "no splat in the kernel log" [ -z "$splat" ]
+[ -n "$splat" ] && echo "$splat"
+
+finish
