@@ -208,6 +208,9 @@ if how == "linger":
 else:
     s.shutdown(socket.SHUT_WR)
 assert c.recv(16) == b""
+# ACK the server's FIN now: left to the delayed-ACK timer, it can ride on
+# the client's own FIN, and the server then never passes FIN_WAIT2.
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 if how == "linger":
     time.sleep(wait)
 c.close()
