@@ -31,33 +31,11 @@
  * fails with ECONNREFUSED (the test retries at once).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "kselftest.h"
+#include "tcp_lat.h"
 
 #define PROG			"tcp_stale_peer"
-#define EXIT_USAGE		2
-
-#define NSEC_PER_USEC		1000ULL
-#define NSEC_PER_MSEC		1000000ULL
-#define NSEC_PER_SEC		1000000000ULL
 
 #define NFT_TABLE		"tcp_stale_peer"
 #define MAX_REFUSED		3
@@ -85,38 +63,6 @@ struct options {
 	bool verbose;
 };
 
-static int interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&interrupted, 1, __ATOMIC_RELAXED);
-}
-
-static bool stopped(void)
-{
-	return __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
-}
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-static void sleep_ns(unsigned long long ns)
-{
-	struct timespec ts = {
-		.tv_sec = ns / NSEC_PER_SEC,
-		.tv_nsec = ns % NSEC_PER_SEC,
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR && !stopped())
-		;
-}
-
 /* ---- command line ---------------------------------------------------- */
 
 static void usage(FILE *out)
@@ -142,29 +88,6 @@ static void usage(FILE *out)
 		"\n"
 		"Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and the nft command.\n",
 		PROG);
-}
-
-static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || s[0] < '0' || s[0] > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void bad_arg(const char *opt, const char *val, const char *why)
-{
-	fprintf(stderr, "%s: invalid value '%s' for %s: %s\n", PROG, val ? val : "",
-		opt, why);
-	fprintf(stderr, "Try '%s --help'.\n", PROG);
-	exit(EXIT_USAGE);
 }
 
 enum {
@@ -271,103 +194,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 
 /* ---- counters, namespace, nftables ------------------------------------ */
 
-/* TcpExt counter @name of this network namespace, -1 when absent. */
-static long long tcpext_read(const char *name)
-{
-	size_t hsz = 0, vsz = 0;
-	char *hdr = NULL, *val = NULL;
-	long long ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return -1;
-	while (getline(&hdr, &hsz, f) > 0 && getline(&val, &vsz, f) > 0) {
-		char *hsave, *vsave, *h, *v;
-
-		if (strncmp(hdr, "TcpExt:", 7))
-			continue;
-		h = strtok_r(hdr + 7, "\n ", &hsave);
-		v = strtok_r(val + 7, "\n ", &vsave);
-		while (h && v) {
-			if (!strcmp(h, name)) {
-				ret = strtoll(v, NULL, 10);
-				break;
-			}
-			h = strtok_r(NULL, "\n ", &hsave);
-			v = strtok_r(NULL, "\n ", &vsave);
-		}
-		break;
-	}
-	free(hdr);
-	free(val);
-	fclose(f);
-	return ret;
-}
-
-static int bring_lo_up(void)
-{
-	struct ifreq ifr;
-	int fd, ret = -1;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		goto out;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
-		goto out;
-	ret = 0;
-out:
-	close(fd);
-	return ret;
-}
-
-static bool nft_available(void)
-{
-	int st = system("nft --version >/dev/null 2>&1");
-
-	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-/*
- * Apply @ruleset with "nft -f"; 0 on success.  nft's messages are passed
- * on as TAP comments.
- */
-static int nft_apply(const char *ruleset)
-{
-	char path[] = "/tmp/tcp_stale_peer.XXXXXX", cmd[128], line[512];
-	int fd, st, len = strlen(ruleset);
-	FILE *p;
-
-	fd = mkstemp(path);
-	if (fd < 0) {
-		ksft_print_msg("nft: mkstemp: %s\n", strerror(errno));
-		return -1;
-	}
-	if (write(fd, ruleset, len) != len) {
-		ksft_print_msg("nft: write %s: %s\n", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "nft -f %s 2>&1", path);
-	p = popen(cmd, "r");
-	if (!p) {
-		unlink(path);
-		return -1;
-	}
-	while (fgets(line, sizeof(line), p))
-		ksft_print_msg("nft: %s", line);
-	st = pclose(p);
-	unlink(path);
-	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 /* Drop RST/ACK segments from client port @cport to server port @sport. */
 static int nft_install(unsigned short cport, unsigned short sport)
 {
@@ -410,63 +236,6 @@ static long long nft_dropped(void)
 }
 
 /* ---- sockets ------------------------------------------------------------ */
-
-static socklen_t loopback_addr(int family, unsigned short port,
-			       struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *sin6;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		return sizeof(*sin);
-	}
-	sin6 = (struct sockaddr_in6 *)ss;
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	sin6->sin6_addr = in6addr_loopback;
-	return sizeof(*sin6);
-}
-
-static int local_port(int fd, unsigned short *port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		return -1;
-	if (ss.ss_family == AF_INET)
-		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else
-		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
-}
-
-static int set_int(int fd, int level, int opt, int val)
-{
-	return setsockopt(fd, level, opt, &val, sizeof(val));
-}
-
-static int set_io_timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-static int tcp_info_get(int fd, struct tcp_info *ti)
-{
-	socklen_t len = sizeof(*ti);
-
-	memset(ti, 0, sizeof(*ti));
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
-}
 
 /* ---- one test ---------------------------------------------------------- */
 
@@ -523,7 +292,7 @@ static int client_socket(struct test *t)
 		fail_msg(t, "client TCP_NODELAY: %s", strerror(errno));
 		goto fail;
 	}
-	if (set_io_timeouts(fd)) {
+	if (set_io_timeouts(fd, IO_TIMEOUT_S)) {
 		fail_msg(t, "client SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 		goto fail;
 	}
@@ -605,7 +374,7 @@ static int one_connection(struct test *t, int cfd, unsigned int pattern)
 		fail_msg(t, "accept: %s", strerror(errno));
 		return -1;
 	}
-	if (set_io_timeouts(sfd)) {
+	if (set_io_timeouts(sfd, IO_TIMEOUT_S)) {
 		fail_msg(t, "server SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 		goto fail;
 	}
@@ -718,7 +487,7 @@ static int run_loop(struct test *t)
 			close(fd);
 			return -1;
 		}
-		if (i == t->o->count || stopped())
+		if (i == t->o->count || lat_stopped())
 			break;
 		if (now_ns() >= deadline) {
 			t->time_bound_hit = true;
@@ -749,39 +518,17 @@ static int run_loop(struct test *t)
 	return 0;
 }
 
-static int cmp_ull(const void *a, const void *b)
-{
-	unsigned long long x = *(const unsigned long long *)a;
-	unsigned long long y = *(const unsigned long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile (per mille) of a sorted array, in microseconds. */
-static unsigned long long pct_us(const unsigned long long *v, unsigned long n,
-				 unsigned int permille)
-{
-	unsigned long long rank;
-
-	if (!n)
-		return 0;
-	rank = ((unsigned long long)n * permille + 999) / 1000;
-	if (rank < 1)
-		rank = 1;
-	return v[rank - 1] / NSEC_PER_USEC;
-}
-
 /* The machine-readable result line; keep the keys stable. */
 #define FMT_SUMMARY \
 	"%s: family=%s drop=%s gap_us=%lu conns=%lu hits=%lu hit_pct=%.2f over100ms=%lu over1s=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu syn_retrans=%s syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu rst_dropped=%s\n"
 
 static void run_test(const struct options *o, int family)
 {
-	unsigned long over100 = 0, over1s = 0, i, n;
 	char s_syn[24], s_drop[24];
 	long long syn0, syn1, dropped = -1;
-	unsigned long long p50, p99, p999, max;
+	struct lat_summary ls;
 	bool failed = false;
+	unsigned long n;
 	struct test t;
 	double pct;
 	int ret;
@@ -821,37 +568,22 @@ static void run_test(const struct options *o, int family)
 	}
 
 	n = t.done;
-	for (i = 0; i < n; i++) {
-		if (t.conn_ns[i] >= 100 * NSEC_PER_MSEC)
-			over100++;
-		if (t.conn_ns[i] >= NSEC_PER_SEC)
-			over1s++;
-	}
-	qsort(t.conn_ns, n, sizeof(*t.conn_ns), cmp_ull);
-	p50 = pct_us(t.conn_ns, n, 500);
-	p99 = pct_us(t.conn_ns, n, 990);
-	p999 = pct_us(t.conn_ns, n, 999);
-	max = n ? t.conn_ns[n - 1] / NSEC_PER_USEC : 0;
+	summarize(t.conn_ns, n, &ls);
 	pct = n ? 100.0 * t.hits / n : 0.0;
-	if (syn0 < 0 || syn1 < 0)
-		snprintf(s_syn, sizeof(s_syn), "na");
-	else
-		snprintf(s_syn, sizeof(s_syn), "%lld", syn1 - syn0);
-	if (dropped < 0)
-		snprintf(s_drop, sizeof(s_drop), "na");
-	else
-		snprintf(s_drop, sizeof(s_drop), "%lld", dropped);
+	fmt_count(s_syn, sizeof(s_syn),
+		  syn0 < 0 || syn1 < 0 ? -1 : syn1 - syn0);
+	fmt_count(s_drop, sizeof(s_drop), dropped);
 
 	ksft_print_msg(FMT_SUMMARY, PROG, t.fname, o->no_drop ? "no" : "rst_ack",
-		       o->gap_us, n, t.hits, pct, over100, over1s, p50, p99, p999,
-		       max, s_syn, t.syn_rtx, t.syn_late, t.syn_rst, s_drop);
+		       o->gap_us, n, t.hits, pct, ls.over100ms, ls.over1s, ls.p50,
+		       ls.p99, ls.p999, ls.max, s_syn, t.syn_rtx, t.syn_late, t.syn_rst, s_drop);
 	ksft_print_msg("%s: %lu of %lu reconnects from port %u to %u%s\n",
 		       t.fname, n, o->count, t.cport, t.sport,
 		       t.time_bound_hit ? " (time bound reached)" : "");
 	ksft_print_msg("  %-12s %10s %10s %10s %10s\n", "latency(us)", "p50", "p99",
 		       "p99.9", "max");
 	ksft_print_msg("  %-12s %10llu %10llu %10llu %10llu\n", "reconnect",
-		       p50, p99, p999, max);
+		       ls.p50, ls.p99, ls.p999, ls.max);
 	ksft_print_msg(FMT_HITS, t.hits, pct, t.syn_rtx, t.syn_late, t.syn_rst);
 	ksft_print_msg("  TcpExtTCPSynRetrans +%s, RST/ACK dropped by nft %s\n",
 		       s_syn, s_drop);
@@ -860,7 +592,7 @@ static void run_test(const struct options *o, int family)
 		ksft_print_msg("%s: %s\n", t.fname, t.err);
 		failed = true;
 	}
-	if (stopped()) {
+	if (lat_stopped()) {
 		ksft_print_msg("%s: interrupted\n", t.fname);
 		failed = true;
 	}
@@ -895,7 +627,6 @@ static void skip_all(const struct options *o, const char *why)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
 	struct options o;
 	char why[128];
 
@@ -904,22 +635,13 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	ksft_set_plan(o.ipv4 + o.ipv6);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	lat_catch_signals();
 
-	if (unshare(CLONE_NEWNET)) {
-		snprintf(why, sizeof(why), "unshare(CLONE_NEWNET): %s (needs root)",
-			 strerror(errno));
+	if (enter_netns(why, sizeof(why))) {
 		skip_all(&o, why);
 		goto done;
 	}
-	if (bring_lo_up())
-		ksft_exit_fail_msg("cannot bring up lo in the test namespace: %s\n",
-				   strerror(errno));
-	if (!o.no_drop && !nft_available()) {
+	if (!o.no_drop && !have_tool("nft --version >/dev/null 2>&1")) {
 		skip_all(&o, "nft command not found (needed to drop the RST/ACK)");
 		goto done;
 	}

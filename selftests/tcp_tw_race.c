@@ -54,37 +54,14 @@
  * RST kills it is dropped in TCP_CLOSE and costs the initial SYN RTO (1 s).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "kselftest.h"
+#include "tcp_lat.h"
 
 #define PROG			"tcp_tw_race"
-#define EXIT_USAGE		2
 
-#define NSEC_PER_USEC		1000ULL
-#define NSEC_PER_MSEC		1000000ULL
-#define NSEC_PER_SEC		1000000000ULL
-
-/* The client sends this instead of a sequence number to stop the server. */
 #define END_MAGIC		0xffffffffU
 /* Connect attempts refused by a stale timewait socket before giving up. */
 #define MAX_REFUSED		3
@@ -99,7 +76,6 @@
 #define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
 
 #define TCPLAT_DIR		"/proc/sys/net/ipv4/tcplat"
-#define NETSTAT_DELIM		"\n "
 
 enum close_mode {
 	MODE_RST,
@@ -154,7 +130,6 @@ static int tcplat_fd[TL_NR] = { -1, -1, -1, -1, -1, -1 };
 static bool tcplat_present;
 
 /* Set from the SIGINT/SIGTERM handler; accessed with __atomic builtins. */
-static int interrupted;
 
 /* One test: one address family, one close mode. */
 struct run {
@@ -204,40 +179,15 @@ struct run {
 #define FMT_HIT_FIN \
 	"%s: hit: connection %lu FIN %s, close took %llu us\n"
 
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-static void sleep_ns(unsigned long long ns)
-{
-	struct timespec ts = {
-		.tv_sec = ns / NSEC_PER_SEC,
-		.tv_nsec = ns % NSEC_PER_SEC,
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static bool run_stopped(struct run *r)
 {
 	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) ||
-	       __atomic_load_n(&interrupted, __ATOMIC_RELAXED);
+	       lat_stopped();
 }
 
 static void run_stop(struct run *r)
 {
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&interrupted, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -276,29 +226,6 @@ static void usage(FILE *out)
 		"\n"
 		"Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and at least two CPUs.\n",
 		PROG);
-}
-
-static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || s[0] < '0' || s[0] > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void bad_arg(const char *opt, const char *val, const char *why)
-{
-	fprintf(stderr, "%s: invalid value '%s' for %s: %s\n", PROG, val ? val : "",
-		opt, why);
-	fprintf(stderr, "Try '%s --help'.\n", PROG);
-	exit(EXIT_USAGE);
 }
 
 enum {
@@ -456,62 +383,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 
 /* ---- counters ------------------------------------------------------- */
 
-#define MIB_MAX		256
-#define MIB_NAME	48
-
-/* All TcpExt counters of /proc/net/netstat at one moment. */
-struct mib_snap {
-	unsigned int n;
-	char name[MIB_MAX][MIB_NAME];
-	long long val[MIB_MAX];
-};
-
-/*
- * Snapshot the TcpExt group of /proc/net/netstat of the calling thread's
- * network namespace.  An unreadable file gives an empty snapshot.
- */
-static void mib_snapshot(struct mib_snap *s)
-{
-	size_t hsz = 0, vsz = 0;
-	char *hdr = NULL, *val = NULL;
-	FILE *f;
-
-	s->n = 0;
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return;
-	while (getline(&hdr, &hsz, f) > 0 && getline(&val, &vsz, f) > 0) {
-		char *hsave, *vsave, *h, *v;
-
-		if (strncmp(hdr, "TcpExt:", 7))
-			continue;
-		h = strtok_r(hdr + 7, NETSTAT_DELIM, &hsave);
-		v = strtok_r(val + 7, NETSTAT_DELIM, &vsave);
-		while (h && v && s->n < MIB_MAX) {
-			snprintf(s->name[s->n], MIB_NAME, "%s", h);
-			s->val[s->n] = strtoll(v, NULL, 10);
-			s->n++;
-			h = strtok_r(NULL, NETSTAT_DELIM, &hsave);
-			v = strtok_r(NULL, NETSTAT_DELIM, &vsave);
-		}
-		break;
-	}
-	free(hdr);
-	free(val);
-	fclose(f);
-}
-
-/* Value of TcpExt counter @name, or -1 when the kernel does not have it. */
-static long long mib_get(const struct mib_snap *s, const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->name[i], name))
-			return s->val[i];
-	return -1;
-}
-
 /*
  * Counters that tell how a stale peer showed up: challenge ACKs and
  * rate-limited ACKs (a silently dropped SYN costs a full SYN RTO), aborts,
@@ -523,34 +394,6 @@ static const char * const mib_interesting[] = {
 	"TCPACKSkippedChallenge", "TCPACKSkippedSeq", "TCPAbortOnClose",
 	"TCPAbortOnData", "TCPTWRelookup", "TWRecycled", "PAWSEstab",
 };
-
-static void mib_print_deltas(const char *prefix, const struct mib_snap *a,
-			     const struct mib_snap *b, bool all)
-{
-	char line[256];
-	size_t len = 0;
-	unsigned int i, k;
-
-	for (i = 0; i < b->n; i++) {
-		long long d = b->val[i] - mib_get(a, b->name[i]);
-		bool want = all;
-
-		if (mib_get(a, b->name[i]) < 0 || !d)
-			continue;
-		for (k = 0; k < ARRAY_SIZE(mib_interesting) && !want; k++)
-			want = !strcmp(b->name[i], mib_interesting[k]);
-		if (!want)
-			continue;
-		if (len > 80) {
-			ksft_print_msg("%s:%s\n", prefix, line);
-			len = 0;
-		}
-		len += snprintf(line + len, sizeof(line) - len, " %s=%+lld",
-				b->name[i], d);
-	}
-	if (len)
-		ksft_print_msg("%s:%s\n", prefix, line);
-}
 
 static long long tcplat_read(enum tcplat_file which)
 {
@@ -622,36 +465,7 @@ static long long delta(long long before, long long after)
 	return after - before;
 }
 
-static void fmt_count(char *buf, size_t sz, long long v, const char *absent)
-{
-	if (v < 0)
-		snprintf(buf, sz, "%s", absent);
-	else
-		snprintf(buf, sz, "%lld", v);
-}
-
 /* ---- namespace and CPUs ----------------------------------------------- */
-
-static int bring_lo_up(void)
-{
-	struct ifreq ifr;
-	int fd, ret = -1;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		goto out;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
-		goto out;
-	ret = 0;
-out:
-	close(fd);
-	return ret;
-}
 
 static int pick_cpus(int *a, int *b)
 {
@@ -682,63 +496,6 @@ static int pin_self(int cpu)
 }
 
 /* ---- sockets ------------------------------------------------------------ */
-
-static socklen_t loopback_addr(int family, unsigned short port,
-			       struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *sin6;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		return sizeof(*sin);
-	}
-	sin6 = (struct sockaddr_in6 *)ss;
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	sin6->sin6_addr = in6addr_loopback;
-	return sizeof(*sin6);
-}
-
-static int local_port(int fd, unsigned short *port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		return -1;
-	if (ss.ss_family == AF_INET)
-		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else
-		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
-}
-
-static int set_int(int fd, int level, int opt, int val)
-{
-	return setsockopt(fd, level, opt, &val, sizeof(val));
-}
-
-static int set_io_timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
-		return -1;
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-static int tcp_info_get(int fd, struct tcp_info *ti)
-{
-	socklen_t len = sizeof(*ti);
-
-	memset(ti, 0, sizeof(*ti));
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
-}
 
 /* ---- server thread ---------------------------------------------------- */
 
@@ -830,7 +587,7 @@ static void *server_thread(void *arg)
 				 strerror(errno));
 			break;
 		}
-		if (set_io_timeouts(cfd)) {
+		if (set_io_timeouts(cfd, IO_TIMEOUT_S)) {
 			snprintf(r->srv_err, sizeof(r->srv_err),
 				 "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 			close(cfd);
@@ -918,7 +675,7 @@ static int client_socket(struct run *r)
 		cli_fail(r, "TCP_NODELAY: %s", strerror(errno));
 		goto fail;
 	}
-	if (set_io_timeouts(fd)) {
+	if (set_io_timeouts(fd, IO_TIMEOUT_S)) {
 		cli_fail(r, "SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 		goto fail;
 	}
@@ -1191,41 +948,6 @@ out:
 #define FMT_COUNTERS \
 	"  TcpExtTCPSynRetrans +%s, TcpExtTCPTWRelookup +%s, tcplat closed_sk_segments +%s\n"
 
-static int cmp_ull(const void *a, const void *b)
-{
-	unsigned long long x = *(const unsigned long long *)a;
-	unsigned long long y = *(const unsigned long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile (per mille) of a sorted array, in microseconds. */
-static unsigned long long pct_us(const unsigned long long *v, unsigned long n,
-				 unsigned int permille)
-{
-	unsigned long long rank;
-
-	if (!n)
-		return 0;
-	rank = ((unsigned long long)n * permille + 999) / 1000;
-	if (rank < 1)
-		rank = 1;
-	return v[rank - 1] / NSEC_PER_USEC;
-}
-
-struct lat_summary {
-	unsigned long long p50, p99, p999, max;
-};
-
-static void summarize(unsigned long long *v, unsigned long n, struct lat_summary *s)
-{
-	qsort(v, n, sizeof(*v), cmp_ull);
-	s->p50 = pct_us(v, n, 500);
-	s->p99 = pct_us(v, n, 990);
-	s->p999 = pct_us(v, n, 999);
-	s->max = n ? v[n - 1] / NSEC_PER_USEC : 0;
-}
-
 static const char *mode_name(enum close_mode m)
 {
 	return m == MODE_RST ? "rst" : "fin";
@@ -1402,11 +1124,11 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	summarize(r.txn_ns, n, &txn);
 	summarize(r.conn_ns, n, &con);
 
-	fmt_count(s_syn, sizeof(s_syn), d_syn, "na");
-	fmt_count(s_twr, sizeof(s_twr), d_twr, "na");
-	fmt_count(s_csk, sizeof(s_csk), d_csk, "na");
-	fmt_count(s_whit, sizeof(s_whit), d_whit, "na");
-	fmt_count(s_fw2, sizeof(s_fw2), d_fw2, "na");
+	fmt_count(s_syn, sizeof(s_syn), d_syn);
+	fmt_count(s_twr, sizeof(s_twr), d_twr);
+	fmt_count(s_csk, sizeof(s_csk), d_csk);
+	fmt_count(s_whit, sizeof(s_whit), d_whit);
+	fmt_count(s_fw2, sizeof(s_fw2), d_fw2);
 	ksft_print_msg(FMT_SUMMARY,
 		       PROG, r.fname, mode_name(o->mode), o->widen ? o->widen_us : 0,
 		       n, hits, pct, over100, over1s, txn.p50, txn.p99, txn.p999,
@@ -1420,9 +1142,9 @@ static void run_test(const struct options *o, int family, int cpus[2])
 		       r.elapsed_ns / NSEC_PER_MSEC, r.cpu_server, r.cpu_client,
 		       s_whit, s_fw2);
 
-	fmt_count(s_syn, sizeof(s_syn), d_syn, "n/a");
-	fmt_count(s_twr, sizeof(s_twr), d_twr, "n/a");
-	fmt_count(s_csk, sizeof(s_csk), d_csk, "n/a");
+	fmt_count(s_syn, sizeof(s_syn), d_syn);
+	fmt_count(s_twr, sizeof(s_twr), d_twr);
+	fmt_count(s_csk, sizeof(s_csk), d_csk);
 	ksft_print_msg("%s/%s: %lu of %lu connections in %llu ms, port %u -> %u, cpus %d/%d%s\n",
 		       r.fname, mode_name(o->mode), n, o->count,
 		       r.elapsed_ns / NSEC_PER_MSEC, r.cport, r.sport,
@@ -1439,7 +1161,8 @@ static void run_test(const struct options *o, int family, int cpus[2])
 		       r.slow_close, over100, over1s);
 	ksft_print_msg(FMT_COUNTERS,
 		       s_syn, s_twr, s_csk);
-	mib_print_deltas("  TcpExt deltas", mib0, mib1, o->verbose);
+	mib_print_deltas("  TcpExt deltas", mib0, mib1, mib_interesting,
+			 ARRAY_SIZE(mib_interesting), o->verbose);
 
 	if (r.cli_err[0]) {
 		ksft_print_msg("%s/%s: %s\n", r.fname, mode_name(o->mode), r.cli_err);
@@ -1459,7 +1182,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 			       r.fname, mode_name(o->mode), r.srv_accepted, n);
 		failed = true;
 	}
-	if (__atomic_load_n(&interrupted, __ATOMIC_RELAXED)) {
+	if (lat_stopped()) {
 		ksft_print_msg("%s/%s: interrupted\n", r.fname, mode_name(o->mode));
 		failed = true;
 	}
@@ -1523,20 +1246,16 @@ static void skip_all(const struct options *o, const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
 	struct options o;
 	int cpus[2], ncpu;
+	char why[128];
 
 	parse_opts(argc, argv, &o);
 
 	ksft_print_header();
 	ksft_set_plan(o.ipv4 + o.ipv6);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	lat_catch_signals();
 
 	ncpu = pick_cpus(&cpus[0], &cpus[1]);
 	if (ncpu < 0) {
@@ -1552,13 +1271,9 @@ int main(int argc, char **argv)
 	/* See tcplat_open_all(): first the namespace we were started in. */
 	tcplat_open_all();
 
-	if (!o.no_netns && unshare(CLONE_NEWNET)) {
-		skip_all(&o, "unshare(CLONE_NEWNET): %s (needs root)", strerror(errno));
+	if (!o.no_netns && enter_netns(why, sizeof(why))) {
+		skip_all(&o, "%s", why);
 		goto done;
-	}
-	if (!o.no_netns && bring_lo_up()) {
-		ksft_exit_fail_msg("cannot bring up lo in the test namespace: %s\n",
-				   strerror(errno));
 	}
 	tcplat_open_all();
 

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Why this file exists: the TCP latency and receive-memory tests (the
+ * close race, the stale timewait peer, receive-buffer growth, connection
+ * setup exceptions, loopback stalls) need the same small helpers:
+ * monotonic time, strict number parsing for getopt, a private network
+ * namespace, loopback addresses, socket options, TcpExt counter
+ * snapshots, sysctl save and restore, external commands (ip, tc, nft) and
+ * latency percentiles.  They live here once, header-only like kselftest.h,
+ * so each test stays a single C file.
+ *
+ * Every function is static inline: a test pulls in what it calls and the
+ * compiler drops the rest without "unused function" warnings.
+ */
+#ifndef TCP_LAT_H
+#define TCP_LAT_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+
+#define EXIT_USAGE		2
+
+#define NSEC_PER_USEC		1000ULL
+#define NSEC_PER_MSEC		1000000ULL
+#define NSEC_PER_SEC		1000000000ULL
+
+/* ---- time and stop flag ---------------------------------------------- */
+
+static inline unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static inline void sleep_ns(unsigned long long ns)
+{
+	struct timespec ts = {
+		.tv_sec = ns / NSEC_PER_SEC,
+		.tv_nsec = ns % NSEC_PER_SEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Set by SIGINT/SIGTERM: every loop stops early and reports. */
+static int lat_interrupted;
+
+static inline void lat_on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&lat_interrupted, 1, __ATOMIC_RELAXED);
+}
+
+static inline bool lat_stopped(void)
+{
+	return __atomic_load_n(&lat_interrupted, __ATOMIC_RELAXED);
+}
+
+static inline void lat_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = lat_on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- command line ------------------------------------------------------ */
+
+/* Decimal number without sign, spaces or suffix, at most @max. */
+static inline bool parse_ulong(const char *s, unsigned long max,
+			       unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Report a bad option value and exit with EXIT_USAGE; changes nothing. */
+static inline void bad_arg(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "%s: invalid value '%s' for %s: %s\n",
+		program_invocation_short_name, val ? val : "", opt, why);
+	fprintf(stderr, "Try '%s --help'.\n", program_invocation_short_name);
+	exit(EXIT_USAGE);
+}
+
+/* getopt's own message was printed already: add the hint and exit. */
+static inline void bad_usage(void)
+{
+	fprintf(stderr, "Try '%s --help'.\n", program_invocation_short_name);
+	exit(EXIT_USAGE);
+}
+
+/* ---- namespace, sysctls, commands --------------------------------------- */
+
+static inline int link_up(const char *name)
+{
+	struct ifreq ifr;
+	int fd, ret = -1;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		goto out;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static inline int bring_lo_up(void)
+{
+	return link_up("lo");
+}
+
+/*
+ * Move the calling process into a new network namespace with lo up.
+ * On failure @why says what went wrong (the caller skips).
+ */
+static inline int enter_netns(char *why, size_t sz)
+{
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, sz, "unshare(CLONE_NEWNET): %s (needs root)",
+			 strerror(errno));
+		return -1;
+	}
+	if (bring_lo_up()) {
+		snprintf(why, sz, "cannot bring lo up: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Read a sysctl file into @buf (trailing newline removed); -1 if absent. */
+static inline int sysctl_read(const char *path, char *buf, size_t sz)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sz - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static inline int sysctl_write(const char *path, const char *val)
+{
+	ssize_t len = strlen(val);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, len) != len)
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
+static inline long long sysctl_read_ll(const char *path)
+{
+	char buf[64];
+
+	if (sysctl_read(path, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/*
+ * Run a shell command; its output is passed on as TAP comments.
+ * Returns the command's exit status, or -1 if it could not run.
+ */
+static inline int run_cmd(const char *fmt, ...)
+{
+	char cmd[1024], line[512];
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		ksft_print_msg("%s", line);
+	st = pclose(p);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* True when @tool runs ("@tool -V" or "--version" exits 0). */
+static inline bool have_tool(const char *probe)
+{
+	int st = system(probe);
+
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/*
+ * Apply an nftables @ruleset in the current network namespace with
+ * "nft -f"; 0 on success.  nft's messages are passed on as TAP comments.
+ */
+static inline int nft_apply(const char *ruleset)
+{
+	char path[] = "/tmp/tcp_lat_nft.XXXXXX";
+	int fd, ret, len = strlen(ruleset);
+
+	fd = mkstemp(path);
+	if (fd < 0) {
+		ksft_print_msg("nft: mkstemp: %s\n", strerror(errno));
+		return -1;
+	}
+	if (write(fd, ruleset, len) != len) {
+		ksft_print_msg("nft: write %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	ret = run_cmd("nft -f %s 2>&1", path);
+	unlink(path);
+	return ret ? -1 : 0;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static inline socklen_t loopback_addr(int family, unsigned short port,
+				      struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*sin);
+	}
+	sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	sin6->sin6_addr = in6addr_loopback;
+	return sizeof(*sin6);
+}
+
+/* @addr (numeric v4 or v6) and @port as a sockaddr; 0 on a bad address. */
+static inline socklen_t inet_addr_port(int family, const char *addr,
+				       unsigned short port,
+				       struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+			return 0;
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+		return 0;
+	return sizeof(*sin6);
+}
+
+static inline int local_port(int fd, unsigned short *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -1;
+	if (ss.ss_family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+static inline int set_int(int fd, int level, int opt, int val)
+{
+	return setsockopt(fd, level, opt, &val, sizeof(val));
+}
+
+static inline int set_io_timeouts(int fd, int secs)
+{
+	struct timeval tv = { .tv_sec = secs };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static inline int tcp_info_get(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+}
+
+static inline const char *family_name(int family)
+{
+	return family == AF_INET ? "ipv4" : "ipv6";
+}
+
+/* ---- TcpExt counters ----------------------------------------------------- */
+
+#define MIB_MAX		256
+#define MIB_NAME	48
+#define MIB_DELIM	"\n "
+
+/* All TcpExt counters of /proc/net/netstat at one moment. */
+struct mib_snap {
+	unsigned int n;
+	char name[MIB_MAX][MIB_NAME];
+	long long val[MIB_MAX];
+};
+
+/*
+ * Snapshot the TcpExt group of /proc/net/netstat of the calling thread's
+ * network namespace.  An unreadable file gives an empty snapshot.
+ */
+static inline void mib_snapshot(struct mib_snap *s)
+{
+	size_t hsz = 0, vsz = 0;
+	char *hdr = NULL, *val = NULL;
+	FILE *f;
+
+	s->n = 0;
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return;
+	while (getline(&hdr, &hsz, f) > 0 && getline(&val, &vsz, f) > 0) {
+		char *hsave, *vsave, *h, *v;
+
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		h = strtok_r(hdr + 7, MIB_DELIM, &hsave);
+		v = strtok_r(val + 7, MIB_DELIM, &vsave);
+		while (h && v && s->n < MIB_MAX) {
+			snprintf(s->name[s->n], MIB_NAME, "%s", h);
+			s->val[s->n] = strtoll(v, NULL, 10);
+			s->n++;
+			h = strtok_r(NULL, MIB_DELIM, &hsave);
+			v = strtok_r(NULL, MIB_DELIM, &vsave);
+		}
+		break;
+	}
+	free(hdr);
+	free(val);
+	fclose(f);
+}
+
+/* Value of TcpExt counter @name, or -1 when the kernel does not have it. */
+static inline long long mib_get(const struct mib_snap *s, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], name))
+			return s->val[i];
+	return -1;
+}
+
+/* @b - @a for counter @name; -1 when the kernel does not have it. */
+static inline long long mib_delta(const struct mib_snap *a,
+				  const struct mib_snap *b, const char *name)
+{
+	long long x = mib_get(a, name), y = mib_get(b, name);
+
+	if (x < 0 || y < 0)
+		return -1;
+	return y - x;
+}
+
+/* One TcpExt counter read now, -1 when absent. */
+static inline long long tcpext_read(const char *name)
+{
+	struct mib_snap *s = malloc(sizeof(*s));
+	long long v;
+
+	if (!s)
+		return -1;
+	mib_snapshot(s);
+	v = mib_get(s, name);
+	free(s);
+	return v;
+}
+
+/*
+ * Print, as TAP comments, the counters of @names that moved between @a
+ * and @b (every counter that moved when @all).
+ */
+static inline void mib_print_deltas(const char *prefix,
+				    const struct mib_snap *a,
+				    const struct mib_snap *b,
+				    const char * const *names,
+				    unsigned int nnames, bool all)
+{
+	char line[256];
+	size_t len = 0;
+	unsigned int i, k;
+
+	for (i = 0; i < b->n; i++) {
+		long long d = b->val[i] - mib_get(a, b->name[i]);
+		bool want = all;
+
+		if (mib_get(a, b->name[i]) < 0 || !d)
+			continue;
+		for (k = 0; k < nnames && !want; k++)
+			want = !strcmp(b->name[i], names[k]);
+		if (!want)
+			continue;
+		if (len > 80) {
+			ksft_print_msg("%s:%s\n", prefix, line);
+			len = 0;
+		}
+		len += snprintf(line + len, sizeof(line) - len, " %s=%+lld",
+				b->name[i], d);
+	}
+	if (len)
+		ksft_print_msg("%s:%s\n", prefix, line);
+}
+
+/* Counter value for a key=value line: "na" when the kernel lacks it. */
+static inline void fmt_count(char *buf, size_t sz, long long v)
+{
+	if (v < 0)
+		snprintf(buf, sz, "na");
+	else
+		snprintf(buf, sz, "%lld", v);
+}
+
+/* ---- latency statistics --------------------------------------------------- */
+
+static inline int cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile (per mille) of a sorted array, in microseconds. */
+static inline unsigned long long pct_us(const unsigned long long *v,
+					unsigned long n, unsigned int permille)
+{
+	unsigned long long rank;
+
+	if (!n)
+		return 0;
+	rank = ((unsigned long long)n * permille + 999) / 1000;
+	if (rank < 1)
+		rank = 1;
+	return v[rank - 1] / NSEC_PER_USEC;
+}
+
+struct lat_summary {
+	unsigned long long p50, p99, p999, max;
+	unsigned long over100ms, over1s;
+};
+
+/* Sort @v (nanoseconds) and fill @s in microseconds. */
+static inline void summarize(unsigned long long *v, unsigned long n,
+			     struct lat_summary *s)
+{
+	unsigned long i;
+
+	qsort(v, n, sizeof(*v), cmp_ull);
+	s->p50 = pct_us(v, n, 500);
+	s->p99 = pct_us(v, n, 990);
+	s->p999 = pct_us(v, n, 999);
+	s->max = n ? v[n - 1] / NSEC_PER_USEC : 0;
+	s->over100ms = 0;
+	s->over1s = 0;
+	for (i = 0; i < n; i++) {
+		s->over100ms += v[i] >= 100 * NSEC_PER_MSEC;
+		s->over1s += v[i] >= NSEC_PER_SEC;
+	}
+}
+
+#endif /* TCP_LAT_H */
