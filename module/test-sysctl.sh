@@ -7,21 +7,24 @@
 # names every feature, the tw_relookup toggle behaves on kernels with and
 # without tcp_tw_relookup_key, the counters and the widener fire on
 # loopback traffic, the widener really forces the race (segments lost on a
-# kernel without the fix, none with it; needs 2 CPUs), and 200 load/unload
-# cycles under live TCP traffic leave no splat and no kprobe behind.
+# kernel without the fix, none with it; needs 2 CPUs), and 1000 load/unload
+# cycles while the close-race reproducer (selftests/tcp_tw_race) runs on
+# the widened port leave no splat, no kprobe and no leak behind.
 #
 # Loading and unloading patches kernel text (kprobes on ftrace call sites).
 # QEMU's multi-threaded TCG does not keep that coherent across vCPUs: a
 # stock kernel with no tcplat at all oopses ("Oops: int3") when kprobes are
-# armed and disarmed under traffic.  Under TCG use one vCPU (vm-run --cpus
-# 1; the race check is then skipped) or single-threaded TCG; KVM is fine.
+# armed and disarmed under traffic.  Under TCG use single-threaded TCG
+# (vm-run --tcg-single, two vCPUs on one host thread) or one vCPU (vm-run
+# --cpus 1; the race checks are then skipped); KVM is fine.
 #
 #   $0 [path/to/tcplat.ko]
 #
 # Run as root on a kernel the module was built for, e.g. from the top of
 # the repository ($0 being this script):
 #   scripts/vm-run -k build/6.12/bzImage-stock -- module/$0
-# Environment: TCPLAT_CYCLES (default 200), TCPLAT_PORT (default 47123),
+# Environment: TCPLAT_CYCLES (default 1000), TCPLAT_PORT (default 47123),
+# TCPLAT_REPRO (default ../selftests/tcp_tw_race from this script),
 # TCPLAT_FAKEKEY_KO (default test/tcplat_fakekey.ko next to this script;
 # built with "make -C module testmods", used only when present).
 # Ends with "N passed, N failed, N skipped"; exits 1 on any failure.
@@ -34,7 +37,8 @@ me=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 ko=${1:-$here/tcplat.ko}
 fakeko=${TCPLAT_FAKEKEY_KO:-$here/test/tcplat_fakekey.ko}
-cycles=${TCPLAT_CYCLES:-200}
+cycles=${TCPLAT_CYCLES:-1000}
+repro=${TCPLAT_REPRO:-$here/../selftests/tcp_tw_race}
 port=${TCPLAT_PORT:-47123}
 dir=/proc/sys/net/ipv4/tcplat
 
@@ -520,36 +524,73 @@ fi
 
 check "rmmod tcplat" unload
 
-# --- load/unload cycles under live traffic -------------------------------
+# --- load/unload cycles while the race reproducer runs ---------------------
 
-start_traffic "$port" 3600
-sleep 1
-cycle_fail=0
-hits=0
-for i in $(seq 1 "$cycles"); do
-	if ! insmod "$ko"; then
-		cycle_fail=$((cycle_fail + 1))
-		echo "cycle $i: insmod failed"
-		continue
-	fi
-	# Arm every handler on the live port, alternating widener modes.
-	printf '%s\n' "$port" > "$dir/observe_port"
-	printf '%s\n' 200 > "$dir/race_widen_us"
-	printf '%s\n' $((i % 2 + 1)) > "$dir/race_widen_mode"
-	printf '%s\n' "$port" > "$dir/race_widen_port"
-	sysctl_read status > /dev/null
-	hits=$((hits + $(sysctl_read widen_hits)))
-	if ! rmmod tcplat; then
-		cycle_fail=$((cycle_fail + 1))
-		echo "cycle $i: rmmod failed"
-	fi
-done
-check "traffic generator survived the cycles" kill -0 "$traffic_pid"
-check "widener fired on the live traffic during the cycles ($hits delays)" \
-	[ "$hits" -gt 0 ]
-stop_traffic
-check "$cycles insmod/rmmod cycles under loopback traffic" [ "$cycle_fail" -eq 0 ]
-check "module gone after the cycles" bash -c '! grep -q "^tcplat " /proc/modules'
+# tcp_tw_race in natural mode on $port, one run after the other, in its own
+# network namespace; each cycle arms the widener on that port (kprobes are
+# global, the port filter scopes them), so the reproducer's connections are
+# delayed while the module comes and goes.  Its verdicts are "report" only:
+# what counts here is that every run ends with exit 0 (no lost byte, no
+# hung connection) and that the kernel stays quiet.
+start_repro() {
+	local deadline=$(($(date +%s) + $1))
+
+	(
+		runs=0 bad=0
+		while [ "$(date +%s)" -lt "$deadline" ]; do
+			"$repro" -4 -p "$port" -n 100000 -t 20 > /tmp/repro.log 2>&1
+			rc=$?
+			runs=$((runs + 1))
+			[ "$rc" -eq 0 ] || { bad=$((bad + 1)); tail -n 5 /tmp/repro.log; }
+			echo "$runs $bad" > /tmp/repro.status
+		done
+	) &
+	repro_pid=$!
+}
+
+if [ "$(nproc)" -lt 2 ]; then
+	skip "load/unload cycles with the race reproducer need 2 CPUs (this VM has $(nproc))"
+elif [ -x "$repro" ]; then
+	start_repro 3600
+	sleep 2
+	cycle_fail=0
+	hits=0
+	t0=$(date +%s)
+	for i in $(seq 1 "$cycles"); do
+		if ! insmod "$ko"; then
+			cycle_fail=$((cycle_fail + 1))
+			echo "cycle $i: insmod failed"
+			continue
+		fi
+		# Arm every handler on the live port, alternating widener modes.
+		printf '%s\n' "$port" > "$dir/observe_port"
+		printf '%s\n' 200 > "$dir/race_widen_us"
+		printf '%s\n' $((i % 2 + 1)) > "$dir/race_widen_mode"
+		printf '%s\n' "$port" > "$dir/race_widen_port"
+		sysctl_read status > /dev/null
+		hits=$((hits + $(sysctl_read widen_hits)))
+		if ! rmmod tcplat; then
+			cycle_fail=$((cycle_fail + 1))
+			echo "cycle $i: rmmod failed"
+		fi
+	done
+	secs=$(($(date +%s) - t0))
+	check "race reproducer still running after the cycles" kill -0 "$repro_pid"
+	kill "$repro_pid" 2>/dev/null
+	pkill -f "$repro" 2>/dev/null
+	wait "$repro_pid" 2>/dev/null
+	read -r runs bad < /tmp/repro.status 2>/dev/null || { runs=0; bad=0; }
+	echo "cycles: $cycles in ${secs}s, reproducer runs: $runs (failed: $bad), widener delays: $hits"
+	check "race reproducer ran during the cycles ($runs runs)" [ "$runs" -gt 0 ]
+	check "every reproducer run that ended during the cycles passed" [ "$bad" -eq 0 ]
+	check "widener fired on the reproducer's port during the cycles ($hits delays)" \
+		[ "$hits" -gt 0 ]
+	check "$cycles insmod/rmmod cycles while the race reproducer runs" \
+		[ "$cycle_fail" -eq 0 ]
+	check "module gone after the cycles" bash -c '! grep -q "^tcplat " /proc/modules'
+else
+	fail "race reproducer $repro not built (make -C selftests)"
+fi
 
 if [ -r /sys/kernel/debug/kprobes/list ]; then
 	check "no kprobe left on the probed functions" bash -c \
