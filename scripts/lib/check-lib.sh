@@ -123,6 +123,18 @@ check_module_build() {
 
 bzimage() { echo "$top/build/$1/bzImage-$2"; }
 
+# vm-run on one of our kernels, or (variant debian) on Debian's own kernel
+# with its initramfs, as unpacked by scripts/debian-kernel.
+vm_run_on() {
+	local base=$1 variant=$2
+	shift 2
+	if [ "$variant" = debian ]; then
+		scripts/vm-run --debian "$base" "$@"
+	else
+		scripts/vm-run -k "$(bzimage "$base" "$variant")" "$@"
+	fi
+}
+
 check_vm_boot() {
 	local base=$1 k rel want rc
 	k=$(bzimage "$base" patched)
@@ -147,19 +159,21 @@ check_vm_module() {
 	# patched kernels get the full 1000 load/unload cycles under the race
 	# reproducer, the stock ones 200 (same code path minus the static key;
 	# 1000 cycles take 5-10 minutes under TCG).
+	# Debian's kernel (variant debian) is a stock kernel, with its own
+	# build of the fake key.
 	local cycles=1000
-	[ "$variant" = stock ] && cycles=200
-	scripts/vm-run -k "$(bzimage "$base" "$variant")" --tcg-single --timeout 1800 -- \
-		env TCPLAT_FAKEKEY_KO="$(module_dir "$base" stock)/test/tcplat_fakekey.ko" \
+	case "$variant" in stock | debian) cycles=200 ;; esac
+	vm_run_on "$base" "$variant" --tcg-single --timeout 1800 -- \
+		env TCPLAT_FAKEKEY_KO="$(module_dir "$base" "${variant/patched/stock}")/test/tcplat_fakekey.ko" \
 		TCPLAT_CYCLES="$cycles" module/test-sysctl.sh "$ko"
 }
 
 check_vm_tw_race() {
 	local base=$1 variant=$2 ko expect=fixed
-	[ "$variant" = stock ] && expect=race
+	case "$variant" in stock | debian) expect=race ;; esac
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	scripts/vm-run -k "$(bzimage "$base" "$variant")" --timeout 1200 -- \
+	vm_run_on "$base" "$variant" --timeout 1200 -- \
 		selftests/tw_race_vm.sh --ko "$ko" --expect "$expect" \
 		--results "$top/build/results/$base-$variant"
 }
