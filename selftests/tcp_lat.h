@@ -270,6 +270,33 @@ static inline int nft_apply(const char *ruleset)
 	return ret ? -1 : 0;
 }
 
+/*
+ * Packets counted so far by the "counter" statements of nftables @table
+ * ("inet name"), summed; -1 when the table cannot be listed.  Keep one
+ * counter per table for a per-rule figure.
+ */
+static inline long long nft_packets(const char *table)
+{
+	char cmd[160], line[512];
+	long long pkts = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nft list table %s 2>/dev/null", table);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		char *c = strstr(line, "counter packets ");
+
+		if (c)
+			pkts = (pkts < 0 ? 0 : pkts) +
+			       strtoll(c + strlen("counter packets "), NULL, 10);
+	}
+	if (pclose(p))
+		return -1;
+	return pkts;
+}
+
 /* ---- sockets ------------------------------------------------------------ */
 
 static inline socklen_t loopback_addr(int family, unsigned short port,

@@ -215,26 +215,6 @@ static void nft_remove(void)
 	nft_apply("delete table inet " NFT_TABLE "\n");
 }
 
-/* Packets dropped by our rule so far, -1 when unknown. */
-static long long nft_dropped(void)
-{
-	long long pkts = -1;
-	char line[512];
-	FILE *p;
-
-	p = popen("nft list table inet " NFT_TABLE " 2>/dev/null", "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p)) {
-		char *c = strstr(line, "counter packets ");
-
-		if (c)
-			pkts = strtoll(c + strlen("counter packets "), NULL, 10);
-	}
-	pclose(p);
-	return pkts;
-}
-
 /* ---- sockets ------------------------------------------------------------ */
 
 /* ---- one test ---------------------------------------------------------- */
@@ -555,7 +535,7 @@ static void run_test(const struct options *o, int family)
 	syn0 = tcpext_read("TCPSynRetrans");
 	ret = run_loop(&t);
 	if (!o->no_drop) {
-		dropped = nft_dropped();
+		dropped = nft_packets("inet " NFT_TABLE);
 		nft_remove();
 	}
 	syn1 = tcpext_read("TCPSynRetrans");

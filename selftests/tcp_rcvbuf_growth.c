@@ -1,0 +1,1284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists:
+ *
+ * Cloudflare showed in 2023 ("Unbounded memory usage by TCP for receive
+ * buffers, and how we fixed it") that a receiver which reads slower than
+ * its peer sends can make the kernel ignore the receive-buffer limit set
+ * by autotuning.  Coalescing lets sk_rmem_alloc pass sk_rcvbuf, the
+ * receiver does not advertise a zero window, and tcp_prune_queue() ->
+ * tcp_clamp_window() then raises sk_rcvbuf to sk_rmem_alloc, again and
+ * again, up to net.ipv4.tcp_rmem[2].  Only then are packets dropped, and
+ * the sender backs off until the connection may time out.
+ *
+ * This test is their minimal reproducer as a kselftest: a sender writes
+ * 1448 bytes every millisecond, a receiver reads 1 byte every millisecond
+ * (or never reads, or alternates between slow and fast reads), over a veth
+ * pair between two network namespaces with netem delay (20 ms RTT), with
+ * the blog's tcp_rmem[2] (256 MiB, window scale 13) and tcp_adv_win_scale
+ * (-2, ignored since 6.6) in the receiver's namespace.  Every 100 ms it
+ * samples sk_rmem_alloc and sk_rcvbuf (SO_MEMINFO), the advertised window
+ * (TCP_INFO tcpi_rcv_wnd) and the receiver's TcpExt counters, and writes
+ * them as CSV for plotting.  At the end the receiver drains the stream and
+ * checks every byte against the sender's pattern.
+ *
+ * It reports memory; it does not assert the fix.  It fails when data is
+ * lost or corrupted, or when a measurement could not be taken.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <linux/types.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/utsname.h>
+
+#include "tcp_lat.h"
+
+#define PROG			"tcp_rcvbuf_growth"
+
+#define SAMPLE_NS		(100 * NSEC_PER_MSEC)
+#define OP_NS			NSEC_PER_MSEC
+#define FAST_READ		3300	/* the blog's fast reader: 3300 B/ms */
+#define DRAIN_BOUND_S		200	/* > TCP_RTO_MAX: one more retransmit */
+#define PROGRESS_S		30
+#define DEFAULT_RMEM_MAX	(256UL << 20)
+#define IO_TIMEOUT_S		1
+
+#define R_DEV			"rbr0"
+#define S_DEV			"rbs0"
+
+/*
+ * struct tcp_info as in include/uapi/linux/tcp.h up to tcpi_rcv_wnd
+ * (both bases have it); the host's <netinet/tcp.h> stops much earlier.
+ * The kernel copies min(optlen, its size): the returned length says
+ * which fields are real.
+ */
+struct rb_tcp_info {
+	__u8	tcpi_state;
+	__u8	tcpi_ca_state;
+	__u8	tcpi_retransmits;
+	__u8	tcpi_probes;
+	__u8	tcpi_backoff;
+	__u8	tcpi_options;
+	__u8	tcpi_snd_wscale:4, tcpi_rcv_wscale:4;
+	__u8	tcpi_delivery_rate_app_limited:1, tcpi_fastopen_client_fail:2;
+
+	__u32	tcpi_rto;
+	__u32	tcpi_ato;
+	__u32	tcpi_snd_mss;
+	__u32	tcpi_rcv_mss;
+
+	__u32	tcpi_unacked;
+	__u32	tcpi_sacked;
+	__u32	tcpi_lost;
+	__u32	tcpi_retrans;
+	__u32	tcpi_fackets;
+
+	__u32	tcpi_last_data_sent;
+	__u32	tcpi_last_ack_sent;
+	__u32	tcpi_last_data_recv;
+	__u32	tcpi_last_ack_recv;
+
+	__u32	tcpi_pmtu;
+	__u32	tcpi_rcv_ssthresh;
+	__u32	tcpi_rtt;
+	__u32	tcpi_rttvar;
+	__u32	tcpi_snd_ssthresh;
+	__u32	tcpi_snd_cwnd;
+	__u32	tcpi_advmss;
+	__u32	tcpi_reordering;
+
+	__u32	tcpi_rcv_rtt;
+	__u32	tcpi_rcv_space;
+
+	__u32	tcpi_total_retrans;
+
+	__u64	tcpi_pacing_rate;
+	__u64	tcpi_max_pacing_rate;
+	__u64	tcpi_bytes_acked;
+	__u64	tcpi_bytes_received;
+	__u32	tcpi_segs_out;
+	__u32	tcpi_segs_in;
+
+	__u32	tcpi_notsent_bytes;
+	__u32	tcpi_min_rtt;
+	__u32	tcpi_data_segs_in;
+	__u32	tcpi_data_segs_out;
+
+	__u64	tcpi_delivery_rate;
+
+	__u64	tcpi_busy_time;
+	__u64	tcpi_rwnd_limited;
+	__u64	tcpi_sndbuf_limited;
+
+	__u32	tcpi_delivered;
+	__u32	tcpi_delivered_ce;
+
+	__u64	tcpi_bytes_sent;
+	__u64	tcpi_bytes_retrans;
+	__u32	tcpi_dsack_dups;
+	__u32	tcpi_reord_seen;
+
+	__u32	tcpi_rcv_ooopack;
+
+	__u32	tcpi_snd_wnd;
+	__u32	tcpi_rcv_wnd;
+};
+
+/* @len covers the __u32 @field. */
+#define TI_HAS(len, field) \
+	((len) >= offsetof(struct rb_tcp_info, field) + sizeof(__u32))
+
+enum reader_mode {
+	READER_SLOW,
+	READER_NONE,
+	READER_ALTERNATE,
+};
+
+static const char * const reader_names[] = {
+	[READER_SLOW] = "slow",
+	[READER_NONE] = "none",
+	[READER_ALTERNATE] = "alternate",
+};
+
+struct options {
+	unsigned long time_s;
+	unsigned long rtt_ms;
+	enum reader_mode reader;
+	unsigned long switch_s;
+	unsigned long rmem_max;
+	long adv_win_scale;
+	long shrink_window;		/* -1: leave the kernel's default */
+	unsigned long size;
+	unsigned int port;
+	const char *csv_path;
+	bool ipv4;
+	bool ipv6;
+	bool verbose;
+};
+
+/*
+ * net.ipv4.tcp_mem (pages) of the initial namespace: global, not per netns.
+ * tcp_clamp_window() grows sk_rcvbuf only while all TCP memory is below
+ * tcp_mem[0], so a small VM caps the growth before tcp_rmem[2].
+ */
+static long long tcp_mem[3] = { -1, -1, -1 };
+
+/* Receiver-side TcpExt counters: summary keys and CSV columns. */
+static const char * const rcv_counters[] = {
+	"PruneCalled",
+	"RcvPruned",
+	"TCPRcvCollapsed",
+	"OfoPruned",
+	"TCPWantZeroWindowAdv",
+	"TCPToZeroWindowAdv",
+	"TCPFromZeroWindowAdv",
+	"TCPZeroWindowDrop",
+	"TCPRcvQDrop",
+	"TCPRcvCoalesce",
+	"TCPMemoryPressures",
+};
+
+#define N_RCV_COUNTERS	ARRAY_SIZE(rcv_counters)
+
+/* Sender-side counters (the sender's namespace). */
+static const char * const snd_counters[] = {
+	"TCPTimeouts",
+};
+
+#define N_SND_COUNTERS	ARRAY_SIZE(snd_counters)
+
+/* One sysctl of the blog's setup in the receiver's namespace. */
+struct knob {
+	const char *name;
+	char value[96];
+	bool exists;
+	bool written;
+	bool effective;
+};
+
+struct test {
+	const struct options *o;
+	int family;
+	const char *fname;
+	FILE *csv;
+	char err[256];
+
+	int orig_ns, s_ns, r_ns;
+	int lfd, sfd, rfd;
+	unsigned short port;
+
+	/* sender thread */
+	pthread_t sender;
+	bool sender_running;
+	unsigned char *sbuf;
+	unsigned long long bytes_sent;	/* atomic */
+	int send_err;			/* atomic */
+	int stop_send;			/* atomic */
+
+	/* receiver */
+	unsigned char *rbuf;
+	size_t rbuf_sz;
+	unsigned long long bytes_read;	/* during the timed run */
+	unsigned long long bytes_verified;
+	unsigned long long first_bad;
+	unsigned long long bad_bytes;
+	int recv_err;
+	bool eof;
+	bool early_eof;
+
+	/* samples */
+	unsigned long samples;
+	unsigned long meminfo_fail, info_fail;
+	unsigned long zero_wnd_samples, zero_wnd_events;
+	bool has_rcv_wnd, last_zero;
+	__u32 start_rcvbuf, peak_rcvbuf, peak_rmem, end_rcvbuf, end_rmem;
+	__u32 peak_unread, min_rcv_wnd, max_rcv_wnd;
+	__u32 rcv_wscale, snd_wscale;
+	long long t_rcvbuf_max_ms;
+	__u32 sender_retrans;
+	double duration_s, drain_s;
+
+	struct mib_snap *r0, *r1, *s0, *s1;
+	long long rcv_delta[N_RCV_COUNTERS];
+	long long snd_delta[N_SND_COUNTERS];
+
+	struct knob rmem, wscale, adv, shrink;
+	long long rmem2;
+};
+
+/* Long messages: a format string alone on its line passes checkpatch. */
+#define FMT_ABSENT \
+	"note: sysctl net.ipv4.%s from the blog does not exist on this kernel\n"
+#define FMT_OBSOLETE \
+	"note: net.ipv4.tcp_adv_win_scale=%s is obsolete since 6.6 and ignored by %s\n"
+#define FMT_PROGRESS \
+	"%s: t=%llds rcvbuf=%u rmem_alloc=%u unread=%d rcv_wnd=%u sent=%llu read=%llu retrans=%u\n"
+#define FMT_START \
+	"%s: %s -> %s port %u, rtt %lu ms, reader %s, tcp_rmem \"%s\", window_scaling %s, adv_win_scale %s, shrink_window %s\n"
+#define FMT_TCPMEM \
+	"note: tcp_mem %lld %lld %lld pages: tcp_mem[0] < --rmem-max %lu, growth stops there\n"
+#define FMT_BAD \
+	"%s: %llu bytes differ from the sender's pattern, first at offset %llu\n"
+#define FMT_NOMEAS \
+	"%s: measurement failed: %lu samples, SO_MEMINFO failed %lu, TCP_INFO failed %lu\n"
+#define FMT_RESULT \
+	"%s: reader %s: peak sk_rcvbuf %u (%.1f%% of tcp_rmem[2])"
+#define FMT_HELLO \
+	"%s on %s: sender %lu B every 1 ms, reader %s, %lu s per test, samples every 100 ms\n"
+
+#define fail_msg(t, fmt, ...) \
+	snprintf((t)->err, sizeof((t)->err), fmt, ##__VA_ARGS__)
+
+/* ---- command line ------------------------------------------------------ */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [options]\n"
+		"Receive-buffer growth of a slow TCP reader (Cloudflare 2023 reproducer)\n"
+		"over veth between two network namespaces with netem delay.\n"
+		"\n"
+		"  -t, --time SECONDS     timed run per test (default 20); then drain and verify\n"
+		"      --rtt-ms MS        netem round-trip time, half on each side (default 20)\n"
+		"      --reader MODE      slow:      read 1 B every 1 ms (default)\n"
+		"                         none:      never read until the end of the run\n"
+		"                         alternate: slow and fast (3300 B every 1 ms),\n"
+		"                                    switching every --switch-s seconds\n"
+		"      --switch-s N       alternate period in seconds (default 5; blog: 240)\n"
+		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default %lu,\n"
+		"                         the blog's 256 MiB, window scale 13)\n"
+		"      --adv-win-scale N  net.ipv4.tcp_adv_win_scale, -31..31 (default -2 as in\n"
+		"                         the blog; ignored by kernels since 6.6)\n"
+		"      --shrink-window 0|1  set net.ipv4.tcp_shrink_window (since 6.5) of the\n"
+		"                         receiver; default: leave it (0, the stock behaviour)\n"
+		"  -s, --size BYTES       sender write size (default 1448)\n"
+		"  -p, --port PORT        sender's listening port (default 0: any free port)\n"
+		"      --csv FILE         write the 100 ms time series of every test to FILE\n"
+		"  -4                     IPv4 only\n"
+		"  -6                     IPv6 only; default: both, as two tests\n"
+		"  -v, --verbose          a progress line every second (default every %d s)\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Needs root (network namespaces), ip and tc (netem).  Run it in a VM.\n",
+		PROG, DEFAULT_RMEM_MAX, PROGRESS_S);
+}
+
+/* Signed decimal in [@min, @max]. */
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	unsigned long v;
+	bool neg = s && s[0] == '-';
+
+	if (!parse_ulong(neg ? s + 1 : s, (unsigned long)max + (neg ? 1 : 0), &v))
+		return false;
+	if (neg ? -(long)v < min : (long)v > max)
+		return false;
+	*out = neg ? -(long)v : (long)v;
+	return true;
+}
+
+enum {
+	OPT_RTT_MS = 256,
+	OPT_READER,
+	OPT_SWITCH_S,
+	OPT_RMEM_MAX,
+	OPT_ADV_WIN_SCALE,
+	OPT_SHRINK_WINDOW,
+	OPT_CSV,
+};
+
+static void parse_opts(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "time",		required_argument, NULL, 't' },
+		{ "rtt-ms",		required_argument, NULL, OPT_RTT_MS },
+		{ "reader",		required_argument, NULL, OPT_READER },
+		{ "switch-s",		required_argument, NULL, OPT_SWITCH_S },
+		{ "rmem-max",		required_argument, NULL, OPT_RMEM_MAX },
+		{ "adv-win-scale",	required_argument, NULL, OPT_ADV_WIN_SCALE },
+		{ "shrink-window",	required_argument, NULL, OPT_SHRINK_WINDOW },
+		{ "size",		required_argument, NULL, 's' },
+		{ "port",		required_argument, NULL, 'p' },
+		{ "csv",		required_argument, NULL, OPT_CSV },
+		{ "verbose",		no_argument,	   NULL, 'v' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ NULL,			0,		   NULL, 0 },
+	};
+	unsigned long v;
+	bool v4 = false, v6 = false;
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->time_s = 20;
+	o->rtt_ms = 20;
+	o->reader = READER_SLOW;
+	o->switch_s = 5;
+	o->rmem_max = DEFAULT_RMEM_MAX;
+	o->adv_win_scale = -2;
+	o->shrink_window = -1;
+	o->size = 1448;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:s:p:46vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!parse_ulong(optarg, 86400, &v) || !v)
+				bad_arg("-t/--time", optarg, "seconds, 1..86400");
+			o->time_s = v;
+			break;
+		case OPT_RTT_MS:
+			if (!parse_ulong(optarg, 10000, &v))
+				bad_arg("--rtt-ms", optarg, "milliseconds, 0..10000");
+			o->rtt_ms = v;
+			break;
+		case OPT_READER:
+			for (i = 0; i < (int)ARRAY_SIZE(reader_names); i++)
+				if (!strcmp(optarg, reader_names[i]))
+					break;
+			if (i == (int)ARRAY_SIZE(reader_names))
+				bad_arg("--reader", optarg, "one of slow, none, alternate");
+			o->reader = i;
+			break;
+		case OPT_SWITCH_S:
+			if (!parse_ulong(optarg, 86400, &v) || !v)
+				bad_arg("--switch-s", optarg, "seconds, 1..86400");
+			o->switch_s = v;
+			break;
+		case OPT_RMEM_MAX:
+			if (!parse_ulong(optarg, 1UL << 30, &v) || v < 4096)
+				bad_arg("--rmem-max", optarg, "bytes, 4096..1073741824");
+			o->rmem_max = v;
+			break;
+		case OPT_ADV_WIN_SCALE:
+			if (!parse_long(optarg, -31, 31, &o->adv_win_scale))
+				bad_arg("--adv-win-scale", optarg, "-31..31");
+			break;
+		case OPT_SHRINK_WINDOW:
+			if (!parse_ulong(optarg, 1, &v))
+				bad_arg("--shrink-window", optarg, "0 or 1");
+			o->shrink_window = v;
+			break;
+		case 's':
+			if (!parse_ulong(optarg, 1 << 20, &v) || !v)
+				bad_arg("-s/--size", optarg, "bytes, 1..1048576");
+			o->size = v;
+			break;
+		case 'p':
+			if (!parse_ulong(optarg, 65535, &v))
+				bad_arg("-p/--port", optarg, "0..65535");
+			o->port = v;
+			break;
+		case OPT_CSV:
+			if (!optarg[0])
+				bad_arg("--csv", optarg, "a file name");
+			o->csv_path = optarg;
+			break;
+		case '4':
+			v4 = true;
+			break;
+		case '6':
+			v6 = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value\n", PROG,
+				argv[optind - 1]);
+			bad_usage();
+			break;
+		default:
+			fprintf(stderr, "%s: unknown option '%s'\n", PROG,
+				argv[optind - 1]);
+			bad_usage();
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		bad_usage();
+	}
+	o->ipv4 = v4 || !v6;
+	o->ipv6 = v6 || !v4;
+}
+
+/* ---- stream pattern ------------------------------------------------------ */
+
+/* Byte @off of the stream: a lost, repeated or reordered byte changes it. */
+static inline unsigned char pattern_byte(unsigned long long off)
+{
+	return ((off + 1) * 0x9e3779b97f4a7c15ULL) >> 56;
+}
+
+static void pattern_fill(unsigned char *buf, size_t len,
+			 unsigned long long off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pattern_byte(off + i);
+}
+
+/* Check @n received bytes at stream offset t->bytes_verified + bad. */
+static void verify(struct test *t, const unsigned char *buf, size_t n)
+{
+	unsigned long long off = t->bytes_verified + t->bad_bytes;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == pattern_byte(off + i)) {
+			t->bytes_verified++;
+			continue;
+		}
+		if (!t->bad_bytes)
+			t->first_bad = off + i;
+		t->bad_bytes++;
+	}
+}
+
+/* ---- sender thread --------------------------------------------------------- */
+
+static void *sender_main(void *arg)
+{
+	struct test *t = arg;
+	unsigned long long off = 0;
+	size_t size = t->o->size;
+	int err = 0;
+
+	while (!__atomic_load_n(&t->stop_send, __ATOMIC_RELAXED)) {
+		size_t done = 0;
+
+		pattern_fill(t->sbuf, size, off);
+		while (done < size) {
+			ssize_t n = send(t->sfd, t->sbuf + done, size - done,
+					 MSG_NOSIGNAL);
+
+			if (n > 0) {
+				done += n;
+				off += n;
+				__atomic_store_n(&t->bytes_sent, off,
+						 __ATOMIC_RELAXED);
+				continue;
+			}
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				/* SO_SNDTIMEO: window closed; look at the stop flag. */
+				if (__atomic_load_n(&t->stop_send, __ATOMIC_RELAXED))
+					goto out;
+				continue;
+			}
+			err = n < 0 ? errno : EPIPE;
+			goto out;
+		}
+		sleep_ns(OP_NS);
+	}
+out:
+	__atomic_store_n(&t->send_err, err, __ATOMIC_RELAXED);
+	shutdown(t->sfd, SHUT_WR);
+	return NULL;
+}
+
+/* ---- namespaces and link ------------------------------------------------- */
+
+static int ns_open_self(void)
+{
+	return open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+}
+
+static int ns_enter(struct test *t, int fd, const char *which)
+{
+	if (setns(fd, CLONE_NEWNET)) {
+		fail_msg(t, "setns(%s): %s", which, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *local_addr(int family, bool receiver)
+{
+	if (family == AF_INET)
+		return receiver ? "10.203.0.1" : "10.203.0.2";
+	return receiver ? "fd00:203::1" : "fd00:203::2";
+}
+
+/* Address, link up and netem on @dev in the current namespace. */
+static int link_setup(struct test *t, const char *dev, bool receiver)
+{
+	const char *nodad = t->family == AF_INET6 ? " nodad" : "";
+	int plen = t->family == AF_INET ? 24 : 64;
+
+	if (run_cmd("ip addr add %s/%d dev %s%s 2>&1",
+		    local_addr(t->family, receiver), plen, dev, nodad)) {
+		fail_msg(t, "ip addr add on %s failed%s", dev,
+			 t->family == AF_INET6 ? " (IPv6 not available?)" : "");
+		return t->family == AF_INET6 ? -2 : -1;
+	}
+	if (link_up(dev)) {
+		fail_msg(t, "cannot bring %s up: %s", dev, strerror(errno));
+		return -1;
+	}
+	if (t->o->rtt_ms &&
+	    run_cmd("tc qdisc add dev %s root netem delay %luus limit 100000 2>&1",
+		    dev, t->o->rtt_ms * 500)) {
+		fail_msg(t, "tc qdisc add dev %s root netem failed (netem missing?)",
+			 dev);
+		return -2;
+	}
+	return 0;
+}
+
+/*
+ * Sender namespace S, receiver namespace R, a veth pair between them.  The
+ * calling (main) thread ends up in R.  Returns 0, -1 (fail) or -2 (skip).
+ */
+static int netns_setup(struct test *t)
+{
+	char why[160];
+	int ret;
+
+	if (enter_netns(why, sizeof(why))) {
+		fail_msg(t, "%s", why);
+		return -2;
+	}
+	t->s_ns = ns_open_self();
+	if (t->s_ns < 0) {
+		fail_msg(t, "open sender netns: %s", strerror(errno));
+		return -1;
+	}
+	if (enter_netns(why, sizeof(why))) {
+		fail_msg(t, "%s", why);
+		return -1;
+	}
+	t->r_ns = ns_open_self();
+	if (t->r_ns < 0) {
+		fail_msg(t, "open receiver netns: %s", strerror(errno));
+		return -1;
+	}
+	if (run_cmd("ip link add %s type veth peer name %s netns /proc/%d/fd/%d 2>&1",
+		    R_DEV, S_DEV, getpid(), t->s_ns)) {
+		fail_msg(t, "ip link add type veth failed (CONFIG_VETH?)");
+		return -2;
+	}
+	ret = link_setup(t, R_DEV, true);
+	if (ret)
+		return ret;
+	if (ns_enter(t, t->s_ns, "sender"))
+		return -1;
+	ret = link_setup(t, S_DEV, false);
+	if (ns_enter(t, t->r_ns, "receiver"))
+		return -1;
+	return ret;
+}
+
+/* ---- sysctls of the receiver's namespace --------------------------------- */
+
+static void knob_set(struct knob *k, const char *name, const char *val)
+{
+	char path[128], *p;
+
+	k->name = name;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+	k->exists = !sysctl_read(path, k->value, sizeof(k->value));
+	if (!k->exists) {
+		snprintf(k->value, sizeof(k->value), "absent");
+		ksft_print_msg(FMT_ABSENT, name);
+		return;
+	}
+	if (val) {
+		k->written = !sysctl_write(path, val);
+		if (!k->written)
+			ksft_print_msg("note: cannot write net.ipv4.%s=%s: %s\n",
+				       name, val, strerror(errno));
+		sysctl_read(path, k->value, sizeof(k->value));
+	}
+	for (p = k->value; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+	k->effective = true;
+}
+
+/* Kernel release as major * 1000 + minor. */
+static int kernel_version(char *rel, size_t sz)
+{
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+
+	if (uname(&u)) {
+		snprintf(rel, sz, "unknown");
+		return 0;
+	}
+	snprintf(rel, sz, "%s", u.release);
+	if (sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return major * 1000 + minor;
+}
+
+static void sysctls_setup(struct test *t)
+{
+	char val[96], rel[65], cur[96];
+	unsigned long mn = 4096, def = 131072;
+
+	if (!sysctl_read("/proc/sys/net/ipv4/tcp_rmem", cur, sizeof(cur)))
+		sscanf(cur, "%lu %lu", &mn, &def);
+	if (def > t->o->rmem_max)
+		def = t->o->rmem_max;
+	if (mn > def)
+		mn = def;
+	snprintf(val, sizeof(val), "%lu %lu %lu", mn, def, t->o->rmem_max);
+	knob_set(&t->rmem, "tcp_rmem", val);
+	knob_set(&t->wscale, "tcp_window_scaling", "1");
+	snprintf(val, sizeof(val), "%ld", t->o->adv_win_scale);
+	knob_set(&t->adv, "tcp_adv_win_scale", val);
+	/* scaling_ratio replaced it in 6.6 (dfa2f0483360): still there, unused. */
+	if (t->adv.exists && kernel_version(rel, sizeof(rel)) >= 6006) {
+		t->adv.effective = false;
+		ksft_print_msg(FMT_OBSOLETE, t->adv.value, rel);
+	}
+	snprintf(val, sizeof(val), "%ld", t->o->shrink_window);
+	knob_set(&t->shrink, "tcp_shrink_window",
+		 t->o->shrink_window < 0 ? NULL : val);
+	t->rmem2 = -1;
+	if (t->rmem.exists) {
+		unsigned long a, b, c;
+
+		if (sscanf(t->rmem.value, "%lu %lu %lu", &a, &b, &c) == 3)
+			t->rmem2 = c;
+	}
+}
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* Listener in S (the blog's sender is the server), client in R. */
+static int connect_pair(struct test *t)
+{
+	struct sockaddr_storage ss;
+	socklen_t alen;
+	int fd;
+
+	if (ns_enter(t, t->s_ns, "sender"))
+		return -1;
+	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ns_enter(t, t->r_ns, "receiver")) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (fd < 0) {
+		fail_msg(t, "listen socket: %s", strerror(errno));
+		return -1;
+	}
+	t->lfd = fd;
+	alen = inet_addr_port(t->family, local_addr(t->family, false),
+			      t->o->port, &ss);
+	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+	    bind(fd, (struct sockaddr *)&ss, alen) || listen(fd, 4) ||
+	    local_port(fd, &t->port) || set_io_timeouts(fd, 10)) {
+		fail_msg(t, "sender bind/listen on port %u: %s", t->o->port,
+			 strerror(errno));
+		return -1;
+	}
+
+	t->rfd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t->rfd < 0) {
+		fail_msg(t, "receiver socket: %s", strerror(errno));
+		return -1;
+	}
+	/* No SO_RCVBUF: that would lock sk_rcvbuf and disable autotuning. */
+	alen = inet_addr_port(t->family, local_addr(t->family, false), t->port,
+			      &ss);
+	if (set_io_timeouts(t->rfd, 10) ||
+	    connect(t->rfd, (struct sockaddr *)&ss, alen)) {
+		fail_msg(t, "connect to %s port %u: %s",
+			 local_addr(t->family, false), t->port, strerror(errno));
+		return -1;
+	}
+	t->sfd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (t->sfd < 0) {
+		fail_msg(t, "accept: %s", strerror(errno));
+		return -1;
+	}
+	if (set_io_timeouts(t->sfd, IO_TIMEOUT_S) ||
+	    set_io_timeouts(t->rfd, IO_TIMEOUT_S)) {
+		fail_msg(t, "SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- sampling ------------------------------------------------------------ */
+
+static int rb_tcp_info(int fd, struct rb_tcp_info *ti, socklen_t *len)
+{
+	*len = sizeof(*ti);
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, len);
+}
+
+static void csv_header(FILE *f)
+{
+	unsigned int i;
+
+	fprintf(f, "family,reader,t_ms,phase,rmem_alloc,rcvbuf,rmem_max,unread,rcv_wnd,");
+	fprintf(f, "rcv_space,rcv_ssthresh,zero_window,backlog,sk_drops,");
+	fprintf(f, "snd_wnd,snd_unacked_pkts,snd_notsent,snd_retrans,snd_backoff,");
+	fprintf(f, "bytes_sent,bytes_read");
+	for (i = 0; i < N_RCV_COUNTERS; i++)
+		fprintf(f, ",%s", rcv_counters[i]);
+	fputc('\n', f);
+}
+
+/* "" for a counter or field the kernel does not have. */
+static void csv_ll(FILE *f, long long v)
+{
+	if (v < 0)
+		fputc(',', f);
+	else
+		fprintf(f, ",%lld", v);
+}
+
+static const char *phase_name(const struct test *t, int phase)
+{
+	if (t->o->reader == READER_NONE)
+		return "none";
+	return phase ? "fast" : "slow";
+}
+
+static void take_sample(struct test *t, unsigned long long t_ns, int phase,
+			bool quiet)
+{
+	__u32 mem[SK_MEMINFO_VARS];
+	struct rb_tcp_info ri, si;
+	socklen_t mlen = sizeof(mem), rlen, slen;
+	bool have_mem, have_ri, have_si, zero, show;
+	unsigned long long sent;
+	int unread = -1;
+	unsigned int i;
+	long long t_ms = t_ns / NSEC_PER_MSEC;
+
+	memset(mem, 0, sizeof(mem));
+	have_mem = !getsockopt(t->rfd, SOL_SOCKET, SO_MEMINFO, mem, &mlen) &&
+		   mlen > SK_MEMINFO_RCVBUF * sizeof(__u32);
+	have_ri = !rb_tcp_info(t->rfd, &ri, &rlen);
+	have_si = !rb_tcp_info(t->sfd, &si, &slen);
+	if (ioctl(t->rfd, SIOCINQ, &unread))
+		unread = -1;
+	mib_snapshot(t->r1);
+	sent = __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED);
+
+	if (!have_mem)
+		t->meminfo_fail++;
+	if (!have_ri)
+		t->info_fail++;
+	if (!have_mem || !have_ri)
+		return;
+
+	t->samples++;
+	if (t->samples == 1) {
+		t->start_rcvbuf = mem[SK_MEMINFO_RCVBUF];
+		t->rcv_wscale = ri.tcpi_rcv_wscale;
+		t->snd_wscale = ri.tcpi_snd_wscale;
+	}
+	t->end_rcvbuf = mem[SK_MEMINFO_RCVBUF];
+	t->end_rmem = mem[SK_MEMINFO_RMEM_ALLOC];
+	if (t->end_rcvbuf > t->peak_rcvbuf)
+		t->peak_rcvbuf = t->end_rcvbuf;
+	if (t->end_rmem > t->peak_rmem)
+		t->peak_rmem = t->end_rmem;
+	if (unread > 0 && (__u32)unread > t->peak_unread)
+		t->peak_unread = unread;
+	if (t->t_rcvbuf_max_ms < 0 && t->rmem2 > 0 &&
+	    t->end_rcvbuf >= t->rmem2)
+		t->t_rcvbuf_max_ms = t_ms;
+
+	t->has_rcv_wnd = TI_HAS(rlen, tcpi_rcv_wnd);
+	zero = t->has_rcv_wnd && !ri.tcpi_rcv_wnd;
+	if (t->has_rcv_wnd) {
+		if (t->samples == 1 || ri.tcpi_rcv_wnd < t->min_rcv_wnd)
+			t->min_rcv_wnd = ri.tcpi_rcv_wnd;
+		if (ri.tcpi_rcv_wnd > t->max_rcv_wnd)
+			t->max_rcv_wnd = ri.tcpi_rcv_wnd;
+	}
+	if (zero) {
+		t->zero_wnd_samples++;
+		if (!t->last_zero)
+			t->zero_wnd_events++;
+	}
+	t->last_zero = zero;
+	if (have_si)
+		t->sender_retrans = si.tcpi_total_retrans;
+
+	if (t->o->verbose)
+		show = t_ms % 1000 < 100;
+	else
+		show = t_ms % (PROGRESS_S * 1000) < 100 && t_ms >= PROGRESS_S * 1000;
+	if (show && !quiet)
+		ksft_print_msg(FMT_PROGRESS, t->fname, t_ms / 1000, mem[SK_MEMINFO_RCVBUF],
+			       mem[SK_MEMINFO_RMEM_ALLOC], unread,
+			       ri.tcpi_rcv_wnd, sent, t->bytes_read,
+			       t->sender_retrans);
+
+	if (!t->csv)
+		return;
+	fprintf(t->csv, "%s,%s,%lld,%s,%u,%u,%lld,%d", t->fname,
+		reader_names[t->o->reader], t_ms, phase_name(t, phase),
+		mem[SK_MEMINFO_RMEM_ALLOC], mem[SK_MEMINFO_RCVBUF], t->rmem2,
+		unread);
+	csv_ll(t->csv, t->has_rcv_wnd ? (long long)ri.tcpi_rcv_wnd : -1);
+	fprintf(t->csv, ",%u,%u", ri.tcpi_rcv_space, ri.tcpi_rcv_ssthresh);
+	csv_ll(t->csv, t->has_rcv_wnd ? zero : -1);
+	fprintf(t->csv, ",%u,%u", mem[SK_MEMINFO_BACKLOG], mem[SK_MEMINFO_DROPS]);
+	csv_ll(t->csv, have_si && TI_HAS(slen, tcpi_snd_wnd) ?
+	       (long long)si.tcpi_snd_wnd : -1);
+	csv_ll(t->csv, have_si ? (long long)si.tcpi_unacked : -1);
+	csv_ll(t->csv, have_si ? (long long)si.tcpi_notsent_bytes : -1);
+	csv_ll(t->csv, have_si ? (long long)si.tcpi_total_retrans : -1);
+	csv_ll(t->csv, have_si ? (long long)si.tcpi_backoff : -1);
+	fprintf(t->csv, ",%llu,%llu", sent, t->bytes_read);
+	for (i = 0; i < N_RCV_COUNTERS; i++)
+		csv_ll(t->csv, mib_delta(t->r0, t->r1, rcv_counters[i]));
+	fputc('\n', t->csv);
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+/* Read up to @n bytes without blocking; false on EOF or error. */
+static bool read_some(struct test *t, size_t n)
+{
+	ssize_t got = recv(t->rfd, t->rbuf, n, MSG_DONTWAIT);
+
+	if (got > 0) {
+		verify(t, t->rbuf, got);
+		t->bytes_read += got;
+		return true;
+	}
+	if (!got) {
+		t->early_eof = true;
+		return false;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return true;
+	t->recv_err = errno;
+	return false;
+}
+
+static int reader_phase(const struct test *t, unsigned long long el)
+{
+	if (t->o->reader != READER_ALTERNATE)
+		return 0;
+	return (el / (t->o->switch_s * NSEC_PER_SEC)) & 1;
+}
+
+static void timed_run(struct test *t)
+{
+	unsigned long long start, end, next, now;
+	int phase = 0;
+
+	start = now_ns();
+	end = start + t->o->time_s * NSEC_PER_SEC;
+	next = start;
+	for (;;) {
+		now = now_ns();
+		if (now >= next) {
+			take_sample(t, now - start, phase, false);
+			while (next <= now)
+				next += SAMPLE_NS;
+		}
+		if (now >= end || lat_stopped() ||
+		    __atomic_load_n(&t->send_err, __ATOMIC_RELAXED))
+			break;
+		phase = reader_phase(t, now - start);
+		if (t->o->reader == READER_NONE) {
+			sleep_ns((next < end ? next : end) - now);
+			continue;
+		}
+		if (!read_some(t, phase ? FAST_READ : 1))
+			break;
+		sleep_ns(OP_NS);
+	}
+	t->duration_s = (double)(now_ns() - start) / NSEC_PER_SEC;
+}
+
+/* After the sender stopped: read the rest of the stream up to its EOF. */
+static void drain(struct test *t)
+{
+	unsigned long long start = now_ns(), deadline;
+	bool dead = __atomic_load_n(&t->send_err, __ATOMIC_RELAXED);
+
+	deadline = start + DRAIN_BOUND_S * NSEC_PER_SEC;
+	while (!t->early_eof && !t->recv_err) {
+		ssize_t got = recv(t->rfd, t->rbuf, t->rbuf_sz,
+				   dead ? MSG_DONTWAIT : 0);
+
+		if (got > 0) {
+			verify(t, t->rbuf, got);
+			continue;
+		}
+		if (!got) {
+			t->eof = true;
+			break;
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			t->recv_err = errno;
+			break;
+		}
+		/* A dead sender sends nothing more: stop at the first gap. */
+		if (dead || now_ns() >= deadline)
+			break;
+	}
+	t->drain_s = (double)(now_ns() - start) / NSEC_PER_SEC;
+}
+
+/* Counter snapshots of both namespaces; main thread, ends in R. */
+static int snap_both(struct test *t, struct mib_snap *r, struct mib_snap *s)
+{
+	mib_snapshot(r);
+	if (ns_enter(t, t->s_ns, "sender"))
+		return -1;
+	mib_snapshot(s);
+	return ns_enter(t, t->r_ns, "receiver");
+}
+
+/* ---- report ---------------------------------------------------------------- */
+
+static double ratio(unsigned long long v, long long max)
+{
+	return max > 0 ? (double)v / max : 0.0;
+}
+
+static const char *err_name(int err)
+{
+	return err ? strerror(err) : "-";
+}
+
+#define FMT_SUMMARY1 \
+	"%s: family=%s kernel=%s reader=%s switch_s=%lu rtt_ms=%lu size=%lu duration_s=%.1f drain_s=%.1f samples=%lu "
+#define FMT_SUMMARY2 \
+	"rmem_max=%lld start_rcvbuf=%u peak_rcvbuf=%u peak_rcvbuf_ratio=%.4f rcvbuf_growth=%.1f peak_rmem_alloc=%u peak_rmem_ratio=%.4f end_rcvbuf=%u end_rmem_alloc=%u peak_unread=%u t_rcvbuf_max_s=%s "
+#define FMT_SUMMARY3 \
+	"rcv_wscale=%u snd_wscale=%u min_rcv_wnd=%s max_rcv_wnd=%s zero_window_samples=%s zero_window_events=%s "
+#define FMT_SUMMARY4 \
+	"bytes_sent=%llu bytes_read_run=%llu bytes_verified=%llu bad_bytes=%llu eof=%s data_ok=%s send_err=%s recv_err=%s sender_retrans=%u "
+
+static void print_summary(struct test *t, const char *rel, bool data_ok)
+{
+	char counters[768], num[32], zs[24], ze[24], mn[24], mx[24], tmax[24];
+	long long page = sysconf(_SC_PAGESIZE);
+	char mem0[24];
+	size_t len = 0;
+	unsigned int i;
+
+	for (i = 0; i < N_RCV_COUNTERS; i++) {
+		fmt_count(num, sizeof(num), t->rcv_delta[i]);
+		len += snprintf(counters + len, sizeof(counters) - len, "%s=%s ",
+				rcv_counters[i], num);
+	}
+	for (i = 0; i < N_SND_COUNTERS; i++) {
+		fmt_count(num, sizeof(num), t->snd_delta[i]);
+		len += snprintf(counters + len, sizeof(counters) - len, "%s=%s ",
+				snd_counters[i], num);
+	}
+	fmt_count(zs, sizeof(zs), t->has_rcv_wnd ? (long long)t->zero_wnd_samples : -1);
+	fmt_count(ze, sizeof(ze), t->has_rcv_wnd ? (long long)t->zero_wnd_events : -1);
+	fmt_count(mn, sizeof(mn), t->has_rcv_wnd ? (long long)t->min_rcv_wnd : -1);
+	fmt_count(mx, sizeof(mx), t->has_rcv_wnd ? (long long)t->max_rcv_wnd : -1);
+	fmt_count(mem0, sizeof(mem0), tcp_mem[0] < 0 ? -1 : tcp_mem[0] * page);
+	if (t->t_rcvbuf_max_ms < 0)
+		snprintf(tmax, sizeof(tmax), "-");
+	else
+		snprintf(tmax, sizeof(tmax), "%.1f", t->t_rcvbuf_max_ms / 1000.0);
+
+	ksft_print_msg(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4
+		       "%swindow_scaling=%s adv_win_scale=%s adv_win_scale_used=%s shrink_window=%s tcp_mem0_bytes=%s\n",
+		       PROG, t->fname, rel, reader_names[t->o->reader],
+		       t->o->switch_s, t->o->rtt_ms, t->o->size, t->duration_s,
+		       t->drain_s, t->samples,
+		       t->rmem2, t->start_rcvbuf, t->peak_rcvbuf,
+		       ratio(t->peak_rcvbuf, t->rmem2),
+		       ratio(t->peak_rcvbuf, t->start_rcvbuf), t->peak_rmem,
+		       ratio(t->peak_rmem, t->rmem2), t->end_rcvbuf, t->end_rmem,
+		       t->peak_unread, tmax,
+		       t->rcv_wscale, t->snd_wscale, mn, mx, zs, ze,
+		       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED),
+		       t->bytes_read, t->bytes_verified, t->bad_bytes,
+		       t->eof ? "yes" : "no", data_ok ? "yes" : "no",
+		       err_name(t->send_err), err_name(t->recv_err),
+		       t->sender_retrans, counters,
+		       t->wscale.value, t->adv.value,
+		       t->adv.exists ? (t->adv.effective ? "yes" : "no") : "-",
+		       t->shrink.value, mem0);
+
+	ksft_print_msg("  %-26s %14s %10s\n", t->fname, "bytes", "of rmem[2]");
+	ksft_print_msg("  %-26s %14lld %10s\n", "tcp_rmem[2]", t->rmem2, "");
+	ksft_print_msg("  %-26s %14u %9.1f%%\n", "sk_rcvbuf at start",
+		       t->start_rcvbuf, 100 * ratio(t->start_rcvbuf, t->rmem2));
+	ksft_print_msg("  %-26s %14u %9.1f%%\n", "sk_rcvbuf peak",
+		       t->peak_rcvbuf, 100 * ratio(t->peak_rcvbuf, t->rmem2));
+	ksft_print_msg("  %-26s %14u %9.1f%%\n", "sk_rmem_alloc peak",
+		       t->peak_rmem, 100 * ratio(t->peak_rmem, t->rmem2));
+	ksft_print_msg("  %-26s %14u %9.1f%%\n", "unread bytes peak",
+		       t->peak_unread, 100 * ratio(t->peak_unread, t->rmem2));
+	ksft_print_msg("  %-26s %14s\n", "zero-window samples", zs);
+	ksft_print_msg("  %-26s %14llu\n", "bytes sent",
+		       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED));
+	ksft_print_msg("  %-26s %14llu\n", "bytes verified", t->bytes_verified);
+	mib_print_deltas("  receiver TcpExt", t->r0, t->r1, rcv_counters,
+			 N_RCV_COUNTERS, false);
+	mib_print_deltas("  sender TcpExt", t->s0, t->s1, snd_counters,
+			 N_SND_COUNTERS, false);
+}
+
+/* ---- one test ---------------------------------------------------------------- */
+
+static void test_free(struct test *t)
+{
+	if (t->sender_running) {
+		__atomic_store_n(&t->stop_send, 1, __ATOMIC_RELAXED);
+		pthread_join(t->sender, NULL);
+	}
+	if (t->rfd >= 0)
+		close(t->rfd);
+	if (t->sfd >= 0)
+		close(t->sfd);
+	if (t->lfd >= 0)
+		close(t->lfd);
+	/* Back home; closing the last references frees both namespaces. */
+	if (t->orig_ns >= 0 && setns(t->orig_ns, CLONE_NEWNET))
+		ksft_print_msg("setns back to the initial netns: %s\n",
+			       strerror(errno));
+	if (t->s_ns >= 0)
+		close(t->s_ns);
+	if (t->r_ns >= 0)
+		close(t->r_ns);
+	free(t->sbuf);
+	free(t->rbuf);
+	free(t->r0);
+	free(t->r1);
+	free(t->s0);
+	free(t->s1);
+}
+
+static void run_test(const struct options *o, int family, int orig_ns,
+		     FILE *csv, const char *rel)
+{
+	bool data_ok, failed = false;
+	struct test t;
+	unsigned int i;
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	t.o = o;
+	t.family = family;
+	t.fname = family_name(family);
+	t.csv = csv;
+	t.orig_ns = orig_ns;
+	t.s_ns = -1;
+	t.r_ns = -1;
+	t.lfd = -1;
+	t.sfd = -1;
+	t.rfd = -1;
+	t.t_rcvbuf_max_ms = -1;
+	t.rbuf_sz = 256 * 1024;
+	t.sbuf = malloc(o->size);
+	t.rbuf = malloc(t.rbuf_sz);
+	t.r0 = malloc(sizeof(*t.r0));
+	t.r1 = malloc(sizeof(*t.r1));
+	t.s0 = malloc(sizeof(*t.s0));
+	t.s1 = malloc(sizeof(*t.s1));
+	if (!t.sbuf || !t.rbuf || !t.r0 || !t.r1 || !t.s0 || !t.s1) {
+		ksft_test_result_fail("%s: out of memory\n", t.fname);
+		test_free(&t);
+		return;
+	}
+
+	ret = netns_setup(&t);
+	if (ret) {
+		if (ret == -2)
+			ksft_test_result_skip("%s: %s\n", t.fname, t.err);
+		else
+			ksft_test_result_fail("%s: setup: %s\n", t.fname, t.err);
+		test_free(&t);
+		return;
+	}
+	sysctls_setup(&t);
+	if (t.rmem2 < 0) {
+		ksft_test_result_fail("%s: cannot read net.ipv4.tcp_rmem\n", t.fname);
+		test_free(&t);
+		return;
+	}
+	if (connect_pair(&t) || snap_both(&t, t.r0, t.s0)) {
+		ksft_test_result_fail("%s: %s\n", t.fname, t.err);
+		test_free(&t);
+		return;
+	}
+	ksft_print_msg(FMT_START, t.fname, local_addr(family, false), local_addr(family, true),
+		       t.port, o->rtt_ms, reader_names[o->reader], t.rmem.value,
+		       t.wscale.value, t.adv.value, t.shrink.value);
+
+	ret = pthread_create(&t.sender, NULL, sender_main, &t);
+	if (ret) {
+		ksft_test_result_fail("%s: pthread_create: %s\n", t.fname,
+				      strerror(ret));
+		test_free(&t);
+		return;
+	}
+	t.sender_running = true;
+
+	timed_run(&t);
+	__atomic_store_n(&t.stop_send, 1, __ATOMIC_RELAXED);
+	pthread_join(t.sender, NULL);
+	t.sender_running = false;
+	/* The state at the end of the run, before the drain. */
+	take_sample(&t, t.duration_s * NSEC_PER_SEC,
+		    reader_phase(&t, t.duration_s * NSEC_PER_SEC), true);
+	if (snap_both(&t, t.r1, t.s1))
+		failed = true;
+	for (i = 0; i < N_RCV_COUNTERS; i++)
+		t.rcv_delta[i] = mib_delta(t.r0, t.r1, rcv_counters[i]);
+	for (i = 0; i < N_SND_COUNTERS; i++)
+		t.snd_delta[i] = mib_delta(t.s0, t.s1, snd_counters[i]);
+	drain(&t);
+	if (t.csv)
+		fflush(t.csv);
+
+	data_ok = t.eof && !t.bad_bytes && !t.recv_err && !t.send_err &&
+		  t.bytes_verified == __atomic_load_n(&t.bytes_sent, __ATOMIC_RELAXED);
+	print_summary(&t, rel, data_ok);
+
+	if (t.bad_bytes) {
+		ksft_print_msg(FMT_BAD, t.fname, t.bad_bytes, t.first_bad);
+		failed = true;
+	}
+	if (t.send_err || t.recv_err || t.early_eof) {
+		ksft_print_msg("%s: connection broke: sender %s, receiver %s%s\n",
+			       t.fname, err_name(t.send_err), err_name(t.recv_err),
+			       t.early_eof ? ", early EOF" : "");
+		failed = true;
+	}
+	if (!t.eof && !t.recv_err)
+		ksft_print_msg("%s: no EOF within %d s of the end of the run\n",
+			       t.fname, DRAIN_BOUND_S);
+	if (!data_ok) {
+		ksft_print_msg("%s: data check failed: %llu of %llu bytes verified\n",
+			       t.fname, t.bytes_verified,
+			       __atomic_load_n(&t.bytes_sent, __ATOMIC_RELAXED));
+		failed = true;
+	}
+	if (!t.samples || t.meminfo_fail || t.info_fail) {
+		ksft_print_msg(FMT_NOMEAS, t.fname, t.samples, t.meminfo_fail, t.info_fail);
+		failed = true;
+	}
+	if (lat_stopped()) {
+		ksft_print_msg("%s: interrupted\n", t.fname);
+		failed = true;
+	}
+	if (failed)
+		ksft_test_result_fail(FMT_RESULT "\n", t.fname,
+				      reader_names[o->reader], t.peak_rcvbuf,
+				      100 * ratio(t.peak_rcvbuf, t.rmem2));
+	else
+		ksft_test_result_pass(FMT_RESULT ", data intact\n", t.fname,
+				      reader_names[o->reader], t.peak_rcvbuf,
+				      100 * ratio(t.peak_rcvbuf, t.rmem2));
+	test_free(&t);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	FILE *csv = NULL;
+	char rel[65], buf[96];
+	int orig_ns;
+
+	parse_opts(argc, argv, &o);
+	if (o.csv_path) {
+		csv = fopen(o.csv_path, "w");
+		if (!csv)
+			bad_arg("--csv", o.csv_path, strerror(errno));
+		csv_header(csv);
+	}
+
+	ksft_print_header();
+	ksft_set_plan(o.ipv4 + o.ipv6);
+	lat_catch_signals();
+	kernel_version(rel, sizeof(rel));
+
+	if (geteuid())
+		ksft_exit_skip("needs root (network namespaces, veth, sysctls)\n");
+	if (!have_tool("ip -V >/dev/null 2>&1"))
+		ksft_exit_skip("ip (iproute2) not found\n");
+	if (o.rtt_ms && !have_tool("tc -V >/dev/null 2>&1"))
+		ksft_exit_skip("tc (iproute2) not found\n");
+	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
+		sscanf(buf, "%lld %lld %lld", &tcp_mem[0], &tcp_mem[1], &tcp_mem[2]);
+	if (tcp_mem[0] >= 0 &&
+	    tcp_mem[0] * sysconf(_SC_PAGESIZE) < (long long)o.rmem_max)
+		ksft_print_msg(FMT_TCPMEM, tcp_mem[0], tcp_mem[1], tcp_mem[2],
+			       o.rmem_max);
+	orig_ns = ns_open_self();
+	if (orig_ns < 0)
+		ksft_exit_fail_msg("open /proc/thread-self/ns/net: %s\n",
+				   strerror(errno));
+
+	ksft_print_msg(FMT_HELLO, PROG, rel, o.size, reader_names[o.reader], o.time_s);
+	if (o.ipv4)
+		run_test(&o, AF_INET, orig_ns, csv, rel);
+	if (o.ipv6)
+		run_test(&o, AF_INET6, orig_ns, csv, rel);
+	close(orig_ns);
+	if (csv && fclose(csv))
+		ksft_print_msg("closing %s: %s\n", o.csv_path, strerror(errno));
+
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
+		ksft_print_cnts();
+		exit(KSFT_SKIP);
+	}
+	ksft_exit_pass();
+}
