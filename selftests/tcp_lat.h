@@ -116,6 +116,23 @@ static inline void bad_arg(const char *opt, const char *val, const char *why)
 	exit(EXIT_USAGE);
 }
 
+/*
+ * The value of option @opt: a decimal integer in @min..@max, else a
+ * message naming the option and the range, and exit (nothing has run).
+ */
+static inline unsigned long opt_ulong(const char *opt, const char *val,
+				      unsigned long min, unsigned long max)
+{
+	unsigned long v = 0;
+	char why[64];
+
+	if (!parse_ulong(val, max, &v) || v < min) {
+		snprintf(why, sizeof(why), "need an integer %lu..%lu", min, max);
+		bad_arg(opt, val, why);
+	}
+	return v;
+}
+
 /* getopt's own message was printed already: add the hint and exit. */
 static inline void bad_usage(void)
 {

@@ -154,7 +154,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 },
 	};
-	unsigned long v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -174,69 +173,44 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":t:c:b:p:46vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (!parse_ulong(optarg, 3600UL, &v) || !v)
-				bad_arg("--time", optarg, "need an integer 1..3600 (seconds)");
-			o->time_s = v;
+			o->time_s = opt_ulong("--time", optarg, 1, 3600UL);
 			break;
 		case 'c':
-			if (!parse_ulong(optarg, MAX_CLIENTS, &v) || !v)
-				bad_arg("--clients", optarg, "need an integer 1..1024");
-			o->clients = v;
+			o->clients = opt_ulong("--clients", optarg, 1, MAX_CLIENTS);
 			break;
 		case 'b':
-			if (!parse_ulong(optarg, 4096UL, &v))
-				bad_arg("--backlog", optarg, "need an integer 0..4096");
-			o->backlog = v;
+			o->backlog = opt_ulong("--backlog", optarg, 0, 4096UL);
 			break;
 		case OPT_ACCEPT_DELAY:
-			if (!parse_ulong(optarg, 1000000UL, &v))
-				bad_arg("--accept-delay-us", optarg, "need an integer 0..1000000");
-			o->accept_delay_us = v;
+			o->accept_delay_us = opt_ulong("--accept-delay-us", optarg, 0, 1000000UL);
 			break;
 		case OPT_SEND_DELAY:
-			if (!parse_ulong(optarg, 1000000UL, &v))
-				bad_arg("--send-delay-us", optarg, "need an integer 0..1000000");
-			o->send_delay_us = v;
+			o->send_delay_us = opt_ulong("--send-delay-us", optarg, 0, 1000000UL);
 			break;
 		case OPT_RAMP:
-			if (!parse_ulong(optarg, 60000UL, &v))
-				bad_arg("--ramp-ms", optarg, "need an integer 0..60000");
-			o->ramp_ms = v;
+			o->ramp_ms = opt_ulong("--ramp-ms", optarg, 0, 60000UL);
 			break;
 		case OPT_RESP_SIZE:
-			if (!parse_ulong(optarg, MAX_RESP_BODY, &v))
-				bad_arg("--resp-size", optarg, "need an integer 0..65536");
-			o->resp_size = v;
+			o->resp_size = opt_ulong("--resp-size", optarg, 0, MAX_RESP_BODY);
 			break;
 		case OPT_SERVER_THREADS:
-			if (!parse_ulong(optarg, MAX_SERVER_THREADS, &v) || !v)
-				bad_arg("--server-threads", optarg, "need an integer 1..16");
-			o->server_threads = v;
+			o->server_threads = opt_ulong("--server-threads", optarg,
+						      1, MAX_SERVER_THREADS);
 			break;
 		case OPT_PROBE_MS:
-			if (!parse_ulong(optarg, 10000UL, &v) || !v)
-				bad_arg("--probe-ms", optarg, "need an integer 1..10000");
-			o->probe_ms = v;
+			o->probe_ms = opt_ulong("--probe-ms", optarg, 1, 10000UL);
 			break;
 		case OPT_IO_TIMEOUT:
-			if (!parse_ulong(optarg, 600UL, &v) || !v)
-				bad_arg("--io-timeout", optarg, "need an integer 1..600 (seconds)");
-			o->io_timeout_s = v;
+			o->io_timeout_s = opt_ulong("--io-timeout", optarg, 1, 600UL);
 			break;
 		case OPT_SYNCOOKIES:
-			if (!parse_ulong(optarg, 2UL, &v))
-				bad_arg("--syncookies", optarg, "need 0, 1 or 2");
-			o->syncookies = v;
+			o->syncookies = opt_ulong("--syncookies", optarg, 0, 2UL);
 			break;
 		case OPT_SHOW:
-			if (!parse_ulong(optarg, 1000000UL, &v))
-				bad_arg("--show", optarg, "need an integer 0..1000000");
-			o->show = v;
+			o->show = opt_ulong("--show", optarg, 0, 1000000UL);
 			break;
 		case 'p':
-			if (!parse_ulong(optarg, 65535UL, &v))
-				bad_arg("--port", optarg, "need an integer 0..65535");
-			o->port = v;
+			o->port = opt_ulong("--port", optarg, 0, 65535UL);
 			break;
 		case '4':
 			o->ipv4 = true;

@@ -349,7 +349,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 },
 	};
-	unsigned long v;
 	bool v4 = false, v6 = false;
 	int c, i;
 
@@ -367,14 +366,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":t:s:p:46vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (!parse_ulong(optarg, 86400, &v) || !v)
-				bad_arg("-t/--time", optarg, "seconds, 1..86400");
-			o->time_s = v;
+			o->time_s = opt_ulong("-t/--time", optarg, 1, 86400);
 			break;
 		case OPT_RTT_MS:
-			if (!parse_ulong(optarg, 10000, &v))
-				bad_arg("--rtt-ms", optarg, "milliseconds, 0..10000");
-			o->rtt_ms = v;
+			o->rtt_ms = opt_ulong("--rtt-ms", optarg, 0, 10000);
 			break;
 		case OPT_READER:
 			for (i = 0; i < (int)ARRAY_SIZE(reader_names); i++)
@@ -385,33 +380,23 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->reader = i;
 			break;
 		case OPT_SWITCH_S:
-			if (!parse_ulong(optarg, 86400, &v) || !v)
-				bad_arg("--switch-s", optarg, "seconds, 1..86400");
-			o->switch_s = v;
+			o->switch_s = opt_ulong("--switch-s", optarg, 1, 86400);
 			break;
 		case OPT_RMEM_MAX:
-			if (!parse_ulong(optarg, 1UL << 30, &v) || v < 4096)
-				bad_arg("--rmem-max", optarg, "bytes, 4096..1073741824");
-			o->rmem_max = v;
+			o->rmem_max = opt_ulong("--rmem-max", optarg, 4096, 1UL << 30);
 			break;
 		case OPT_ADV_WIN_SCALE:
 			if (!parse_long(optarg, -31, 31, &o->adv_win_scale))
 				bad_arg("--adv-win-scale", optarg, "-31..31");
 			break;
 		case OPT_SHRINK_WINDOW:
-			if (!parse_ulong(optarg, 1, &v))
-				bad_arg("--shrink-window", optarg, "0 or 1");
-			o->shrink_window = v;
+			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 1);
 			break;
 		case 's':
-			if (!parse_ulong(optarg, 1 << 20, &v) || !v)
-				bad_arg("-s/--size", optarg, "bytes, 1..1048576");
-			o->size = v;
+			o->size = opt_ulong("-s/--size", optarg, 1, 1 << 20);
 			break;
 		case 'p':
-			if (!parse_ulong(optarg, 65535, &v))
-				bad_arg("-p/--port", optarg, "0..65535");
-			o->port = v;
+			o->port = opt_ulong("-p/--port", optarg, 0, 65535);
 			break;
 		case OPT_CSV:
 			if (!optarg[0])
@@ -1029,7 +1014,7 @@ static void print_summary(struct test *t, const char *rel, bool data_ok)
 	fmt_count(mx, sizeof(mx), t->has_rcv_wnd ? (long long)t->max_rcv_wnd : -1);
 	fmt_count(mem0, sizeof(mem0), tcp_mem[0] < 0 ? -1 : tcp_mem[0] * page);
 	if (t->t_rcvbuf_max_ms < 0)
-		snprintf(tmax, sizeof(tmax), "-");
+		snprintf(tmax, sizeof(tmax), "na");
 	else
 		snprintf(tmax, sizeof(tmax), "%.1f", t->t_rcvbuf_max_ms / 1000.0);
 
@@ -1228,6 +1213,17 @@ static void run_test(const struct options *o, int family, int orig_ns,
 	test_free(&t);
 }
 
+/* Every planned test skipped for @why: exit 4. */
+static void __noreturn skip_all(const struct options *o, const char *why)
+{
+	if (o->ipv4)
+		ksft_test_result_skip("ipv4: %s\n", why);
+	if (o->ipv6)
+		ksft_test_result_skip("ipv6: %s\n", why);
+	ksft_print_cnts();
+	exit(KSFT_SKIP);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -1249,11 +1245,11 @@ int main(int argc, char **argv)
 	kernel_version(rel, sizeof(rel));
 
 	if (geteuid())
-		ksft_exit_skip("needs root (network namespaces, veth, sysctls)\n");
+		skip_all(&o, "needs root (network namespaces, veth, sysctls)");
 	if (!have_tool("ip -V >/dev/null 2>&1"))
-		ksft_exit_skip("ip (iproute2) not found\n");
+		skip_all(&o, "ip (iproute2) not found");
 	if (o.rtt_ms && !have_tool("tc -V >/dev/null 2>&1"))
-		ksft_exit_skip("tc (iproute2) not found\n");
+		skip_all(&o, "tc (iproute2) not found");
 	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
 		sscanf(buf, "%lld %lld %lld", &tcp_mem[0], &tcp_mem[1], &tcp_mem[2]);
 	if (tcp_mem[0] >= 0 &&

@@ -215,16 +215,13 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			only6 = true;
 			break;
 		case 't':
-			if (!parse_ulong(optarg, 3600, &o->time_s) || !o->time_s)
-				bad_arg("--time", optarg, "expected 1..3600 seconds");
+			o->time_s = opt_ulong("--time", optarg, 1, 3600);
 			break;
 		case 'S':
-			if (!parse_ulong(optarg, 1000, &o->samples) || !o->samples)
-				bad_arg("--samples", optarg, "expected 1..1000");
+			o->samples = opt_ulong("--samples", optarg, 1, 1000);
 			break;
 		case 'n':
-			if (!parse_ulong(optarg, 100000, &o->count) || !o->count)
-				bad_arg("--count", optarg, "expected 1..100000");
+			o->count = opt_ulong("--count", optarg, 1, 100000);
 			break;
 		case 'P':
 			if (!parse_ulong(optarg, MAX_PORTS, &o->ports) ||
@@ -233,13 +230,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 					"expected an even number, 64..20000");
 			break;
 		case 'b':
-			if (!parse_ulong(optarg, MAX_BACKLOG, &o->backlog) ||
-			    !o->backlog)
-				bad_arg("--backlog", optarg, "expected 1..128");
+			o->backlog = opt_ulong("--backlog", optarg, 1, MAX_BACKLOG);
 			break;
 		case 'p':
-			if (!parse_ulong(optarg, 65535, &o->port))
-				bad_arg("--port", optarg, "expected 0..65535");
+			o->port = opt_ulong("--port", optarg, 0, 65535);
 			break;
 		case 'v':
 			o->verbose = true;

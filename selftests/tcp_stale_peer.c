@@ -109,7 +109,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 },
 	};
-	unsigned long v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -122,14 +121,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":n:t:46p:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (!parse_ulong(optarg, 100000000UL, &v) || !v)
-				bad_arg("--count", optarg, "need an integer 1..100000000");
-			o->count = v;
+			o->count = opt_ulong("--count", optarg, 1, 100000000UL);
 			break;
 		case 't':
-			if (!parse_ulong(optarg, 86400UL, &v) || !v)
-				bad_arg("--time", optarg, "need an integer 1..86400 (seconds)");
-			o->time_s = v;
+			o->time_s = opt_ulong("--time", optarg, 1, 86400UL);
 			break;
 		case '4':
 			o->ipv4 = true;
@@ -138,14 +133,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->ipv6 = true;
 			break;
 		case 'p':
-			if (!parse_ulong(optarg, 65535UL, &v))
-				bad_arg("--port", optarg, "need an integer 0..65535");
-			o->port = v;
+			o->port = opt_ulong("--port", optarg, 0, 65535UL);
 			break;
 		case OPT_GAP_US:
-			if (!parse_ulong(optarg, 10000000UL, &v))
-				bad_arg("--gap-us", optarg, "need an integer 0..10000000");
-			o->gap_us = v;
+			o->gap_us = opt_ulong("--gap-us", optarg, 0, 10000000UL);
 			break;
 		case OPT_NO_DROP:
 			o->no_drop = true;

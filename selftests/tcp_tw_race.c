@@ -271,14 +271,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":n:t:46m:p:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (!parse_ulong(optarg, 100000000UL, &v) || !v)
-				bad_arg("--count", optarg, "need an integer 1..100000000");
-			o->count = v;
+			o->count = opt_ulong("--count", optarg, 1, 100000000UL);
 			break;
 		case 't':
-			if (!parse_ulong(optarg, 86400UL, &v) || !v)
-				bad_arg("--time", optarg, "need an integer 1..86400 (seconds)");
-			o->time_s = v;
+			o->time_s = opt_ulong("--time", optarg, 1, 86400UL);
 			break;
 		case '4':
 			o->ipv4 = true;
@@ -295,20 +291,15 @@ static void parse_opts(int argc, char **argv, struct options *o)
 				bad_arg("--mode", optarg, "need 'rst' or 'fin'");
 			break;
 		case 'p':
-			if (!parse_ulong(optarg, 65535UL, &v))
-				bad_arg("--port", optarg, "need an integer 0..65535");
-			o->port = v;
+			o->port = opt_ulong("--port", optarg, 0, 65535UL);
 			break;
 		case OPT_WIDEN_US:
-			if (!parse_ulong(optarg, 1000000UL, &v))
-				bad_arg("--widen-us", optarg, "need an integer 0..1000000");
+			v = opt_ulong("--widen-us", optarg, 0, 1000000UL);
 			o->widen_us = v;
 			o->widen = v > 0;
 			break;
 		case OPT_WIDEN_MODE:
-			if (!parse_ulong(optarg, 255UL, &v) || !v)
-				bad_arg("--widen-mode", optarg, "need an integer 1..255");
-			o->widen_mode = v;
+			o->widen_mode = opt_ulong("--widen-mode", optarg, 1, 255UL);
 			break;
 		case OPT_EXPECT:
 			if (!strcmp(optarg, "race"))
@@ -333,9 +324,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->server_linger = true;
 			break;
 		case OPT_CLOSE_DELAY:
-			if (!parse_ulong(optarg, 10000000UL, &v))
-				bad_arg("--close-delay-us", optarg, "need an integer 0..10000000");
-			o->close_delay_us = v;
+			o->close_delay_us = opt_ulong("--close-delay-us", optarg, 0, 10000000UL);
 			break;
 		case 'h':
 			usage(stdout);
