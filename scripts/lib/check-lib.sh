@@ -77,6 +77,11 @@ check_checkpatch() {
 	return $bad
 }
 
+# Every Documentation/ page parses without a docutils warning.
+check_docs() {
+	scripts/lib/rst-check.py Documentation/*.rst
+}
+
 check_shellcheck() {
 	local files=() f
 	while IFS= read -r f; do
