@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -138,6 +139,24 @@ static inline void bad_usage(void)
 {
 	fprintf(stderr, "Try '%s --help'.\n", program_invocation_short_name);
 	exit(EXIT_USAGE);
+}
+
+/*
+ * getopt_long() (opterr = 0, optstring starting with ':') returned ':' or
+ * '?' for the option at argv[optind - 1]: say which and exit.
+ */
+static inline void bad_option(int c, char **argv)
+{
+	const char *me = program_invocation_short_name;
+
+	if (c == ':')
+		fprintf(stderr, "%s: option '%s' needs a value\n", me,
+			argv[optind - 1]);
+	else if (optopt)
+		fprintf(stderr, "%s: unknown option '-%c'\n", me, optopt);
+	else
+		fprintf(stderr, "%s: unknown option '%s'\n", me, argv[optind - 1]);
+	bad_usage();
 }
 
 /* ---- namespace, sysctls, commands --------------------------------------- */

@@ -415,15 +415,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
-		case ':':
-			fprintf(stderr, "%s: option '%s' needs a value\n", PROG,
-				argv[optind - 1]);
-			bad_usage();
-			break;
 		default:
-			fprintf(stderr, "%s: unknown option '%s'\n", PROG,
-				argv[optind - 1]);
-			bad_usage();
+			bad_option(c, argv);
 		}
 	}
 	if (optind < argc) {

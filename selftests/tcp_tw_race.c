@@ -329,19 +329,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
-		case ':':
-			fprintf(stderr, "%s: option '%s' needs a value\n", PROG,
-				argv[optind - 1]);
-			fprintf(stderr, "Try '%s --help'.\n", PROG);
-			exit(EXIT_USAGE);
 		default:
-			if (optopt)
-				fprintf(stderr, "%s: unknown option '-%c'\n", PROG, optopt);
-			else
-				fprintf(stderr, "%s: unknown option '%s'\n", PROG,
-					argv[optind - 1]);
-			fprintf(stderr, "Try '%s --help'.\n", PROG);
-			exit(EXIT_USAGE);
+			bad_option(c, argv);
 		}
 	}
 	if (optind < argc) {
