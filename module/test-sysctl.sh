@@ -544,7 +544,7 @@ start_repro() {
 	(
 		runs=0 bad=0
 		while [ "$(date +%s)" -lt "$deadline" ]; do
-			"$repro" -4 -p "$port" -n 100000 -t 20 > /tmp/repro.log 2>&1
+			"$repro" -4 -p "$port" -n 100000 -t 10 > /tmp/repro.log 2>&1
 			rc=$?
 			runs=$((runs + 1))
 			[ "$rc" -eq 0 ] || { bad=$((bad + 1)); tail -n 5 /tmp/repro.log; }
@@ -552,6 +552,13 @@ start_repro() {
 		done
 	) &
 	repro_pid=$!
+}
+
+# Reproducer runs ended so far (start_repro's status file).
+repro_runs() {
+	local runs=0 bad
+	read -r runs bad < /tmp/repro.status 2>/dev/null
+	echo "${runs:-0}"
 }
 
 if [ "$(nproc)" -lt 2 ]; then
@@ -562,7 +569,13 @@ elif [ -x "$repro" ]; then
 	cycle_fail=0
 	hits=0
 	t0=$(date +%s)
-	for i in $(seq 1 "$cycles"); do
+	# $cycles cycles, and more until at least one reproducer run has ended
+	# while they ran (a run lasts up to 10 s; bounded at 120 s), so that a
+	# small TCPLAT_CYCLES still overlaps a whole run.
+	i=0
+	while [ "$i" -lt "$cycles" ] ||
+	      { [ "$(repro_runs)" -lt 1 ] && [ $(($(date +%s) - t0)) -lt 120 ]; }; do
+		i=$((i + 1))
 		if ! insmod "$ko"; then
 			cycle_fail=$((cycle_fail + 1))
 			echo "cycle $i: insmod failed"
@@ -581,6 +594,7 @@ elif [ -x "$repro" ]; then
 		fi
 	done
 	secs=$(($(date +%s) - t0))
+	cycles=$i
 	check "race reproducer still running after the cycles" kill -0 "$repro_pid"
 	kill "$repro_pid" 2>/dev/null
 	pkill -f "$repro" 2>/dev/null
