@@ -333,6 +333,40 @@ static inline long long nft_packets(const char *table)
 	return pkts;
 }
 
+/*
+ * Install table inet @table with one rule in the input hook: segments
+ * matching @match (nft syntax) are counted and dropped.  0 on success.
+ */
+static inline int nft_drop_rule(const char *table, const char *match)
+{
+	char rules[512];
+
+	snprintf(rules, sizeof(rules),
+		 "table inet %s {\n"
+		 "\tchain input {\n"
+		 "\t\ttype filter hook input priority 0; policy accept;\n"
+		 "\t\t%s counter drop\n"
+		 "\t}\n"
+		 "}\n", table, match);
+	return nft_apply(rules);
+}
+
+/*
+ * Delete table inet @table of nft_drop_rule(); returns the packets its
+ * rule dropped (-1 when unknown).
+ */
+static inline long long nft_drop_rule_remove(const char *table)
+{
+	char cmd[96];
+	long long pkts;
+
+	snprintf(cmd, sizeof(cmd), "inet %s", table);
+	pkts = nft_packets(cmd);
+	snprintf(cmd, sizeof(cmd), "delete table inet %s\n", table);
+	nft_apply(cmd);
+	return pkts;
+}
+
 /* ---- sockets ------------------------------------------------------------ */
 
 static inline socklen_t loopback_addr(int family, unsigned short port,

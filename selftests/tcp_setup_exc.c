@@ -552,34 +552,14 @@ static const char *cnt(char *buf, long long v)
 
 /* ---- nftables ----------------------------------------------------------- */
 
-/*
- * One table with one counting rule in the input hook: "drop" drops what
- * @match matches.  The table lives in the test's network namespace.
- */
+/* The input-hook drop rule of this test (nft_drop_rule() of tcp_lat.h). */
 static int nft_rule(struct test *t, const char *match)
 {
-	char rules[512];
-
-	snprintf(rules, sizeof(rules),
-		 "table inet %s {\n"
-		 "\tchain input {\n"
-		 "\t\ttype filter hook input priority 0; policy accept;\n"
-		 "\t\t%s counter drop\n"
-		 "\t}\n"
-		 "}\n", NFT_TABLE, match);
-	if (nft_apply(rules)) {
+	if (nft_drop_rule(NFT_TABLE, match)) {
 		set_why(t, "nft: cannot install the rule '%s'", match);
 		return -1;
 	}
 	return 0;
-}
-
-static long long nft_rule_remove(void)
-{
-	long long pkts = nft_packets("inet " NFT_TABLE);
-
-	nft_apply("delete table inet " NFT_TABLE "\n");
-	return pkts;
 }
 
 static const char *ip_kw(int family)
@@ -909,7 +889,7 @@ static int synq_test(struct test *t)
 	r->emb_rsts = mib_delta(t->a, t->b, "EmbryonicRsts");
 	summarize(r->lat, r->connected, &r->s);
 	r->min_us = r->connected ? (long long)(r->lat[0] / NSEC_PER_USEC) : -1;
-	r->nft_dropped = nft_rule_remove();
+	r->nft_dropped = nft_drop_rule_remove(NFT_TABLE);
 	nft = false;
 	synq_report(t, r);
 
@@ -928,7 +908,7 @@ static int synq_test(struct test *t)
 	ret = t->why[0] ? -1 : 0;
 out:
 	if (nft)
-		nft_rule_remove();
+		nft_drop_rule_remove(NFT_TABLE);
 	if (rp.fd >= 0)
 		close(rp.fd);
 	if (lfd >= 0)

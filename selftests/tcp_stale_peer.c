@@ -177,22 +177,12 @@ static void parse_opts(int argc, char **argv, struct options *o)
 /* Drop RST/ACK segments from client port @cport to server port @sport. */
 static int nft_install(unsigned short cport, unsigned short sport)
 {
-	char rules[512];
+	char match[128];
 
-	snprintf(rules, sizeof(rules),
-		 "table inet %s {\n"
-		 "\tchain input {\n"
-		 "\t\ttype filter hook input priority 0; policy accept;\n"
-		 "\t\ttcp sport %u tcp dport %u tcp flags & (rst | ack) == (rst | ack) counter drop\n"
-		 "\t}\n"
-		 "}\n",
-		 NFT_TABLE, cport, sport);
-	return nft_apply(rules);
-}
-
-static void nft_remove(void)
-{
-	nft_apply("delete table inet " NFT_TABLE "\n");
+	snprintf(match, sizeof(match),
+		 "tcp sport %u tcp dport %u tcp flags & (rst | ack) == (rst | ack)",
+		 cport, sport);
+	return nft_drop_rule(NFT_TABLE, match);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
@@ -514,10 +504,8 @@ static void run_test(const struct options *o, int family)
 	}
 	syn0 = tcpext_read("TCPSynRetrans");
 	ret = run_loop(&t);
-	if (!o->no_drop) {
-		dropped = nft_packets("inet " NFT_TABLE);
-		nft_remove();
-	}
+	if (!o->no_drop)
+		dropped = nft_drop_rule_remove(NFT_TABLE);
 	syn1 = tcpext_read("TCPSynRetrans");
 	close(t.lfd);
 
