@@ -116,6 +116,29 @@ checkpatch_reports() {
 	     END { print n }' <<<"$1"
 }
 
+# One source of truth for the selftest the upstream series adds: every file
+# the series adds to tools/testing/selftests/net/ that also lives in our
+# selftests/ must be byte-identical to it (edit selftests/, then regenerate
+# the patch).  tcp_tw_race.c must be among them.
+check_selftest_sync() {
+	local base=$1 commit f n=0 bad=0 st=$top/build/$1/stock
+	commit=$(scripts/series-apply "$base") || return 1
+	while read -r f; do
+		[ -f "$top/selftests/${f##*/}" ] || continue
+		n=$((n + 1))
+		if git -C "$st" show "$commit:$f" | cmp -s - "$top/selftests/${f##*/}"; then
+			echo "same: $f"
+		else
+			echo "DIFFERS: $f (patch) vs selftests/${f##*/}"
+			bad=1
+		fi
+	done < <(git -C "$st" diff --name-only --diff-filter=A pristine "$commit" -- tools/testing/selftests/net/)
+	echo "$n files compared"
+	git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/tcp_tw_race.c" ||
+		{ echo "the series does not add tcp_tw_race.c"; return 1; }
+	return $bad
+}
+
 # Every Documentation/ page parses without a docutils warning.
 check_docs() {
 	scripts/lib/rst-check.py Documentation/*.rst
