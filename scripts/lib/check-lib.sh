@@ -119,7 +119,7 @@ checkpatch_reports() {
 # One source of truth for the selftest the upstream series adds: every file
 # the series adds to tools/testing/selftests/net/ that also lives in our
 # selftests/ must be byte-identical to it (edit selftests/, then regenerate
-# the patch).  tcp_tw_race.c must be among them.
+# the patch).  tcp_tw_relookup.c must be among them.
 check_selftest_sync() {
 	local base=$1 commit f n=0 bad=0 st=$top/build/$1/stock
 	commit=$(scripts/series-apply "$base") || return 1
@@ -134,8 +134,8 @@ check_selftest_sync() {
 		fi
 	done < <(git -C "$st" diff --name-only --diff-filter=A pristine "$commit" -- tools/testing/selftests/net/)
 	echo "$n files compared"
-	git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/tcp_tw_race.c" ||
-		{ echo "the series does not add tcp_tw_race.c"; return 1; }
+	git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/tcp_tw_relookup.c" 2>/dev/null ||
+		{ echo "the series does not add tcp_tw_relookup.c"; return 1; }
 	return $bad
 }
 
@@ -298,6 +298,17 @@ check_vm_reproducers() {
 	vm_run_on "$base" "$variant" --timeout 1800 -- \
 		make -s -C selftests run_tests 2>&1 | tee "$log"
 	return "${PIPESTATUS[0]}"
+}
+
+# The upstream series' selftest (tcp_tw_relookup), no module loaded: it
+# must pass on the patched kernel and fail, with every trial forced and
+# lost, on a stock one (selftests/tw_relookup_vm.sh).
+check_vm_tw_relookup() {
+	local base=$1 variant=$2 expect=fixed
+	case "$variant" in stock | debian) expect=race ;; esac
+	vm_run_on "$base" "$variant" --timeout 600 -- \
+		selftests/tw_relookup_vm.sh --expect "$expect" \
+		--results "$top/build/results/$base-$variant-tw-relookup"
 }
 
 check_vm_toggle() {
