@@ -16,9 +16,13 @@
 # Mode 1 (delay the lock holder): the server closes first (orphaned
 # FIN_WAIT1).  The client's delayed ACK of that FIN is sent from a timer on
 # the server's CPU, whose softirq then runs tcp_time_wait(FIN_WAIT2) and is
-# held there by the widener.  The client, on the other CPU, closes --gap
-# seconds after the server's FIN: its FIN finds the full socket, waits for
-# the lock and then meets TCP_CLOSE.
+# held there by the widener.  The client, on the other CPU, waits until the
+# server's end of the connection shows FIN_WAIT2 in /proc/net/tcp{,6} (the
+# full socket is set to FIN_WAIT2 just before tcp_time_wait(), and stays in
+# the ehash for the whole hold), then --gap seconds more (default 0), and
+# closes: its FIN finds the full socket, waits for the lock and then meets
+# TCP_CLOSE.  Waiting for the state rather than for a fixed time keeps the
+# race forced when the delayed ACK is late (a loaded host, TCG).
 #
 # Mode 2 (delay the waiter): the server half-closes and waits for FIN_WAIT2,
 # then the client closes; its FIN finds the full server socket and is held
@@ -62,6 +66,19 @@ def tcp_state(sk):
     return sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
 
 
+def server_end_state(fam, lport, rport):
+    """State of the local-port lport <-> rport socket in /proc/net/tcp{,6}
+    (a timewait socket shows its substate), or None."""
+    path = "/proc/net/tcp6" if fam == socket.AF_INET6 else "/proc/net/tcp"
+    with open(path) as f:
+        for line in f.readlines()[1:]:
+            fld = line.split()
+            if (int(fld[1].split(":")[1], 16) == lport and
+                    int(fld[2].split(":")[1], 16) == rport):
+                return int(fld[3], 16)
+    return None
+
+
 def spin(seconds):
     # Keep this CPU busy so the client's delayed-ACK timer fires here.
     end = time.monotonic() + seconds
@@ -79,6 +96,11 @@ def client(args, fam, host, r_go, w_res):
     if c.recv(1) != b"":
         os._exit(2)
     if args.mode == 1:
+        cport = c.getsockname()[1]
+        end = time.monotonic() + 2
+        while (server_end_state(fam, args.port, cport) != TCP_FIN_WAIT2 and
+               time.monotonic() < end):
+            time.sleep(0.001)
         time.sleep(args.gap)
     else:
         os.read(r_go, 1)
@@ -105,7 +127,8 @@ def trial(args, fam, host):
     lsk.close()
     if args.mode == 1:
         s.close()
-        spin(args.gap + 0.2)
+        # The delayed ACK (up to 200 ms), the hold, the client's close.
+        spin(args.gap + 0.5)
     else:
         s.shutdown(socket.SHUT_WR)
         end = time.monotonic() + 2
@@ -128,14 +151,16 @@ def main():
     p.add_argument("--port", type=int, default=47124)
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--gap", type=float, default=None,
-                   help="seconds between the two closes (default 0.05 / 0.01)")
+                   help="mode 1: seconds from the server's FIN_WAIT2 to the "
+                   "client's close (default 0); mode 2: from the held FIN to "
+                   "the server's close (default 0.01)")
     p.add_argument("--ipv6", action="store_true", help="use ::1 instead of 127.0.0.1")
     p.add_argument("--rst", action="store_true", help="client aborts with RST")
     p.add_argument("--server-cpu", type=int, default=0)
     p.add_argument("--client-cpu", type=int, default=1)
     args = p.parse_args()
     if args.gap is None:
-        args.gap = 0.05 if args.mode == 1 else 0.01
+        args.gap = 0.0 if args.mode == 1 else 0.01
     args.trials = max(1, min(args.trials, 1000))
 
     fam, host = (socket.AF_INET6, "::1") if args.ipv6 else (socket.AF_INET, "127.0.0.1")

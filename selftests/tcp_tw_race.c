@@ -213,6 +213,8 @@ static void usage(FILE *out)
 		"                       in mode 1, --close-delay-us N/2 unless given\n"
 		"      --expect WHAT    race:   fail unless >= 50%% of connections hit\n"
 		"                       fixed:  fail if any connection hit\n"
+		"                       (a hit shown by a retransmission or RST; a close\n"
+		"                       that was only slow is reported, not counted)\n"
 		"                       report: only report (default)\n"
 		"  -v, --verbose        print every hit and every TcpExt counter that moved\n"
 		"      --quickack       client ACKs the server's FIN at once (TCP_QUICKACK)\n"
@@ -988,7 +990,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	char s_twr[24], s_csk[24], s_syn[24], s_whit[24], s_fw2[24], why[128];
 	struct mib_snap *mib0 = NULL, *mib1 = NULL;
 	struct lat_summary txn, con;
-	unsigned long hits = 0, over100 = 0, over1s = 0, i, n;
+	unsigned long hits = 0, proven = 0, over100 = 0, over1s = 0, i, n;
 	pthread_t srv, cli;
 	bool failed = false;
 	struct run r;
@@ -1093,6 +1095,12 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	for (i = 0; i < n; i++) {
 		if (r.hit[i])
 			hits++;
+		/* A close that was only slow is no proof of a lost segment
+		 * (a loaded host or TCG can stall a vCPU for 100 ms): the
+		 * verdicts count only hits shown by a retransmission or a RST.
+		 */
+		if (r.hit[i] & ~HIT_SLOW_CLOSE)
+			proven++;
 		if (r.txn_ns[i] >= 100 * NSEC_PER_MSEC)
 			over100++;
 		if (r.txn_ns[i] >= NSEC_PER_SEC)
@@ -1169,16 +1177,16 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	switch (o->expect) {
 	case EXPECT_RACE:
-		if (hits * 2 < n) {
-			ksft_print_msg("%s/%s: expected >= 50%% hits, got %.2f%%\n",
-				       r.fname, mode_name(o->mode), pct);
+		if (proven * 2 < n) {
+			ksft_print_msg("%s/%s: expected >= 50%% proven hits, got %lu of %lu\n",
+				       r.fname, mode_name(o->mode), proven, n);
 			failed = true;
 		}
 		break;
 	case EXPECT_FIXED:
-		if (hits) {
-			ksft_print_msg("%s/%s: expected no stale peer, got %lu hits\n",
-				       r.fname, mode_name(o->mode), hits);
+		if (proven) {
+			ksft_print_msg("%s/%s: expected no stale peer, got %lu proven hits\n",
+				       r.fname, mode_name(o->mode), proven);
 			failed = true;
 		}
 		if (o->widen && d_twr == 0) {
