@@ -230,7 +230,13 @@ check_vm_boot() {
 	scripts/vm-run -k "$k" -- sh -c 'exit 3'
 	rc=$?
 	echo "guest 'exit 3' -> vm-run exit $rc"
-	[ $rc -eq 3 ]
+	[ $rc -eq 3 ] || return 1
+	# Warnings, soft lockups and hung tasks panic the guest (vm-run's
+	# command line; scripts/kconfig/vm.config says why not Kconfig).
+	rel=$(scripts/vm-run -k "$k" -- cat /proc/sys/kernel/panic_on_warn \
+		/proc/sys/kernel/softlockup_panic /proc/sys/kernel/hung_task_panic | tr '\n' ' ')
+	echo "guest panic_on_warn softlockup_panic hung_task_panic: $rel"
+	[ "$rel" = "1 1 1 " ]
 }
 
 check_vm_module() {
