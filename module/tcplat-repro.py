@@ -43,7 +43,7 @@ import struct
 import sys
 import time
 
-TCP_FIN_WAIT2 = 5
+from tcpstate import TCP_FIN_WAIT2, sock_state
 SYSCTL_DIR = "/proc/sys/net/ipv4/tcplat/"
 
 
@@ -66,19 +66,6 @@ def tcp_state(sk):
     return sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
 
 
-def server_end_state(fam, lport, rport):
-    """State of the local-port lport <-> rport socket in /proc/net/tcp{,6}
-    (a timewait socket shows its substate), or None."""
-    path = "/proc/net/tcp6" if fam == socket.AF_INET6 else "/proc/net/tcp"
-    with open(path) as f:
-        for line in f.readlines()[1:]:
-            fld = line.split()
-            if (int(fld[1].split(":")[1], 16) == lport and
-                    int(fld[2].split(":")[1], 16) == rport):
-                return int(fld[3], 16)
-    return None
-
-
 def spin(seconds):
     # Keep this CPU busy so the client's delayed-ACK timer fires here.
     end = time.monotonic() + seconds
@@ -98,8 +85,10 @@ def client(args, fam, host, r_go, w_res):
     if args.mode == 1:
         cport = c.getsockname()[1]
         end = time.monotonic() + 2
-        while (server_end_state(fam, args.port, cport) != TCP_FIN_WAIT2 and
-               time.monotonic() < end):
+        while time.monotonic() < end:
+            st = sock_state(fam, args.port, cport)
+            if st and st[0] == TCP_FIN_WAIT2:
+                break
             time.sleep(0.001)
         time.sleep(args.gap)
     else:

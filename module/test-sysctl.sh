@@ -215,26 +215,14 @@ stop_traffic() {
 # Exits 3, saying so, when no attempt reaches the state: the scenario did not
 # happen and the checks that follow would mean nothing.
 one_conn() {
-	python3 - "$port" "$1" <<'EOF'
+	python3 - "$port" "$1" "$here" <<'EOF'
 import socket
 import sys
 import time
 
 port, how = int(sys.argv[1]), sys.argv[2]
-TCP_FIN_WAIT2 = 5
-TIMER_TW = 3
-
-
-def server_end(lport, rport):
-    """(state, timer type) of the 127.0.0.1:lport <-> :rport socket, or
-    None.  Timewait sockets show their substate and timer type 3."""
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fld = line.split()
-            if (int(fld[1].split(":")[1], 16) == lport and
-                    int(fld[2].split(":")[1], 16) == rport):
-                return int(fld[3], 16), int(fld[5].split(":")[0], 16)
-    return None
+sys.path.insert(0, sys.argv[3])
+from tcpstate import TCP_FIN_WAIT2, TIMER_TW, sock_state  # noqa: E402
 
 
 def attempt(lsk):
@@ -250,7 +238,7 @@ def attempt(lsk):
     full_since = None
     while True:
         now = time.monotonic()
-        end = server_end(port, cport)
+        end = sock_state(socket.AF_INET, port, cport)
         if end and end[0] == TCP_FIN_WAIT2:
             if how != "linger" or end[1] == TIMER_TW:
                 break
