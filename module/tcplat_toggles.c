@@ -9,6 +9,10 @@
  *
  * Adding a fix toggle is one entry in tcplat_toggles[] below: the sysctl,
  * its status line and the load/unload handling all come from the table.
+ *
+ * The stale-ACK SYN resend has three behaviours, not two, so the hook patch
+ * exports an int (tcp_syn_stale_policy) instead of a key; syn_stale_resend
+ * reads and writes it by name: legacy, upstream or fast.
  */
 #include <linux/capability.h>
 #include <linux/errno.h>
@@ -16,6 +20,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/seq_buf.h>
+#include <linux/string.h>
 #include <linux/sysctl.h>
 
 #include "tcplat.h"
@@ -33,7 +38,17 @@ struct tcplat_toggle {
 static struct tcplat_toggle tcplat_toggles[] = {
 	TCPLAT_TOGGLE("tw_relookup", "tcp_tw_relookup_key",
 		      "re-look-up the timewait socket for a segment that finds its socket closed"),
+	TCPLAT_TOGGLE("syn_relookup", "tcp_syn_relookup_key",
+		      "re-look-up a SYN that finds its socket closed while it waited for the lock"),
+	TCPLAT_TOGGLE("syn_closed_ack", "tcp_syn_closed_ack_key",
+		      "a closed socket answers a SYN from its backlog with an ACK"),
 };
+
+/* Values of tcp_syn_stale_policy, in the hook patch's order. */
+static const char *const tcplat_stale_names[] = { "legacy", "upstream", "fast" };
+#define TCPLAT_STALE_SYMBOL	"tcp_syn_stale_policy"
+#define TCPLAT_STALE_DEFAULT	2	/* fast: the kernel's own default */
+static int *tcplat_stale_policy;	/* NULL when the kernel lacks it */
 
 void tcplat_toggles_init(void)
 {
@@ -45,6 +60,7 @@ void tcplat_toggles_init(void)
 			pr_info("tcplat: %s unavailable: kernel lacks %s\n",
 				t->name, t->symbol);
 	}
+	tcplat_stale_policy = __symbol_get(TCPLAT_STALE_SYMBOL);
 }
 
 /* Runs after the sysctls are gone, so no handler races with it. */
@@ -59,6 +75,11 @@ void tcplat_toggles_exit(void)
 		static_branch_enable(t->key);
 		__symbol_put(t->symbol);
 		t->key = NULL;
+	}
+	if (tcplat_stale_policy) {
+		WRITE_ONCE(*tcplat_stale_policy, TCPLAT_STALE_DEFAULT);
+		__symbol_put(TCPLAT_STALE_SYMBOL);
+		tcplat_stale_policy = NULL;
 	}
 }
 
@@ -88,9 +109,45 @@ static int tcplat_toggle_handler(const struct ctl_table *table, int write,
 	return 0;
 }
 
+/* net.ipv4.tcplat.syn_stale_resend: "legacy", "upstream" or "fast". */
+static int tcplat_stale_handler(const struct ctl_table *table, int write,
+				void *buffer, size_t *lenp, loff_t *ppos)
+{
+	char val[16] = "";
+	struct ctl_table tmp = {
+		.data = val,
+		.maxlen = sizeof(val),
+	};
+	int ret, i;
+
+	if (!write) {
+		if (tcplat_stale_policy) {
+			i = READ_ONCE(*tcplat_stale_policy);
+			if (i >= 0 && i < ARRAY_SIZE(tcplat_stale_names))
+				strscpy(val, tcplat_stale_names[i]);
+		}
+		return proc_dostring(&tmp, 0, buffer, lenp, ppos);
+	}
+	ret = tcplat_check_write(write);
+	if (ret)
+		return ret;
+	if (!tcplat_stale_policy)
+		return -EOPNOTSUPP;
+	if (*ppos || *lenp >= sizeof(val))
+		return -EINVAL;
+	ret = proc_dostring(&tmp, 1, buffer, lenp, ppos);
+	if (ret)
+		return ret;
+	i = sysfs_match_string(tcplat_stale_names, strim(val));
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(*tcplat_stale_policy, i);
+	return 0;
+}
+
 unsigned int tcplat_toggles_count(void)
 {
-	return ARRAY_SIZE(tcplat_toggles);
+	return ARRAY_SIZE(tcplat_toggles) + 1;
 }
 
 /* Fills tcplat_toggles_count() entries of the sysctl table at @e. */
@@ -105,6 +162,10 @@ void tcplat_toggles_fill(struct ctl_table *e)
 		e->mode = 0644;
 		e->proc_handler = tcplat_toggle_handler;
 	}
+	e->procname = "syn_stale_resend";
+	e->maxlen = 16;
+	e->mode = 0644;
+	e->proc_handler = tcplat_stale_handler;
 }
 
 void tcplat_toggles_status(struct seq_buf *s)
@@ -122,4 +183,10 @@ void tcplat_toggles_status(struct seq_buf *s)
 				       static_key_enabled(t->key) ? "enabled" : "disabled",
 				       t->symbol, t->desc);
 	}
+	if (!tcplat_stale_policy)
+		seq_buf_printf(s, "syn_stale_resend: unavailable (kernel lacks %s)\n",
+			       TCPLAT_STALE_SYMBOL);
+	else
+		seq_buf_printf(s, "syn_stale_resend: available (%s: legacy, upstream or fast)\n",
+			       TCPLAT_STALE_SYMBOL);
 }

@@ -310,7 +310,7 @@ loaded || finish
 
 # --- presence, modes, defaults ---------------------------------------
 
-rw_sysctls="tw_relookup race_widen_us race_widen_port race_widen_mode observe_port"
+rw_sysctls="tw_relookup syn_relookup syn_closed_ack syn_stale_resend race_widen_us race_widen_port race_widen_mode observe_port"
 ro_sysctls="widen_hits closed_sk_segments fw2_timewait status"
 for s in $rw_sysctls; do
 	check "$s exists, mode 644" [ "$(stat -c %a "$dir/$s" 2>/dev/null)" = 644 ]
@@ -331,7 +331,8 @@ done
 
 sysctl_read status | sed 's/^/  status| /'
 check "status names the kernel release" status_has_line "kernel: $(uname -r)"
-for f in tw_relookup race_widen_holder race_widen_waiter race_widen \
+for f in tw_relookup syn_relookup syn_closed_ack syn_stale_resend \
+	 race_widen_holder race_widen_waiter race_widen \
 	 closed_sk_segments fw2_timewait; do
 	check "status has a $f line" status_has "^$f: (available|active|idle|unavailable)"
 done
@@ -353,7 +354,7 @@ bad_values=(-1 100001 65536 3 abc "" "$long" 5abc "5 6" 1.5 99999999999)
 # range NAME -> "min max"
 range() {
 	case "$1" in
-	tw_relookup) echo 0 1 ;;
+	tw_relookup | syn_relookup | syn_closed_ack) echo 0 1 ;;
 	race_widen_us) echo 0 100000 ;;
 	race_widen_port | observe_port) echo 0 65535 ;;
 	race_widen_mode) echo 0 2 ;;
@@ -369,12 +370,16 @@ in_range() {
 toggle_available=0
 status_has '^tw_relookup: available' && toggle_available=1
 
-for s in race_widen_us race_widen_port race_widen_mode observe_port tw_relookup; do
+for s in race_widen_us race_widen_port race_widen_mode observe_port tw_relookup \
+	 syn_relookup syn_closed_ack; do
 	r=$(range "$s")
 	min=${r% *}
 	max=${r#* }
 	orig=$(sysctl_read "$s")
 	if [ "$s" = tw_relookup ] && [ "$toggle_available" = 0 ]; then
+		continue	# covered below: every write must fail
+	fi
+	if [[ "$s" = syn_* ]] && ! status_has "^$s: available"; then
 		continue	# covered below: every write must fail
 	fi
 	for v in "${bad_values[@]}"; do
@@ -458,6 +463,49 @@ else
 	check "rmmod tcplat with the fix disabled" unload
 	check "reload tcplat" load
 	check "unload restored the fix to enabled" [ "$(sysctl_read tw_relookup)" = 1 ]
+fi
+
+# --- the SYN fixes' switches ------------------------------------------
+
+if status_has '^syn_stale_resend: available'; then
+	for s in syn_relookup syn_closed_ack; do
+		check "status: $s available and enabled" status_has "^$s: available, enabled"
+		check "$s reads 1" [ "$(sysctl_read "$s")" = 1 ]
+	done
+	check "syn_stale_resend reads fast" [ "$(sysctl_read syn_stale_resend)" = fast ]
+	for v in legacy upstream fast " upstream "; do
+		check "syn_stale_resend: write $(show "$v") takes" sysctl_write syn_stale_resend "$v"
+		check "syn_stale_resend reads back $(show "$v")" \
+			[ "$(sysctl_read syn_stale_resend)" = "${v// /}" ]
+	done
+	sysctl_write syn_stale_resend upstream
+	for v in "" fast2 Fast 1 -1 "fast legacy" "$long"; do
+		if sysctl_write syn_stale_resend "$v"; then
+			fail "syn_stale_resend: bad write $(show "$v") was accepted"
+		else
+			ok "syn_stale_resend: bad write $(show "$v") refused (${werr##*: })"
+		fi
+		check "syn_stale_resend unchanged after $(show "$v")" \
+			[ "$(sysctl_read syn_stale_resend)" = upstream ]
+	done
+	check "syn_closed_ack: write 0 before unload" sysctl_write syn_closed_ack 0
+	check "rmmod tcplat with a SYN fix disabled" unload
+	check "reload tcplat" load
+	check "unload restored syn_closed_ack" [ "$(sysctl_read syn_closed_ack)" = 1 ]
+	check "unload restored syn_stale_resend to fast" \
+		[ "$(sysctl_read syn_stale_resend)" = fast ]
+else
+	check "status: syn_stale_resend unavailable, with the reason" status_has \
+		'^syn_stale_resend: unavailable \(kernel lacks tcp_syn_stale_policy\)$'
+	for s in syn_relookup syn_closed_ack syn_stale_resend; do
+		for v in 0 1 fast; do
+			if sysctl_write "$s" "$v"; then
+				fail "$s: write $v accepted without the hook patch"
+			else
+				ok "$s: write $v refused (${werr##*: })"
+			fi
+		done
+	done
 fi
 
 # --- tw_relookup with a stand-in key (test/tcplat_fakekey.ko) ------------

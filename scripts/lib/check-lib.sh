@@ -119,7 +119,7 @@ checkpatch_reports() {
 # One source of truth for the selftest the upstream series adds: every file
 # the series adds to tools/testing/selftests/net/ that also lives in our
 # selftests/ must be byte-identical to it (edit selftests/, then regenerate
-# the patch).  tcp_tw_relookup.c must be among them.
+# the patch).  tcp_tw_relookup.c and tcp_syn_closed.c must be among them.
 check_selftest_sync() {
 	local base=$1 commit f n=0 bad=0 st=$top/build/$1/stock
 	commit=$(scripts/series-apply "$base") || return 1
@@ -134,8 +134,10 @@ check_selftest_sync() {
 		fi
 	done < <(git -C "$st" diff --name-only --diff-filter=A pristine "$commit" -- tools/testing/selftests/net/)
 	echo "$n files compared"
-	git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/tcp_tw_relookup.c" 2>/dev/null ||
-		{ echo "the series does not add tcp_tw_relookup.c"; return 1; }
+	for f in tcp_tw_relookup.c tcp_syn_closed.c tcp_hold.h; do
+		git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/$f" 2>/dev/null ||
+			{ echo "the series does not add $f"; return 1; }
+	done
 	return $bad
 }
 
@@ -308,15 +310,15 @@ check_vm_reproducers() {
 	return "${PIPESTATUS[0]}"
 }
 
-# The upstream series' selftest (tcp_tw_relookup), no module loaded: it
-# must pass on the patched kernel and fail, with every trial forced and
-# lost, on a stock one (selftests/tw_relookup_vm.sh).
-check_vm_tw_relookup() {
-	local base=$1 variant=$2 expect=fixed
+# The upstream series' selftests (tcp_tw_relookup, tcp_syn_closed), no
+# module loaded: each must pass on the patched kernel and fail, with every
+# trial forced and lost, on a stock one (selftests/series_selftest_vm.sh).
+check_vm_series_selftest() {
+	local test=$1 base=$2 variant=$3 expect=fixed
 	case "$variant" in stock | debian) expect=race ;; esac
 	vm_run_on "$base" "$variant" --timeout 600 -- \
-		selftests/tw_relookup_vm.sh --expect "$expect" \
-		--results "$top/build/results/$base-$variant-tw-relookup"
+		selftests/series_selftest_vm.sh "$test" --expect "$expect" \
+		--results "$top/build/results/$base-$variant-$test"
 }
 
 check_vm_toggle() {
@@ -326,4 +328,15 @@ check_vm_toggle() {
 	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 1200 -- \
 		selftests/tw_race_vm.sh --ko "$ko" --toggle \
 		--results "$top/build/results/$base-toggle"
+}
+
+# The SYN fixes switched off and on in one boot through tcplat
+# (selftests/syn_toggle_vm.sh): every switch brings its bug back.
+check_vm_syn_toggle() {
+	local base=$1 ko
+	ko=$(module_dir "$base" patched)/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 900 -- \
+		selftests/syn_toggle_vm.sh --ko "$ko" \
+		--results "$top/build/results/$base-syn-toggle"
 }

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A client that resets a connection and reconnects at once from the same
+ * port sends a RST and then a SYN for the same 4-tuple.  If the SYN finds
+ * the server's socket that the RST is closing, it used to be discarded by
+ * the closed socket (drop reason TCP_CLOSE), and the client resent it only
+ * after its initial RTO, 1 second later.  Two ways in:
+ *
+ *  softirq  the RST is being processed under the socket lock while the SYN,
+ *           on another CPU, waits for that lock; the fix looks the SYN up
+ *           again and gives it to the listener (TcpExtTCPSynRelookup);
+ *  backlog  the application owns the socket (here: inside recv()), so the
+ *           RST and the SYN queue in its backlog and the RST is processed
+ *           first; the fix makes the closed socket answer the SYN with an
+ *           ACK, which the client resets before resending its SYN at once
+ *           (TcpExtTCPSynClosedAck).
+ *
+ * The windows are short, so this test widens each without any module: a
+ * BPF program on a raw tracepoint holds the server's socket in a bounded
+ * bpf_loop() busy-wait (tcp_hold.h), under the socket lock: while it
+ * processes the RST (softirq), or while recv() owns it (backlog; not
+ * close(), whose FIN would reach the client's new SYN-SENT socket and act
+ * as a stale ACK).  Each trial first checks that the scenario happened (the
+ * client's SYN was sent while the socket was held), then the verdict:
+ * connect() completes without waiting for the 1-second retransmission.
+ * IPv4 and IPv6, in a private network namespace over loopback.  Needs root
+ * and two CPUs.
+ */
+#define _GNU_SOURCE
+#include "tcp_hold.h"
+#include "kselftest_harness.h"
+
+#define TRIALS			3
+/* An attempt whose SYN missed the hold (a slow vCPU) is retried. */
+#define ATTEMPTS		(TRIALS + 3)
+/* A SYN that waited for its RTO took at least this long to connect. */
+#define SLOW_CONNECT_NS		(500 * 1000 * 1000ULL)
+
+/*
+ * The widening program, on a raw tracepoint that fires under the server
+ * socket's lock: tcp:tcp_receive_reset (softirq: the RST is being
+ * processed, the socket is still in the ehash) or tcp:tcp_rcv_space_adjust
+ * (backlog: recv() owns the socket and has just copied data).  For an
+ * armed map and a socket whose local port is the armed one, it holds
+ * (emit_hold()).
+ *
+ * The local port is read from struct sock_common at offset 14 (skc_num,
+ * after skc_addrpair and skc_hash, skc_dport; unchanged since 2.6); if that
+ * ever moves, the hold never happens and the test fails ("never held").
+ */
+#define SKC_NUM_OFFSET		14
+
+static int load_widener(int map_fd)
+{
+	struct prog p = { .n = 0 };
+
+	emit(&p, MOV64_REG(R6, R1));
+	emit_map_value(&p, map_fd);
+	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
+	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
+	emit(&p, LDX(BPF_DW, R3, R6, 0));		/* sk */
+	emit(&p, ADD64_IMM(R3, SKC_NUM_OFFSET));
+	emit(&p, MOV64_REG(R1, R10));
+	emit(&p, ADD64_IMM(R1, -32));
+	emit(&p, MOV64_IMM(R2, 2));
+	emit(&p, CALL(BPF_FUNC_probe_read_kernel));
+	emit_jump_out(&p, JNE_IMM(R0, 0, 0));
+	emit(&p, LDX(BPF_H, R1, R10, -32));
+	emit(&p, LDX(BPF_DW, R2, R9, offsetof(struct hold, port)));
+	emit_jump_out(&p, JNE_REG(R1, R2, 0));
+	emit_hold(&p);
+	emit_out(&p);
+	emit(&p, MOV64_IMM(R0, 0));
+	emit(&p, EXIT());
+	return load_prog(&p, BPF_PROG_TYPE_RAW_TRACEPOINT);
+}
+
+/* The client of one trial.  The old connection is @fd from port @cport. */
+struct client {
+	int family;
+	struct sockaddr_storage addr;	/* the server */
+	socklen_t addrlen;
+	int fd;
+	int cport;
+	int map_fd;		/* softirq: reset first, then wait for the hold */
+	bool softirq;
+	__u64 syn_ns;		/* just before connect() */
+	__u64 done_ns;		/* connect() returned */
+	int err;
+};
+
+/* Reconnect from the old connection's port, timing connect(). */
+static void reconnect(struct client *c)
+{
+	struct sockaddr_storage me;
+	socklen_t len = c->addrlen;
+	int one = 1, fd;
+
+	memcpy(&me, &c->addr, sizeof(me));
+	if (c->family == AF_INET)
+		((struct sockaddr_in *)&me)->sin_port = htons(c->cport);
+	else
+		((struct sockaddr_in6 *)&me)->sin6_port = htons(c->cport);
+	fd = socket(c->family, SOCK_STREAM, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&me, len)) {
+		c->err = errno;
+		goto out;
+	}
+	c->syn_ns = now_ns();
+	if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen))
+		c->err = errno;
+	c->done_ns = now_ns();
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+static void reset_old(struct client *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		c->err = errno;
+	close(c->fd);
+}
+
+/* Softirq: this thread, on its own CPU, reconnects once the RST is held. */
+static void *reconnect_when_held(void *arg)
+{
+	struct client *c = arg;
+	struct held_wait hw = { .map_fd = c->map_fd };
+
+	if (!wait_for(held_done, &hw)) {
+		c->err = ETIMEDOUT;
+		return NULL;
+	}
+	reconnect(c);
+	return NULL;
+}
+
+/* Backlog: reset and reconnect once the server's close() is held. */
+static void *reset_and_reconnect_when_held(void *arg)
+{
+	struct client *c = arg;
+	struct held_wait hw = { .map_fd = c->map_fd };
+
+	if (!wait_for(held_done, &hw)) {
+		c->err = ETIMEDOUT;
+		return NULL;
+	}
+	reset_old(c);
+	if (!c->err)
+		reconnect(c);
+	return NULL;
+}
+
+/*
+ * Start @fn on @cpu from its first instruction: a thread that inherits the
+ * creator's CPU and moves itself could sit in that CPU's run queue for the
+ * whole hold, while the CPU spins with preemption off.
+ */
+static int start_on(pthread_t *thr, int cpu, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int ret;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ret = pthread_attr_init(&attr);
+	if (!ret)
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (!ret)
+		ret = pthread_create(thr, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+FIXTURE(syn)
+{
+	int map_fd;
+	int prog_fd;
+	int tp_fd;
+	int lfd;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+};
+
+FIXTURE_VARIANT(syn)
+{
+	int family;
+	bool softirq;
+	const char *counter;
+};
+
+FIXTURE_VARIANT_ADD(syn, ipv4_softirq) {
+	.family = AF_INET, .softirq = true, .counter = "TCPSynRelookup",
+};
+
+FIXTURE_VARIANT_ADD(syn, ipv4_backlog) {
+	.family = AF_INET, .softirq = false, .counter = "TCPSynClosedAck",
+};
+
+FIXTURE_VARIANT_ADD(syn, ipv6_softirq) {
+	.family = AF_INET6, .softirq = true, .counter = "TCPSynRelookup",
+};
+
+FIXTURE_VARIANT_ADD(syn, ipv6_backlog) {
+	.family = AF_INET6, .softirq = false, .counter = "TCPSynClosedAck",
+};
+
+FIXTURE_SETUP(syn)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&self->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&self->addr;
+	union bpf_attr attr;
+	int one = 1;
+
+	self->tp_fd = -1;
+	if (geteuid())
+		SKIP(return, "needs root (network namespace, BPF)");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs: the RST and the SYN race");
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, set_lo_up());
+
+	self->map_fd = map_create();
+	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
+	self->prog_fd = load_widener(self->map_fd);
+	ASSERT_LE(0, self->prog_fd) TH_LOG("the widening program did not load");
+	memset(&attr, 0, sizeof(attr));
+	attr.raw_tracepoint.name = (unsigned long)(variant->softirq ?
+		"tcp_receive_reset" : "tcp_rcv_space_adjust");
+	attr.raw_tracepoint.prog_fd = self->prog_fd;
+	self->tp_fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr);
+	ASSERT_LE(0, self->tp_fd) TH_LOG("BPF_RAW_TRACEPOINT_OPEN: %s",
+					 strerror(errno));
+
+	memset(&self->addr, 0, sizeof(self->addr));
+	self->addr.ss_family = variant->family;
+	if (variant->family == AF_INET) {
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		self->addrlen = sizeof(*sin);
+	} else {
+		sin6->sin6_addr = in6addr_loopback;
+		self->addrlen = sizeof(*sin6);
+	}
+	self->lfd = socket(variant->family, SOCK_STREAM, 0);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->addr, self->addrlen));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->addr,
+				 &self->addrlen));
+}
+
+FIXTURE_TEARDOWN(syn)
+{
+	if (self->tp_fd < 0)
+		return;
+	close(self->lfd);
+	close(self->tp_fd);
+	close(self->prog_fd);
+	close(self->map_fd);
+}
+
+TEST_F(syn, reaches_listener)
+{
+	const char *path = variant->softirq ? "softirq" : "backlog";
+	long before, after, resent_before, resent_after;
+	int trial = 0, attempt;
+
+	/* Checked at the end, so that a kernel without the fix shows the
+	 * slow connects first.
+	 */
+	before = tcpext_count(variant->counter);
+	resent_before = tcpext_count("TCPSynStaleResend");
+
+	for (attempt = 0; trial < TRIALS; attempt++) {
+		struct client c = {
+			.family = variant->family, .addrlen = self->addrlen,
+			.map_fd = self->map_fd, .softirq = variant->softirq,
+		};
+		struct held_wait hw = { .map_fd = self->map_fd, .want_end = true };
+		struct hold h = { .armed = 0 };
+		pthread_t thr;
+		int sfd, sport;
+
+		ASSERT_GT(ATTEMPTS, attempt)
+			TH_LOG("only %d of %d attempts forced", trial, attempt);
+		memcpy(&c.addr, &self->addr, sizeof(c.addr));
+		ASSERT_EQ(0, pin(1));
+		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		c.fd = socket(variant->family, SOCK_STREAM, 0);
+		ASSERT_LE(0, c.fd);
+		ASSERT_EQ(0, connect(c.fd, (struct sockaddr *)&self->addr,
+				     self->addrlen));
+		c.cport = port_of(c.fd, 0);
+		sfd = accept(self->lfd, NULL, NULL);
+		ASSERT_LE(0, sfd);
+		sport = port_of(sfd, 0);
+
+		h.armed = 1;
+		h.port = sport;
+		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		if (variant->softirq) {
+			/* The SYN from CPU 1 waits for the lock that the
+			 * RST, processed on CPU 0, holds while the server
+			 * socket turns TCP_CLOSE.
+			 */
+			ASSERT_EQ(0, start_on(&thr, 1, reconnect_when_held, &c));
+			ASSERT_EQ(0, pin(0));
+			reset_old(&c);
+			pthread_join(thr, NULL);
+			close(sfd);
+		} else {
+			/* The RST and the SYN from CPU 0 queue in the backlog
+			 * of the socket that recv() on CPU 1 owns.
+			 */
+			char b;
+
+			ASSERT_EQ(1, send(c.fd, "x", 1, 0));
+			ASSERT_EQ(0, start_on(&thr, 0,
+					      reset_and_reconnect_when_held, &c));
+			ASSERT_EQ(1, recv(sfd, &b, 1, 0));
+			pthread_join(thr, NULL);
+			close(sfd);
+		}
+		ASSERT_TRUE(wait_for(held_done, &hw))
+			TH_LOG("trial %d: the server's socket was never held",
+			       trial);
+		ASSERT_EQ(0, c.err) TH_LOG("trial %d: client: %s", trial,
+					   strerror(c.err));
+		/* Drain the new connection so the next trial starts clean. */
+		sfd = accept(self->lfd, NULL, NULL);
+		ASSERT_LE(0, sfd);
+		close(sfd);
+
+		/* The scenario: the SYN left while the socket was held. */
+		if (c.syn_ns <= hw.h.start_ns || c.syn_ns >= hw.h.end_ns) {
+			TH_LOG("attempt %d: not forced: SYN %lld us into a %llu us hold, retrying",
+			       attempt, (long long)(c.syn_ns - hw.h.start_ns) / 1000,
+			       (hw.h.end_ns - hw.h.start_ns) / 1000);
+			continue;
+		}
+
+		/* The verdict: no wait for the SYN's retransmission timer. */
+		EXPECT_GT(SLOW_CONNECT_NS, c.done_ns - hw.h.end_ns)
+			TH_LOG("trial %d: %s: SYN lost, connect() took %llu ms after the hold",
+			       trial, path, (c.done_ns - hw.h.end_ns) / 1000000);
+		TH_LOG("trial %d: %s: connect() %llu us after the hold ended",
+		       trial, path, (c.done_ns - hw.h.end_ns) / 1000);
+		trial++;
+	}
+
+	after = tcpext_count(variant->counter);
+	ASSERT_LE(0, before) TH_LOG("no TcpExt%s: kernel without the fix",
+				    variant->counter);
+	EXPECT_EQ(before + TRIALS, after)
+		TH_LOG("TcpExt%s rose by %ld, want %d", variant->counter,
+		       after - before, TRIALS);
+	if (variant->softirq)
+		return;
+	/* The closed socket's ACK made the client resend its SYN at once. */
+	resent_after = tcpext_count("TCPSynStaleResend");
+	ASSERT_LE(0, resent_before) TH_LOG("no TcpExtTCPSynStaleResend");
+	EXPECT_EQ(resent_before + TRIALS, resent_after)
+		TH_LOG("TcpExtTCPSynStaleResend rose by %ld, want %d",
+		       resent_after - resent_before, TRIALS);
+}
+
+TEST_HARNESS_MAIN
