@@ -45,10 +45,14 @@
 /* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
 #define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
 
+/* Fast stale-ACK resend (patch 0005): SYNs resent per connect() at most. */
+#define FAST_RESENDS_MAX	2
+
 enum expectation {
 	EXPECT_REPORT,
 	EXPECT_RACE,
 	EXPECT_FIXED,
+	EXPECT_FAST,
 };
 
 struct options {
@@ -58,6 +62,7 @@ struct options {
 	bool ipv6;
 	unsigned int port;
 	unsigned long gap_us;
+	unsigned long delay_us;
 	bool no_drop;
 	enum expectation expect;
 	bool verbose;
@@ -80,8 +85,12 @@ static void usage(FILE *out)
 		"                       a reconnect within ~4 ms of the old ISN gets a RST\n"
 		"                       instead of a stale ACK\n"
 		"      --no-drop        control run: no nftables rule, no stale peer\n"
+		"      --delay-us N     netem delay of N us on lo each way (RTT 2N; needs tc)\n"
 		"      --expect WHAT    race:   fail unless >= 50%% of reconnects met the stale peer\n"
 		"                       fixed:  fail if any reconnect met it\n"
+		"                       fast:   fail unless every reconnect met it and resent\n"
+		"                               its SYN, none more than twice (the bound of\n"
+		"                               the stale-ACK resend, patch 0005)\n"
 		"                       report: only report (default)\n"
 		"  -v, --verbose        print every stale-peer event\n"
 		"  -h, --help           this text\n"
@@ -93,6 +102,7 @@ static void usage(FILE *out)
 enum {
 	OPT_GAP_US = 256,
 	OPT_NO_DROP,
+	OPT_DELAY_US,
 	OPT_EXPECT,
 };
 
@@ -104,6 +114,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "port",	required_argument, NULL, 'p' },
 		{ "gap-us",	required_argument, NULL, OPT_GAP_US },
 		{ "no-drop",	no_argument,	   NULL, OPT_NO_DROP },
+		{ "delay-us",	required_argument, NULL, OPT_DELAY_US },
 		{ "expect",	required_argument, NULL, OPT_EXPECT },
 		{ "verbose",	no_argument,	   NULL, 'v' },
 		{ "help",	no_argument,	   NULL, 'h' },
@@ -141,15 +152,21 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case OPT_NO_DROP:
 			o->no_drop = true;
 			break;
+		case OPT_DELAY_US:
+			o->delay_us = opt_ulong("--delay-us", optarg, 0, 1000000UL);
+			break;
 		case OPT_EXPECT:
 			if (!strcmp(optarg, "race"))
 				o->expect = EXPECT_RACE;
 			else if (!strcmp(optarg, "fixed"))
 				o->expect = EXPECT_FIXED;
+			else if (!strcmp(optarg, "fast"))
+				o->expect = EXPECT_FAST;
 			else if (!strcmp(optarg, "report"))
 				o->expect = EXPECT_REPORT;
 			else
-				bad_arg("--expect", optarg, "need 'race', 'fixed' or 'report'");
+				bad_arg("--expect", optarg,
+					"need 'race', 'fixed', 'fast' or 'report'");
 			break;
 		case 'v':
 			o->verbose = true;
@@ -203,6 +220,7 @@ struct test {
 	unsigned long syn_rtx;
 	unsigned long syn_late;
 	unsigned long syn_rst;
+	unsigned long syn_max;		/* most SYN retransmissions in one connect() */
 	bool time_bound_hit;
 };
 
@@ -264,7 +282,7 @@ fail:
 
 /* Connect from the fixed port; see tcp_tw_race.c for the hit signals. */
 static int client_connect(struct test *t, bool first, unsigned long long *lat,
-			  unsigned int *flags)
+			  unsigned int *flags, unsigned int *rtx)
 {
 	struct sockaddr_storage ss;
 	unsigned long long t0;
@@ -299,6 +317,7 @@ static int client_connect(struct test *t, bool first, unsigned long long *lat,
 		return -1;
 	}
 	/* The SYN was retransmitted: answered by a stale ACK, or dropped. */
+	*rtx = ti.tcpi_total_retrans;
 	if (ti.tcpi_total_retrans)
 		*flags |= HIT_SYN_RTX;
 	if (ti.tcpi_total_retrans && *lat >= SLOW_SYN_NS)
@@ -418,12 +437,12 @@ fail:
 static int run_loop(struct test *t)
 {
 	unsigned long long deadline, lat;
-	unsigned int flags;
+	unsigned int flags, rtx;
 	unsigned long i;
 	int fd;
 
 	deadline = now_ns() + t->o->time_s * NSEC_PER_SEC;
-	fd = client_connect(t, true, &lat, &flags);
+	fd = client_connect(t, true, &lat, &flags, &rtx);
 	if (fd < 0)
 		return -1;
 	/* The client port is known only now: install the rule. */
@@ -445,9 +464,11 @@ static int run_loop(struct test *t)
 		}
 		if (t->o->gap_us)
 			sleep_ns(t->o->gap_us * NSEC_PER_USEC);
-		fd = client_connect(t, false, &lat, &flags);
+		fd = client_connect(t, false, &lat, &flags, &rtx);
 		if (fd < 0)
 			return -1;
+		if (rtx > t->syn_max)
+			t->syn_max = rtx;
 		t->conn_ns[i] = lat;
 		t->done = i + 1;
 		if (flags & HIT_SYN_RTX)
@@ -470,7 +491,7 @@ static int run_loop(struct test *t)
 
 /* The machine-readable result line; keep the keys stable. */
 #define FMT_SUMMARY \
-	"%s: family=%s drop=%s gap_us=%lu conns=%lu hits=%lu hit_pct=%.2f over100ms=%lu over1s=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu syn_retrans=%s syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu rst_dropped=%s\n"
+	"%s: family=%s drop=%s gap_us=%lu conns=%lu hits=%lu hit_pct=%.2f over100ms=%lu over1s=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu syn_retrans=%s syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu syn_rtx_max=%lu delay_us=%lu rst_dropped=%s\n"
 
 static void run_test(const struct options *o, int family)
 {
@@ -524,7 +545,8 @@ static void run_test(const struct options *o, int family)
 
 	ksft_print_msg(FMT_SUMMARY, PROG, t.fname, o->no_drop ? "no" : "rst_ack",
 		       o->gap_us, n, t.hits, pct, ls.over100ms, ls.over1s, ls.p50,
-		       ls.p99, ls.p999, ls.max, s_syn, t.syn_rtx, t.syn_late, t.syn_rst, s_drop);
+		       ls.p99, ls.p999, ls.max, s_syn, t.syn_rtx, t.syn_late, t.syn_rst,
+		       t.syn_max, o->delay_us, s_drop);
 	ksft_print_msg("%s: %lu of %lu reconnects from port %u to %u%s\n",
 		       t.fname, n, o->count, t.cport, t.sport,
 		       t.time_bound_hit ? " (time bound reached)" : "");
@@ -549,6 +571,17 @@ static void run_test(const struct options *o, int family)
 	if (o->expect == EXPECT_RACE && t.hits * 2 < n) {
 		ksft_print_msg("%s: expected >= 50%% stale-peer reconnects, got %.2f%%\n",
 			       t.fname, pct);
+		failed = true;
+	}
+	if (o->expect == EXPECT_FAST && (t.hits < n || t.syn_rtx < n)) {
+		/* The scenario did not happen on every reconnect. */
+		ksft_print_msg("%s: expected every reconnect to meet the stale peer and resend its SYN, got %lu and %lu of %lu\n",
+			       t.fname, t.hits, t.syn_rtx, n);
+		failed = true;
+	}
+	if (o->expect == EXPECT_FAST && t.syn_max > FAST_RESENDS_MAX) {
+		ksft_print_msg("%s: a connect() resent its SYN %lu times, bound %d\n",
+			       t.fname, t.syn_max, FAST_RESENDS_MAX);
 		failed = true;
 	}
 	if (o->expect == EXPECT_FIXED && t.hits) {
@@ -591,6 +624,11 @@ int main(int argc, char **argv)
 	}
 	if (!o.no_drop && !have_tool("nft --version >/dev/null 2>&1")) {
 		skip_all(&o, "nft command not found (needed to drop the RST/ACK)");
+		goto done;
+	}
+	if (o.delay_us &&
+	    run_cmd("tc qdisc add dev lo root netem delay %luus 2>&1", o.delay_us)) {
+		skip_all(&o, "cannot add netem delay on lo (tc or sch_netem missing)");
 		goto done;
 	}
 
