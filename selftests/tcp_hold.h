@@ -374,6 +374,38 @@ static inline int tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
+/*
+ * A listening socket on the loopback address of @family, on a port the
+ * kernel picks; its address in @addr and @addrlen.  -1 on error (errno).
+ */
+static inline int loopback_listener(int family, struct sockaddr_storage *addr,
+				    socklen_t *addrlen)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)addr;
+	int fd, one = 1;
+
+	memset(addr, 0, sizeof(*addr));
+	addr->ss_family = family;
+	if (family == AF_INET) {
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*addrlen = sizeof(*sin);
+	} else {
+		sin6->sin6_addr = in6addr_loopback;
+		*addrlen = sizeof(*sin6);
+	}
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)addr, *addrlen) || listen(fd, 8) ||
+	    getsockname(fd, (struct sockaddr *)addr, addrlen)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Wait until @done(@arg) holds, at most WAIT_NS; false on timeout. */
 static inline bool wait_for(bool (*done)(void *), void *arg)
 {

@@ -47,6 +47,8 @@
 
 /* Fast stale-ACK resend (patch 0005): SYNs resent per connect() at most. */
 #define FAST_RESENDS_MAX	2
+/* --stale-forever: SYN retransmissions by the timer before connect() fails. */
+#define FOREVER_SYNCNT		2
 
 enum expectation {
 	EXPECT_REPORT,
@@ -64,6 +66,8 @@ struct options {
 	unsigned long gap_us;
 	unsigned long delay_us;
 	bool no_drop;
+	bool stale_forever;
+	bool no_netns;
 	enum expectation expect;
 	bool verbose;
 };
@@ -86,11 +90,19 @@ static void usage(FILE *out)
 		"                       instead of a stale ACK\n"
 		"      --no-drop        control run: no nftables rule, no stale peer\n"
 		"      --delay-us N     netem delay of N us on lo each way (RTT 2N; needs tc)\n"
+		"      --stale-forever  a peer that answers every SYN with a stale ACK: every\n"
+		"                       RST from the client is dropped and the out-of-window\n"
+		"                       ACK rate limit is off; each reconnect (TCP_SYNCNT 2)\n"
+		"                       must fail with ETIMEDOUT; reports its duration and\n"
+		"                       SYN retransmissions\n"
+		"      --no-netns       stay in the current network namespace (to capture\n"
+		"                       packets); lo must be up\n"
 		"      --expect WHAT    race:   fail unless >= 50%% of reconnects met the stale peer\n"
 		"                       fixed:  fail if any reconnect met it\n"
 		"                       fast:   fail unless every reconnect met it and resent\n"
 		"                               its SYN, none more than twice (the bound of\n"
-		"                               the stale-ACK resend, patch 0005)\n"
+		"                               the stale-ACK resend, patch 0005; with\n"
+		"                               --stale-forever: twice plus TCP_SYNCNT)\n"
 		"                       report: only report (default)\n"
 		"  -v, --verbose        print every stale-peer event\n"
 		"  -h, --help           this text\n"
@@ -103,6 +115,8 @@ enum {
 	OPT_GAP_US = 256,
 	OPT_NO_DROP,
 	OPT_DELAY_US,
+	OPT_STALE_FOREVER,
+	OPT_NO_NETNS,
 	OPT_EXPECT,
 };
 
@@ -115,6 +129,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "gap-us",	required_argument, NULL, OPT_GAP_US },
 		{ "no-drop",	no_argument,	   NULL, OPT_NO_DROP },
 		{ "delay-us",	required_argument, NULL, OPT_DELAY_US },
+		{ "stale-forever", no_argument,	   NULL, OPT_STALE_FOREVER },
+		{ "no-netns",	no_argument,	   NULL, OPT_NO_NETNS },
 		{ "expect",	required_argument, NULL, OPT_EXPECT },
 		{ "verbose",	no_argument,	   NULL, 'v' },
 		{ "help",	no_argument,	   NULL, 'h' },
@@ -155,6 +171,12 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case OPT_DELAY_US:
 			o->delay_us = opt_ulong("--delay-us", optarg, 0, 1000000UL);
 			break;
+		case OPT_STALE_FOREVER:
+			o->stale_forever = true;
+			break;
+		case OPT_NO_NETNS:
+			o->no_netns = true;
+			break;
 		case OPT_EXPECT:
 			if (!strcmp(optarg, "race"))
 				o->expect = EXPECT_RACE;
@@ -187,18 +209,27 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		o->ipv4 = true;
 		o->ipv6 = true;
 	}
+	if (o->stale_forever && o->no_drop) {
+		fprintf(stderr, "%s: --stale-forever needs the drop rule, not --no-drop\n",
+			PROG);
+		exit(EXIT_USAGE);
+	}
 }
 
 /* ---- counters, namespace, nftables ------------------------------------ */
 
-/* Drop RST/ACK segments from client port @cport to server port @sport. */
-static int nft_install(unsigned short cport, unsigned short sport)
+/*
+ * Drop RST/ACK segments from client port @cport to server port @sport, or
+ * with @all every RST (--stale-forever: the bare RST that would kill the
+ * stale timewait socket too).
+ */
+static int nft_install(unsigned short cport, unsigned short sport, bool all)
 {
 	char match[128];
 
 	snprintf(match, sizeof(match),
-		 "tcp sport %u tcp dport %u tcp flags & (rst | ack) == (rst | ack)",
-		 cport, sport);
+		 "tcp sport %u tcp dport %u tcp flags & %s == %s",
+		 cport, sport, all ? "rst" : "(rst | ack)", all ? "rst" : "(rst | ack)");
 	return nft_drop_rule(NFT_TABLE, match);
 }
 
@@ -433,6 +464,80 @@ fail:
 	return -1;
 }
 
+/*
+ * --stale-forever: after one connection whose RST is dropped, every
+ * reconnect meets the stale timewait socket, which (rate limit off) answers
+ * every SYN with a stale ACK; every RST the client sends back is dropped
+ * too.  connect() must fail with ETIMEDOUT after TCP_SYNCNT timer
+ * retransmissions; t->conn_ns gets how long it took, t->syn_max the most
+ * SYN retransmissions (fast resends included) of one connect().
+ */
+static int run_forever(struct test *t, int fd)
+{
+	struct sockaddr_storage ss;
+	unsigned long long t0;
+	struct tcp_info ti;
+	socklen_t alen;
+	unsigned long i;
+	int refused = 0;
+
+	if (sysctl_write("/proc/sys/net/ipv4/tcp_invalid_ratelimit", "0")) {
+		close(fd);
+		fail_msg(t, "cannot set tcp_invalid_ratelimit to 0: %s", strerror(errno));
+		return -1;
+	}
+	if (one_connection(t, fd, 0)) {
+		close(fd);
+		return -1;
+	}
+	alen = loopback_addr(t->family, t->sport, &ss);
+	for (i = 0; i < t->o->count && !lat_stopped(); ) {
+		sleep_ns(t->o->gap_us * NSEC_PER_USEC);
+		fd = client_socket(t);
+		if (fd < 0)
+			return -1;
+		if (set_int(fd, IPPROTO_TCP, TCP_SYNCNT, FOREVER_SYNCNT)) {
+			fail_msg(t, "client TCP_SYNCNT: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		t0 = now_ns();
+		if (!connect(fd, (struct sockaddr *)&ss, alen)) {
+			fail_msg(t, "connect() succeeded through a peer that answers every SYN with a stale ACK");
+			close(fd);
+			return -1;
+		}
+		if (errno == ECONNREFUSED && refused++ < MAX_REFUSED) {
+			/* An in-window SYN: the timewait socket sent a RST. */
+			t->syn_rst++;
+			close(fd);
+			continue;
+		}
+		if (errno != ETIMEDOUT) {
+			fail_msg(t, "connect() failed with %s, want ETIMEDOUT", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		t->conn_ns[i] = now_ns() - t0;
+		if (tcp_info_get(fd, &ti)) {
+			fail_msg(t, "getsockopt(TCP_INFO) after connect: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		if (ti.tcpi_total_retrans > t->syn_max)
+			t->syn_max = ti.tcpi_total_retrans;
+		if (ti.tcpi_total_retrans)
+			t->syn_rtx++;
+		t->hits++;
+		ksft_print_msg("%s: reconnect %lu: ETIMEDOUT after %llu ms, %u SYN retransmissions\n",
+			       t->fname, i, t->conn_ns[i] / NSEC_PER_MSEC,
+			       ti.tcpi_total_retrans);
+		t->done = ++i;
+	}
+	return 0;
+}
+
 /* The loop; returns 0 or -1 with t->err set. */
 static int run_loop(struct test *t)
 {
@@ -446,11 +551,13 @@ static int run_loop(struct test *t)
 	if (fd < 0)
 		return -1;
 	/* The client port is known only now: install the rule. */
-	if (!t->o->no_drop && nft_install(t->cport, t->sport)) {
+	if (!t->o->no_drop && nft_install(t->cport, t->sport, t->o->stale_forever)) {
 		close(fd);
 		fail_msg(t, "nft: cannot install the RST/ACK drop rule (nf_tables missing?)");
 		return -2;
 	}
+	if (t->o->stale_forever)
+		return run_forever(t, fd);
 	for (i = 0; ; i++) {
 		if (one_connection(t, fd, (unsigned int)i)) {
 			close(fd);
@@ -579,9 +686,11 @@ static void run_test(const struct options *o, int family)
 			       t.fname, t.hits, t.syn_rtx, n);
 		failed = true;
 	}
-	if (o->expect == EXPECT_FAST && t.syn_max > FAST_RESENDS_MAX) {
+	if (o->expect == EXPECT_FAST &&
+	    t.syn_max > FAST_RESENDS_MAX + (o->stale_forever ? FOREVER_SYNCNT : 0)) {
 		ksft_print_msg("%s: a connect() resent its SYN %lu times, bound %d\n",
-			       t.fname, t.syn_max, FAST_RESENDS_MAX);
+			       t.fname, t.syn_max,
+			       FAST_RESENDS_MAX + (o->stale_forever ? FOREVER_SYNCNT : 0));
 		failed = true;
 	}
 	if (o->expect == EXPECT_FIXED && t.hits) {
@@ -618,7 +727,7 @@ int main(int argc, char **argv)
 
 	lat_catch_signals();
 
-	if (enter_netns(why, sizeof(why))) {
+	if (!o.no_netns && enter_netns(why, sizeof(why))) {
 		skip_all(&o, why);
 		goto done;
 	}

@@ -82,8 +82,8 @@ struct client {
 	socklen_t addrlen;
 	int fd;
 	int cport;
-	int map_fd;		/* softirq: reset first, then wait for the hold */
-	bool softirq;
+	int map_fd;
+	bool softirq;		/* else reset the old connection first */
 	__u64 syn_ns;		/* just before connect() */
 	__u64 done_ns;		/* connect() returned */
 	int err;
@@ -126,8 +126,12 @@ static void reset_old(struct client *c)
 	close(c->fd);
 }
 
-/* Softirq: this thread, on its own CPU, reconnects once the RST is held. */
-static void *reconnect_when_held(void *arg)
+/*
+ * The client's thread, on its own CPU: once the server's socket is held,
+ * reset the old connection (backlog; in softirq the main thread's RST is
+ * what is being held) and reconnect from its port.
+ */
+static void *client_when_held(void *arg)
 {
 	struct client *c = arg;
 	struct held_wait hw = { .map_fd = c->map_fd };
@@ -136,21 +140,8 @@ static void *reconnect_when_held(void *arg)
 		c->err = ETIMEDOUT;
 		return NULL;
 	}
-	reconnect(c);
-	return NULL;
-}
-
-/* Backlog: reset and reconnect once the server's close() is held. */
-static void *reset_and_reconnect_when_held(void *arg)
-{
-	struct client *c = arg;
-	struct held_wait hw = { .map_fd = c->map_fd };
-
-	if (!wait_for(held_done, &hw)) {
-		c->err = ETIMEDOUT;
-		return NULL;
-	}
-	reset_old(c);
+	if (!c->softirq)
+		reset_old(c);
 	if (!c->err)
 		reconnect(c);
 	return NULL;
@@ -213,10 +204,7 @@ FIXTURE_VARIANT_ADD(syn, ipv6_backlog) {
 
 FIXTURE_SETUP(syn)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&self->addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&self->addr;
 	union bpf_attr attr;
-	int one = 1;
 
 	self->tp_fd = -1;
 	if (geteuid())
@@ -238,22 +226,8 @@ FIXTURE_SETUP(syn)
 	ASSERT_LE(0, self->tp_fd) TH_LOG("BPF_RAW_TRACEPOINT_OPEN: %s",
 					 strerror(errno));
 
-	memset(&self->addr, 0, sizeof(self->addr));
-	self->addr.ss_family = variant->family;
-	if (variant->family == AF_INET) {
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		self->addrlen = sizeof(*sin);
-	} else {
-		sin6->sin6_addr = in6addr_loopback;
-		self->addrlen = sizeof(*sin6);
-	}
-	self->lfd = socket(variant->family, SOCK_STREAM, 0);
-	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->addr, self->addrlen));
-	ASSERT_EQ(0, listen(self->lfd, 8));
-	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->addr,
-				 &self->addrlen));
+	self->lfd = loopback_listener(variant->family, &self->addr, &self->addrlen);
+	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
 }
 
 FIXTURE_TEARDOWN(syn)
@@ -310,7 +284,7 @@ TEST_F(syn, reaches_listener)
 			 * RST, processed on CPU 0, holds while the server
 			 * socket turns TCP_CLOSE.
 			 */
-			ASSERT_EQ(0, start_on(&thr, 1, reconnect_when_held, &c));
+			ASSERT_EQ(0, start_on(&thr, 1, client_when_held, &c));
 			ASSERT_EQ(0, pin(0));
 			reset_old(&c);
 			pthread_join(thr, NULL);
@@ -322,8 +296,7 @@ TEST_F(syn, reaches_listener)
 			char b;
 
 			ASSERT_EQ(1, send(c.fd, "x", 1, 0));
-			ASSERT_EQ(0, start_on(&thr, 0,
-					      reset_and_reconnect_when_held, &c));
+			ASSERT_EQ(0, start_on(&thr, 0, client_when_held, &c));
 			ASSERT_EQ(1, recv(sfd, &b, 1, 0));
 			pthread_join(thr, NULL);
 			close(sfd);

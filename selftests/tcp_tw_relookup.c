@@ -110,9 +110,6 @@ FIXTURE_VARIANT_ADD(tw, ipv6_fin) { .family = AF_INET6, .rst = false };
 
 FIXTURE_SETUP(tw)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&self->addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&self->addr;
-
 	if (geteuid())
 		SKIP(return, "needs root (network namespace, BPF)");
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -125,21 +122,8 @@ FIXTURE_SETUP(tw)
 	self->prog_fd = load_filter(self->map_fd);
 	ASSERT_LE(0, self->prog_fd) TH_LOG("the widening filter did not load");
 
-	memset(&self->addr, 0, sizeof(self->addr));
-	self->addr.ss_family = variant->family;
-	if (variant->family == AF_INET) {
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		self->addrlen = sizeof(*sin);
-	} else {
-		sin6->sin6_addr = in6addr_loopback;
-		self->addrlen = sizeof(*sin6);
-	}
-	self->lfd = socket(variant->family, SOCK_STREAM, 0);
-	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->addr, self->addrlen));
-	ASSERT_EQ(0, listen(self->lfd, 8));
-	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->addr,
-				 &self->addrlen));
+	self->lfd = loopback_listener(variant->family, &self->addr, &self->addrlen);
+	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
 }
 
 FIXTURE_TEARDOWN(tw)
