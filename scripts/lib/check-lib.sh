@@ -330,6 +330,16 @@ check_vm_toggle() {
 		--results "$top/build/results/$base-toggle"
 }
 
+# The bundled bpftrace tools beside scenarios they must show
+# (scripts/bpftrace/test-bpftrace.sh): the losses on a stock kernel, the
+# rescues on the patched one.
+check_vm_bpftrace() {
+	local base=$1 variant=$2 expect=patched
+	case "$variant" in stock | debian) expect=stock ;; esac
+	vm_run_on "$base" "$variant" --timeout 600 -- \
+		scripts/bpftrace/test-bpftrace.sh --expect "$expect"
+}
+
 # The SYN fixes switched off and on in one boot through tcplat
 # (selftests/syn_toggle_vm.sh): every switch brings its bug back.
 check_vm_syn_toggle() {

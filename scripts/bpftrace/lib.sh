@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Why this file exists: the bpftrace tools of this folder need numbers that
+# differ between kernels (drop reasons, RST reasons) and probes that exist
+# only on some kernels (functions of the series' patches).  Hard-coded
+# tables go stale; these helpers read both from the running kernel.
+# Sourced by the tools; not a program.
+
+tracefs=/sys/kernel/tracing
+[ -d "$tracefs/events" ] || mount -t tracefs nodev "$tracefs" 2>/dev/null
+
+bt_die() { echo "${0##*/}: $*" >&2; exit 2; }
+
+# bt_enum EVENT NAME: the number printed as NAME by EVENT's format
+# (__print_symbolic(..., { 4, "TCP_CLOSE" }, ...)), e.g.
+#   bt_enum skb/kfree_skb TCP_CLOSE -> 4
+bt_enum() {
+	local fmt=$tracefs/events/$1/format v
+	[ -r "$fmt" ] || bt_die "no $fmt (tracefs mounted? CONFIG_TRACEPOINTS?)"
+	v=$(grep -o "{ *[0-9]*, *\"$2\" *}" "$fmt" | grep -o '[0-9]\+' | head -n1)
+	[ -n "$v" ] || bt_die "$2 not found in $fmt"
+	echo "$v"
+}
+
+# bt_has_func NAME: the kernel has a probe-able function NAME.
+bt_has_func() {
+	grep -q " [tT] $1\$" /proc/kallsyms 2>/dev/null
+}
+
+# bt_run PROGRAM [bpftrace options] -- [positional parameters]: run PROGRAM.
+bt_run() {
+	local prog=$1
+	shift
+	command -v bpftrace >/dev/null || bt_die "bpftrace not installed (apt-get install bpftrace)"
+	[ "$(id -u)" -eq 0 ] || bt_die "needs root"
+	bpftrace -e "$prog" "$@"
+}

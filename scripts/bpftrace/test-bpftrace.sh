@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Why this file exists: a tracing tool that prints nothing looks the same
+# as one that is broken.  This runs each bpftrace tool of this folder
+# beside a scenario that must show in its output, inside a test VM, and
+# checks the numbers: tcp-close-race beside the series selftest
+# tcp_syn_closed (3 SYNs per way in: lost on a stock kernel, answered or
+# looked up again on a patched one), tcp-stale-ack beside tcp_stale_peer
+# (every reconnect meets a stale ACK and is followed to ESTABLISHED).
+#
+#   test-bpftrace.sh --expect stock|patched
+#
+# TAP output; exit 0 when every check passed.  Runs as root in a VM.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+expect=''
+n=0 bad=0
+
+die() { echo "test-bpftrace: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--expect) expect=${2:-}; shift 2 || die "--expect needs stock or patched" ;;
+	-h | --help) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown option '$1'" ;;
+	esac
+done
+case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
+for p in tcp_syn_closed tcp_stale_peer; do
+	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
+done
+
+check() {
+	local what=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n $what"
+	else
+		echo "not ok $n $what"
+		bad=$((bad + 1))
+	fi
+}
+# value OUTPUT KEY: the count printed for map entry KEY ("@drops[0, 1]: 3")
+value() { grep -F "$2: " <<<"$1" | tail -n1 | sed 's/.*: //'; }
+is() { [ "$(value "$1" "$2")" = "$3" ]; }
+absent() { ! grep -qF "$2: " <<<"$1"; }
+
+echo "TAP version 13"
+# softirq variant (IPv4) and backlog variant (IPv6), 3 trials each
+out=$("$here/tcp-close-race" -c "$top/selftests/tcp_syn_closed -r syn.ipv4_softirq.reaches_listener -r syn.ipv6_backlog.reaches_listener" 2>&1)
+echo "$out" | grep -v '^#' | sed 's/^/# /'
+check "tcp-close-race attached" grep -q '^Attaching' <<<"$out"
+if [ "$expect" = stock ]; then
+	check "tcp-close-race: 3 SYNs lost in softirq" is "$out" "@drops[0, 1]" 3
+	check "tcp-close-race: 3 SYNs lost from the backlog" is "$out" "@drops[1, 1]" 3
+	check "tcp-close-race: no rescue on a stock kernel" absent "$out" "@rescued["
+else
+	check "tcp-close-race: no SYN lost in softirq (looked up again)" absent "$out" "@drops[0, 1]"
+	check "tcp-close-race: no SYN lost from the backlog" absent "$out" "@drops[1, 1]"
+	check "tcp-close-race: 3 backlog SYNs answered by the closed socket" is "$out" "@drops[1, 5]" 3
+	check "tcp-close-race: 3 rescues counted" \
+		is "$out" "@rescued[SYN answered with an ACK by the closed socket (TCPSynClosedAck)]" 3
+fi
+
+out=$("$here/tcp-stale-ack" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+echo "$out" | grep -v '^#' | sed 's/^/# /'
+check "tcp-stale-ack attached" grep -q '^Attaching' <<<"$out"
+check "tcp-stale-ack: 5 stale ACKs" is "$out" "@n_stale" 5
+check "tcp-stale-ack: 5 reconnects followed to ESTABLISHED" \
+	[ "$(grep -c '^[0-9]* *connected ' <<<"$out")" = 5 ]
+check "tcp-stale-ack: 5 SYN resends timed" \
+	[ "$(grep -c '^[0-9]* *syn-resend ' <<<"$out")" = 5 ]
+# Upstream resends after 2 jiffies (>= 2 ms at any HZ up to 1000); the
+# series right behind the RST.
+slowest=$(awk '$2 == "syn-resend" { if ($3 > m) m = $3 } END { print m + 0 }' <<<"$out")
+if [ "$expect" = stock ]; then
+	check "tcp-stale-ack: stock resends after 2 jiffies (slowest $slowest us >= 2000)" \
+		[ "$slowest" -ge 2000 ]
+else
+	check "tcp-stale-ack: patched resends right behind the RST (slowest $slowest us < 2000)" \
+		[ "$slowest" -lt 2000 ]
+fi
+echo "1..$n"
+echo "# test-bpftrace ($expect, $(uname -r)): $((n - bad)) passed, $bad failed"
+[ $bad -eq 0 ]
