@@ -100,9 +100,10 @@ static void usage(FILE *out)
 		"      --expect WHAT    race:   fail unless >= 50%% of reconnects met the stale peer\n"
 		"                       fixed:  fail if any reconnect met it\n"
 		"                       fast:   fail unless every reconnect met it and resent\n"
-		"                               its SYN, none more than twice (the bound of\n"
-		"                               the stale-ACK resend, patch 0005; with\n"
-		"                               --stale-forever: twice plus TCP_SYNCNT)\n"
+		"                               its SYN right behind its RST (one\n"
+		"                               TcpExtTCPSynStaleResend each), none more than\n"
+		"                               twice (patch 0005); with --stale-forever:\n"
+		"                               exactly two resends right behind a RST\n"
 		"                       report: only report (default)\n"
 		"  -v, --verbose        print every stale-peer event\n"
 		"  -h, --help           this text\n"
@@ -614,7 +615,7 @@ static int run_loop(struct test *t)
 static void run_test(const struct options *o, int family)
 {
 	char s_syn[24], s_drop[24];
-	long long syn0, syn1, dropped = -1;
+	long long syn0, syn1, fast0, fast1, dropped = -1;
 	struct lat_summary ls;
 	bool failed = false;
 	unsigned long n;
@@ -642,10 +643,12 @@ static void run_test(const struct options *o, int family)
 		return;
 	}
 	syn0 = tcpext_read("TCPSynRetrans");
+	fast0 = tcpext_read("TCPSynStaleResend");
 	ret = run_loop(&t);
 	if (!o->no_drop)
 		dropped = nft_drop_rule_remove(NFT_TABLE);
 	syn1 = tcpext_read("TCPSynRetrans");
+	fast1 = tcpext_read("TCPSynStaleResend");
 	close(t.lfd);
 
 	if (ret == -2) {
@@ -695,6 +698,14 @@ static void run_test(const struct options *o, int family)
 		/* The scenario did not happen on every reconnect. */
 		ksft_print_msg("%s: expected every reconnect to meet the stale peer and resend its SYN, got %lu and %lu of %lu\n",
 			       t.fname, t.hits, t.syn_rtx, n);
+		failed = true;
+	}
+	if (o->expect == EXPECT_FAST && !o->stale_forever &&
+	    (fast0 < 0 || fast1 - fast0 != (long long)n)) {
+		/* Every reconnect's SYN must have left right behind its RST. */
+		ksft_print_msg("%s: TcpExtTCPSynStaleResend %s, want +%lu (one per reconnect)\n",
+			       t.fname, fast0 < 0 ? "missing: kernel without the fast resend" :
+			       "rose by another amount", n);
 		failed = true;
 	}
 	if (o->expect == EXPECT_FAST && !o->stale_forever &&

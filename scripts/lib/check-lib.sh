@@ -330,6 +330,30 @@ check_vm_toggle() {
 		--results "$top/build/results/$base-toggle"
 }
 
+# The stale-ACK resend of patch 0005 (tcp_stale_peer --expect fast, 200
+# reconnects per family through a stale timewait peer): passes on the
+# patched kernel; on a stock one it must fail for the right reason, every
+# reconnect having met the stale peer and the counter being missing.
+check_vm_stale_fast() {
+	local base=$1 variant=$2 out rc
+	out=$(vm_run_on "$base" "$variant" --timeout 600 -- \
+		selftests/tcp_stale_peer -n 200 -t 300 --expect fast 2>&1)
+	rc=$?
+	echo "$out"
+	case "$variant" in
+	stock | debian)
+		if [ $rc -eq 0 ] ||
+			[ "$(grep -c 'TcpExtTCPSynStaleResend missing' <<<"$out")" != 2 ] ||
+			[ "$(grep -c ': 200/200 reconnects met the stale peer' <<<"$out")" != 2 ]; then
+			echo "expected both families to meet the stale peer 200/200 and fail on the missing counter"
+			return 1
+		fi
+		echo "ok: stock kernel: the stale peer was met, no fast resend (expected failure)"
+		;;
+	*) return $rc ;;
+	esac
+}
+
 # The bundled bpftrace tools beside scenarios they must show
 # (scripts/bpftrace/test-bpftrace.sh): the losses on a stock kernel, the
 # rescues on the patched one.
