@@ -7,7 +7,9 @@
 # checks the numbers: tcp-close-race beside the series selftest
 # tcp_syn_closed (3 SYNs per way in: lost on a stock kernel, answered or
 # looked up again on a patched one), tcp-stale-ack beside tcp_stale_peer
-# (every reconnect meets a stale ACK and is followed to ESTABLISHED).
+# (every reconnect meets a stale ACK and is followed to ESTABLISHED),
+# tcp-rcvbuf-growth beside tcp_rcvbuf_growth (a slow reader: the prune
+# path raises sk_rcvbuf).
 #
 #   test-bpftrace.sh --expect stock|patched
 #
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in tcp_syn_closed tcp_stale_peer; do
+for p in tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth; do
 	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
 done
 
@@ -73,16 +75,26 @@ check "tcp-stale-ack: 5 reconnects followed to ESTABLISHED" \
 	[ "$(grep -c '^[0-9]* *connected ' <<<"$out")" = 5 ]
 check "tcp-stale-ack: 5 SYN resends timed" \
 	[ "$(grep -c '^[0-9]* *syn-resend ' <<<"$out")" = 5 ]
-# Upstream resends after 2 jiffies (>= 2 ms at any HZ up to 1000); the
-# series right behind the RST.
-slowest=$(awk '$2 == "syn-resend" { if ($3 > m) m = $3 } END { print m + 0 }' <<<"$out")
+# Which path resent the SYN: the timer (stock: 2 jiffies later) or the
+# receive path right behind the RST (the series).  No timing threshold:
+# under TCG on a loaded host a fast resend can take milliseconds.
 if [ "$expect" = stock ]; then
-	check "tcp-stale-ack: stock resends after 2 jiffies (slowest $slowest us >= 2000)" \
-		[ "$slowest" -ge 2000 ]
+	check "tcp-stale-ack: stock resends by the retransmission timer (5)" \
+		is "$out" "@syn_resend_by[retransmission timer]" 5
 else
-	check "tcp-stale-ack: patched resends right behind the RST (slowest $slowest us < 2000)" \
-		[ "$slowest" -lt 2000 ]
+	check "tcp-stale-ack: patched resends right behind the RST (5)" \
+		is "$out" "@syn_resend_by[right behind the RST]" 5
 fi
+
+# A slow reader (seed 003): the prune path raises sk_rcvbuf while the
+# reader lags; neither base nor the series changes that yet (issue 13).
+out=$("$here/tcp-rcvbuf-growth" -q -c "$top/selftests/tcp_rcvbuf_growth -4 -t 5" 2>&1)
+echo "$out" | grep -v '^#' | sed 's/^/# /'
+check "tcp-rcvbuf-growth attached" grep -q '^Attaching' <<<"$out"
+raised=$(value "$out" "@raised[prune path (tcp_clamp_window)]")
+check "tcp-rcvbuf-growth: the prune path raised sk_rcvbuf (${raised:-0} times)" \
+	[ "${raised:-0}" -gt 0 ]
+check "tcp-rcvbuf-growth: a peak sk_rcvbuf reported" grep -q '^@peak_rcvbuf\[' <<<"$out"
 echo "1..$n"
 echo "# test-bpftrace ($expect, $(uname -r)): $((n - bad)) passed, $bad failed"
 [ $bad -eq 0 ]
