@@ -986,6 +986,7 @@ static bool family_usable(int family, char *why, size_t sz)
 static void run_test(const struct options *o, int family, int cpus[2])
 {
 	long long syn0, syn1, twr0, twr1, csk0, csk1, d_syn, d_twr, d_csk;
+	long long cack0, d_cack;
 	long long whit0, fw20, d_whit, d_fw2;
 	char s_twr[24], s_csk[24], s_syn[24], s_whit[24], s_fw2[24], why[128];
 	struct mib_snap *mib0 = NULL, *mib1 = NULL;
@@ -1032,6 +1033,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	mib_snapshot(mib0);
 	syn0 = mib_get(mib0, "TCPSynRetrans");
 	twr0 = mib_get(mib0, "TCPTWRelookup");
+	cack0 = mib_get(mib0, "TCPSynClosedAck");
 	csk0 = tcplat_read(TL_CLOSED_SK);
 	whit0 = tcplat_read(TL_WIDEN_HITS);
 	fw20 = tcplat_read(TL_FW2_TW);
@@ -1087,6 +1089,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	csk1 = tcplat_read(TL_CLOSED_SK);
 	d_syn = delta(syn0, syn1);
 	d_twr = delta(twr0, twr1);
+	d_cack = delta(cack0, mib_get(mib1, "TCPSynClosedAck"));
 	d_csk = delta(csk0, csk1);
 	d_whit = delta(whit0, tcplat_read(TL_WIDEN_HITS));
 	d_fw2 = delta(fw20, tcplat_read(TL_FW2_TW));
@@ -1184,6 +1187,17 @@ static void run_test(const struct options *o, int family, int cpus[2])
 		}
 		break;
 	case EXPECT_FIXED:
+		/*
+		 * A SYN that met the server socket while the client's RST
+		 * was closing it is answered by the closed socket on a kernel
+		 * with that fix (TcpExtTCPSynClosedAck) and resent at once:
+		 * a SYN retransmission, but no stale timewait peer.
+		 */
+		if (d_cack > 0) {
+			ksft_print_msg("%s/%s: %lld SYNs met a closing socket and were answered by it (TcpExtTCPSynClosedAck): not counted as stale peers\n",
+				       r.fname, mode_name(o->mode), d_cack);
+			proven -= proven < (unsigned long)d_cack ? proven : (unsigned long)d_cack;
+		}
 		if (proven) {
 			ksft_print_msg("%s/%s: expected no stale peer, got %lu proven hits\n",
 				       r.fname, mode_name(o->mode), proven);
