@@ -12,6 +12,29 @@ tracefs=/sys/kernel/tracing
 
 bt_die() { echo "${0##*/}: $*" >&2; exit 2; }
 
+# shellcheck disable=SC2034 # port, quiet and cmd are the callers' variables
+# bt_options PORT_ALLOWED "$@": the options every tool takes, into port
+# (0: all), quiet and cmd (bpftrace -c COMMAND); -p only if PORT_ALLOWED
+# is 1.  -h prints the tool's header comment.
+bt_options() {
+	local with_port=$1
+	shift
+	port=0 quiet=0 cmd=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-p) [ "$with_port" = 1 ] || bt_die "unknown option '-p' (see --help)"
+		    port=${2:-}; shift 2 || bt_die "-p needs a port" ;;
+		-q) quiet=1; shift ;;
+		-c) cmd=(-c "${2:-}"); shift 2 || bt_die "-c needs a command" ;;
+		-h | --help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
+		*) bt_die "unknown option '$1' (see --help)" ;;
+		esac
+	done
+	if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || [ "$port" -gt 65535 ]; then
+		bt_die "-p wants a port 0..65535, not '$port'"
+	fi
+}
+
 # bt_enum EVENT NAME: the number printed as NAME by EVENT's format
 # (__print_symbolic(..., { 4, "TCP_CLOSE" }, ...)), e.g.
 #   bt_enum skb/kfree_skb TCP_CLOSE -> 4
