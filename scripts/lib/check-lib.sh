@@ -93,8 +93,11 @@ check_checkpatch() {
 				--strict "$mode" --ignore UNKNOWN_COMMIT_ID,FILE_PATH_CHANGES "$p" 2>&1)
 			left=$(checkpatch_reports "$res")
 			echo "$(basename "$p") $mode: $(echo "$res" | grep '^total:'); $left counted"
-			if [ "$left" != 0 ] || ! echo "$res" | grep -q '^total: ' ||
-				echo "$res" | grep -q 'Traceback'; then
+			# Here-strings, not "echo | grep -q": under pipefail, grep -q
+			# exiting on its match can leave echo with SIGPIPE and the
+			# pipeline failing (a false verdict either way).
+			if [ "$left" != 0 ] || ! grep -q '^total: ' <<<"$res" ||
+				grep -q 'Traceback' <<<"$res"; then
 				echo "$res"
 				bad=1
 			fi
