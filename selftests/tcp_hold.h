@@ -109,20 +109,22 @@ static inline void emit_out(struct prog *p)
 }
 
 /*
- * With R9 = the map value: disarm, count, record the start, busy-wait
- * HOLD_NS with bpf_loop() (the callback stops once the deadline, kept at
- * R10 - 24, has passed), record the end.  Clobbers R0-R5.
+ * With R9 = the map value: disarm, record the start, count the hold (after
+ * the start, so that a thread that sees the count also sees a start_ns
+ * older than anything it does next), busy-wait HOLD_NS with bpf_loop() (the
+ * callback stops once the deadline, kept at R10 - 24, has passed), record
+ * the end.  Clobbers R0-R5.
  */
 static inline void emit_hold(struct prog *p)
 {
 	emit(p, ST(BPF_DW, R9, offsetof(struct hold, armed), 0));
-	emit(p, LDX(BPF_DW, R1, R9, offsetof(struct hold, held)));
-	emit(p, ADD64_IMM(R1, 1));
-	emit(p, STX(BPF_DW, R9, R1, offsetof(struct hold, held)));
 	emit(p, CALL(BPF_FUNC_ktime_get_ns));
 	emit(p, STX(BPF_DW, R9, R0, offsetof(struct hold, start_ns)));
 	emit(p, ADD64_IMM(R0, HOLD_NS));
 	emit(p, STX(BPF_DW, R10, R0, -24));
+	emit(p, LDX(BPF_DW, R1, R9, offsetof(struct hold, held)));
+	emit(p, ADD64_IMM(R1, 1));
+	emit(p, STX(BPF_DW, R9, R1, offsetof(struct hold, held)));
 	emit(p, MOV64_IMM(R1, 1 << 23));
 	p->func = p->n;
 	emit(p, INSN(BPF_LD | BPF_DW | BPF_IMM, R2, BPF_PSEUDO_FUNC, 0, 0));
