@@ -10,9 +10,10 @@
  * Adding a fix toggle is one entry in tcplat_toggles[] below: the sysctl,
  * its status line and the load/unload handling all come from the table.
  *
- * The stale-ACK SYN resend has three behaviours, not two, so the hook patch
- * exports an int (tcp_syn_stale_policy) instead of a key; syn_stale_resend
- * reads and writes it by name: legacy, upstream or fast.
+ * A fix whose switch is not on/off is a policy: the hook patch exports an
+ * int, and a sysctl reads and writes it by name.  syn_stale_resend
+ * (tcp_syn_stale_policy: legacy, upstream or fast) and clamp_window
+ * (tcp_clamp_policy: grow or shrink) are entries of tcplat_policies[].
  */
 #include <linux/capability.h>
 #include <linux/errno.h>
@@ -44,14 +45,35 @@ static struct tcplat_toggle tcplat_toggles[] = {
 		      "a closed socket answers a SYN from its backlog with an ACK"),
 };
 
-/* Values of tcp_syn_stale_policy, in the hook patch's order. */
+struct tcplat_policy {
+	const char *name;		/* sysctl in net.ipv4.tcplat */
+	const char *symbol;		/* int exported by the hook patch */
+	const char *const *values;	/* its values, in the patch's order */
+	int nvalues;
+	int dflt;			/* the kernel's own default */
+	int *policy;			/* NULL when the kernel lacks it */
+};
+
 static const char *const tcplat_stale_names[] = { "legacy", "upstream", "fast" };
-#define TCPLAT_STALE_SYMBOL	"tcp_syn_stale_policy"
-#define TCPLAT_STALE_DEFAULT	2	/* fast: the kernel's own default */
-static int *tcplat_stale_policy;	/* NULL when the kernel lacks it */
+static const char *const tcplat_clamp_names[] = { "grow", "shrink" };
+
+#define TCPLAT_POLICY(_name, _symbol, _values, _dflt)			\
+	{ .name = _name, .symbol = _symbol, .values = _values,		\
+	  .nvalues = ARRAY_SIZE(_values), .dflt = _dflt }
+
+static struct tcplat_policy tcplat_policies[] = {
+	TCPLAT_POLICY("syn_stale_resend", "tcp_syn_stale_policy",
+		      tcplat_stale_names, 2 /* fast */),
+	TCPLAT_POLICY("clamp_window", "tcp_clamp_policy",
+		      tcplat_clamp_names, 1 /* shrink */),
+};
+
+#define for_each_policy(p) \
+	for (p = tcplat_policies; p < tcplat_policies + ARRAY_SIZE(tcplat_policies); p++)
 
 void tcplat_toggles_init(void)
 {
+	struct tcplat_policy *p;
 	struct tcplat_toggle *t;
 
 	for (t = tcplat_toggles; t < tcplat_toggles + ARRAY_SIZE(tcplat_toggles); t++) {
@@ -60,12 +82,14 @@ void tcplat_toggles_init(void)
 			pr_info("tcplat: %s unavailable: kernel lacks %s\n",
 				t->name, t->symbol);
 	}
-	tcplat_stale_policy = __symbol_get(TCPLAT_STALE_SYMBOL);
+	for_each_policy(p)
+		p->policy = __symbol_get(p->symbol);
 }
 
 /* Runs after the sysctls are gone, so no handler races with it. */
 void tcplat_toggles_exit(void)
 {
+	struct tcplat_policy *p;
 	struct tcplat_toggle *t;
 
 	for (t = tcplat_toggles; t < tcplat_toggles + ARRAY_SIZE(tcplat_toggles); t++) {
@@ -76,10 +100,12 @@ void tcplat_toggles_exit(void)
 		__symbol_put(t->symbol);
 		t->key = NULL;
 	}
-	if (tcplat_stale_policy) {
-		WRITE_ONCE(*tcplat_stale_policy, TCPLAT_STALE_DEFAULT);
-		__symbol_put(TCPLAT_STALE_SYMBOL);
-		tcplat_stale_policy = NULL;
+	for_each_policy(p) {
+		if (!p->policy)
+			continue;
+		WRITE_ONCE(*p->policy, p->dflt);
+		__symbol_put(p->symbol);
+		p->policy = NULL;
 	}
 }
 
@@ -109,10 +135,11 @@ static int tcplat_toggle_handler(const struct ctl_table *table, int write,
 	return 0;
 }
 
-/* net.ipv4.tcplat.syn_stale_resend: "legacy", "upstream" or "fast". */
-static int tcplat_stale_handler(const struct ctl_table *table, int write,
-				void *buffer, size_t *lenp, loff_t *ppos)
+/* A policy sysctl: one of its value names. */
+static int tcplat_policy_handler(const struct ctl_table *table, int write,
+				 void *buffer, size_t *lenp, loff_t *ppos)
 {
+	struct tcplat_policy *p = table->data;
 	char val[16] = "";
 	struct ctl_table tmp = {
 		.data = val,
@@ -121,33 +148,33 @@ static int tcplat_stale_handler(const struct ctl_table *table, int write,
 	int ret, i;
 
 	if (!write) {
-		if (tcplat_stale_policy) {
-			i = READ_ONCE(*tcplat_stale_policy);
-			if (i >= 0 && i < ARRAY_SIZE(tcplat_stale_names))
-				strscpy(val, tcplat_stale_names[i]);
+		if (p->policy) {
+			i = READ_ONCE(*p->policy);
+			if (i >= 0 && i < p->nvalues)
+				strscpy(val, p->values[i]);
 		}
 		return proc_dostring(&tmp, 0, buffer, lenp, ppos);
 	}
 	ret = tcplat_check_write(write);
 	if (ret)
 		return ret;
-	if (!tcplat_stale_policy)
+	if (!p->policy)
 		return -EOPNOTSUPP;
 	if (*ppos || *lenp >= sizeof(val))
 		return -EINVAL;
 	ret = proc_dostring(&tmp, 1, buffer, lenp, ppos);
 	if (ret)
 		return ret;
-	i = sysfs_match_string(tcplat_stale_names, strim(val));
+	i = __sysfs_match_string(p->values, p->nvalues, strim(val));
 	if (i < 0)
 		return -EINVAL;
-	WRITE_ONCE(*tcplat_stale_policy, i);
+	WRITE_ONCE(*p->policy, i);
 	return 0;
 }
 
 unsigned int tcplat_toggles_count(void)
 {
-	return ARRAY_SIZE(tcplat_toggles) + 1;
+	return ARRAY_SIZE(tcplat_toggles) + ARRAY_SIZE(tcplat_policies);
 }
 
 /* Fills tcplat_toggles_count() entries of the sysctl table at @e. */
@@ -162,15 +189,20 @@ void tcplat_toggles_fill(struct ctl_table *e)
 		e->mode = 0644;
 		e->proc_handler = tcplat_toggle_handler;
 	}
-	e->procname = "syn_stale_resend";
-	e->maxlen = 16;
-	e->mode = 0644;
-	e->proc_handler = tcplat_stale_handler;
+	for (i = 0; i < ARRAY_SIZE(tcplat_policies); i++, e++) {
+		e->procname = tcplat_policies[i].name;
+		e->data = &tcplat_policies[i];
+		e->maxlen = 16;
+		e->mode = 0644;
+		e->proc_handler = tcplat_policy_handler;
+	}
 }
 
 void tcplat_toggles_status(struct seq_buf *s)
 {
+	const struct tcplat_policy *p;
 	const struct tcplat_toggle *t;
+	int i;
 
 	for (t = tcplat_toggles; t < tcplat_toggles + ARRAY_SIZE(tcplat_toggles); t++) {
 		if (!t->key)
@@ -183,10 +215,15 @@ void tcplat_toggles_status(struct seq_buf *s)
 				       static_key_enabled(t->key) ? "enabled" : "disabled",
 				       t->symbol, t->desc);
 	}
-	if (!tcplat_stale_policy)
-		seq_buf_printf(s, "syn_stale_resend: unavailable (kernel lacks %s)\n",
-			       TCPLAT_STALE_SYMBOL);
-	else
-		seq_buf_printf(s, "syn_stale_resend: available (%s: legacy, upstream or fast)\n",
-			       TCPLAT_STALE_SYMBOL);
+	for_each_policy(p) {
+		if (!p->policy) {
+			seq_buf_printf(s, "%s: unavailable (kernel lacks %s)\n",
+				       p->name, p->symbol);
+			continue;
+		}
+		seq_buf_printf(s, "%s: available (%s:", p->name, p->symbol);
+		for (i = 0; i < p->nvalues; i++)
+			seq_buf_printf(s, " %s", p->values[i]);
+		seq_buf_printf(s, ")\n");
+	}
 }

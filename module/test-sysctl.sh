@@ -508,6 +508,40 @@ else
 	done
 fi
 
+# --- the receive-window clamp policy -----------------------------------
+
+if status_has '^clamp_window: available'; then
+	check "clamp_window reads shrink" [ "$(sysctl_read clamp_window)" = shrink ]
+	for v in grow shrink " grow "; do
+		check "clamp_window: write $(show "$v") takes" sysctl_write clamp_window "$v"
+		check "clamp_window reads back $(show "$v")" \
+			[ "$(sysctl_read clamp_window)" = "${v// /}" ]
+	done
+	for v in "" shrunk Grow 0 1 "grow shrink" "$long"; do
+		if sysctl_write clamp_window "$v"; then
+			fail "clamp_window: bad write $(show "$v") was accepted"
+		else
+			ok "clamp_window: bad write $(show "$v") refused (${werr##*: })"
+		fi
+		check "clamp_window unchanged after $(show "$v")" \
+			[ "$(sysctl_read clamp_window)" = grow ]
+	done
+	check "rmmod tcplat with the clamp policy at grow" unload
+	check "reload tcplat" load
+	check "unload restored clamp_window to shrink" \
+		[ "$(sysctl_read clamp_window)" = shrink ]
+else
+	check "status: clamp_window unavailable, with the reason" status_has \
+		'^clamp_window: unavailable \(kernel lacks tcp_clamp_policy\)$'
+	for v in grow shrink; do
+		if sysctl_write clamp_window "$v"; then
+			fail "clamp_window: write $v accepted without the hook patch"
+		else
+			ok "clamp_window: write $v refused (${werr##*: })"
+		fi
+	done
+fi
+
 # --- tw_relookup with a stand-in key (test/tcplat_fakekey.ko) ------------
 
 if [ "$toggle_available" = 1 ]; then

@@ -122,7 +122,7 @@ checkpatch_reports() {
 # One source of truth for the selftest the upstream series adds: every file
 # the series adds to tools/testing/selftests/net/ that also lives in our
 # selftests/ must be byte-identical to it (edit selftests/, then regenerate
-# the patch).  tcp_tw_relookup.c and tcp_syn_closed.c must be among them.
+# the patch).  The three selftests and tcp_hold.h must be among them.
 check_selftest_sync() {
 	local base=$1 commit f n=0 bad=0 st=$top/build/$1/stock
 	commit=$(scripts/series-apply "$base") || return 1
@@ -137,7 +137,7 @@ check_selftest_sync() {
 		fi
 	done < <(git -C "$st" diff --name-only --diff-filter=A pristine "$commit" -- tools/testing/selftests/net/)
 	echo "$n files compared"
-	for f in tcp_tw_relookup.c tcp_syn_closed.c tcp_hold.h; do
+	for f in tcp_tw_relookup.c tcp_syn_closed.c tcp_rcvbuf_bound.c tcp_hold.h; do
 		git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/$f" 2>/dev/null ||
 			{ echo "the series does not add $f"; return 1; }
 	done
@@ -313,9 +313,10 @@ check_vm_reproducers() {
 	return "${PIPESTATUS[0]}"
 }
 
-# The upstream series' selftests (tcp_tw_relookup, tcp_syn_closed), no
-# module loaded: each must pass on the patched kernel and fail, with every
-# trial forced and lost, on a stock one (selftests/series_selftest_vm.sh).
+# The upstream series' selftests (tcp_tw_relookup, tcp_syn_closed,
+# tcp_rcvbuf_bound), no module loaded: each must pass on the patched kernel
+# and fail, with every trial forced and lost, on a stock one
+# (selftests/series_selftest_vm.sh).
 check_vm_series_selftest() {
 	local test=$1 base=$2 variant=$3 expect=fixed
 	case "$variant" in stock | debian) expect=race ;; esac
@@ -365,6 +366,18 @@ check_vm_bpftrace() {
 	case "$variant" in stock | debian) expect=stock ;; esac
 	vm_run_on "$base" "$variant" --timeout 600 -- \
 		scripts/bpftrace/test-bpftrace.sh --expect "$expect"
+}
+
+# The clamp policy of patch 0007 switched in one boot through tcplat
+# (scripts/measure/rcvbuf-ab, 8-second runs of the slow and never-reading
+# readers): "shrink" must keep sk_rcvbuf within 2 x tcp_rmem[1] with every
+# byte delivered, and "grow" must bring the growth back for the slow reader.
+check_vm_clamp_toggle() {
+	local base=$1 ko
+	ko=$(module_dir "$base" patched)/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 900 -- \
+		scripts/measure/rcvbuf-ab --ko "$ko" --time 8 --readers "slow none"
 }
 
 # The SYN fixes switched off and on in one boot through tcplat
