@@ -130,6 +130,29 @@ show() {
 	fi
 }
 
+# policy_writes NAME GOOD... -- BAD...: each GOOD value (blanks around it
+# ignored) is taken and reads back; then, with the last GOOD value set,
+# each BAD one is refused and changes nothing.
+policy_writes() {
+	local name=$1 v last=''
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		v=$1 last=${1// /}
+		shift
+		check "$name: write $(show "$v") takes" sysctl_write "$name" "$v"
+		check "$name reads back $(show "$v")" [ "$(sysctl_read "$name")" = "$last" ]
+	done
+	[ $# -gt 0 ] && shift
+	for v in "$@"; do
+		if sysctl_write "$name" "$v"; then
+			fail "$name: bad write $(show "$v") was accepted"
+		else
+			ok "$name: bad write $(show "$v") refused (${werr##*: })"
+		fi
+		check "$name unchanged after $(show "$v")" [ "$(sysctl_read "$name")" = "$last" ]
+	done
+}
+
 # (No process substitution anywhere: the test VM may lack /dev/fd.)
 
 # Loopback TCP over IPv4 and IPv6: a server that echoes once and closes,
@@ -473,21 +496,8 @@ if status_has '^syn_stale_resend: available'; then
 		check "$s reads 1" [ "$(sysctl_read "$s")" = 1 ]
 	done
 	check "syn_stale_resend reads fast" [ "$(sysctl_read syn_stale_resend)" = fast ]
-	for v in legacy upstream fast " upstream "; do
-		check "syn_stale_resend: write $(show "$v") takes" sysctl_write syn_stale_resend "$v"
-		check "syn_stale_resend reads back $(show "$v")" \
-			[ "$(sysctl_read syn_stale_resend)" = "${v// /}" ]
-	done
-	sysctl_write syn_stale_resend upstream
-	for v in "" fast2 Fast 1 -1 "fast legacy" "$long"; do
-		if sysctl_write syn_stale_resend "$v"; then
-			fail "syn_stale_resend: bad write $(show "$v") was accepted"
-		else
-			ok "syn_stale_resend: bad write $(show "$v") refused (${werr##*: })"
-		fi
-		check "syn_stale_resend unchanged after $(show "$v")" \
-			[ "$(sysctl_read syn_stale_resend)" = upstream ]
-	done
+	policy_writes syn_stale_resend legacy fast " fast " upstream -- \
+		"" fast2 Fast 1 -1 "fast legacy" "$long"
 	check "syn_closed_ack: write 0 before unload" sysctl_write syn_closed_ack 0
 	check "rmmod tcplat with a SYN fix disabled" unload
 	check "reload tcplat" load
@@ -512,20 +522,8 @@ fi
 
 if status_has '^clamp_window: available'; then
 	check "clamp_window reads shrink" [ "$(sysctl_read clamp_window)" = shrink ]
-	for v in grow shrink " grow "; do
-		check "clamp_window: write $(show "$v") takes" sysctl_write clamp_window "$v"
-		check "clamp_window reads back $(show "$v")" \
-			[ "$(sysctl_read clamp_window)" = "${v// /}" ]
-	done
-	for v in "" shrunk Grow 0 1 "grow shrink" "$long"; do
-		if sysctl_write clamp_window "$v"; then
-			fail "clamp_window: bad write $(show "$v") was accepted"
-		else
-			ok "clamp_window: bad write $(show "$v") refused (${werr##*: })"
-		fi
-		check "clamp_window unchanged after $(show "$v")" \
-			[ "$(sysctl_read clamp_window)" = grow ]
-	done
+	policy_writes clamp_window shrink " shrink " grow -- \
+		"" shrunk Grow 0 1 "grow shrink" "$long"
 	check "rmmod tcplat with the clamp policy at grow" unload
 	check "reload tcplat" load
 	check "unload restored clamp_window to shrink" \
