@@ -37,6 +37,7 @@
 #include <sys/utsname.h>
 
 #include "tcp_lat.h"
+#include "veth_ns.h"
 
 #define PROG			"tcp_rcvbuf_growth"
 
@@ -209,7 +210,8 @@ struct test {
 	FILE *csv;
 	char err[256];
 
-	int orig_ns, s_ns, r_ns;
+	int orig_ns;
+	struct veth_ns net;
 	int lfd, sfd, rfd;
 	unsigned short port;
 
@@ -505,93 +507,24 @@ out:
 
 /* ---- namespaces and link ------------------------------------------------- */
 
-static int ns_open_self(void)
-{
-	return open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-}
-
 static int ns_enter(struct test *t, int fd, const char *which)
 {
-	if (setns(fd, CLONE_NEWNET)) {
-		fail_msg(t, "setns(%s): %s", which, strerror(errno));
+	if (veth_ns_enter(&t->net, fd, which)) {
+		fail_msg(t, "%s", t->net.err);
 		return -1;
 	}
 	return 0;
 }
 
-static const char *local_addr(int family, bool receiver)
-{
-	if (family == AF_INET)
-		return receiver ? "10.203.0.1" : "10.203.0.2";
-	return receiver ? "fd00:203::1" : "fd00:203::2";
-}
-
-/* Address, link up and netem on @dev in the current namespace. */
-static int link_setup(struct test *t, const char *dev, bool receiver)
-{
-	const char *nodad = t->family == AF_INET6 ? " nodad" : "";
-	int plen = t->family == AF_INET ? 24 : 64;
-
-	if (run_cmd("ip addr add %s/%d dev %s%s 2>&1",
-		    local_addr(t->family, receiver), plen, dev, nodad)) {
-		fail_msg(t, "ip addr add on %s failed%s", dev,
-			 t->family == AF_INET6 ? " (IPv6 not available?)" : "");
-		return t->family == AF_INET6 ? -2 : -1;
-	}
-	if (link_up(dev)) {
-		fail_msg(t, "cannot bring %s up: %s", dev, strerror(errno));
-		return -1;
-	}
-	if (t->o->rtt_ms &&
-	    run_cmd("tc qdisc add dev %s root netem delay %luus limit 100000 2>&1",
-		    dev, t->o->rtt_ms * 500)) {
-		fail_msg(t, "tc qdisc add dev %s root netem failed (netem missing?)",
-			 dev);
-		return -2;
-	}
-	return 0;
-}
-
-/*
- * Sender namespace S, receiver namespace R, a veth pair between them.  The
- * calling (main) thread ends up in R.  Returns 0, -1 (fail) or -2 (skip).
- */
+/* Sender namespace S, receiver R (veth_ns.h); the main thread ends in R. */
 static int netns_setup(struct test *t)
 {
-	char why[160];
 	int ret;
 
-	if (enter_netns(why, sizeof(why))) {
-		fail_msg(t, "%s", why);
-		return -2;
-	}
-	t->s_ns = ns_open_self();
-	if (t->s_ns < 0) {
-		fail_msg(t, "open sender netns: %s", strerror(errno));
-		return -1;
-	}
-	if (enter_netns(why, sizeof(why))) {
-		fail_msg(t, "%s", why);
-		return -1;
-	}
-	t->r_ns = ns_open_self();
-	if (t->r_ns < 0) {
-		fail_msg(t, "open receiver netns: %s", strerror(errno));
-		return -1;
-	}
-	if (run_cmd("ip link add %s type veth peer name %s netns /proc/%d/fd/%d 2>&1",
-		    R_DEV, S_DEV, getpid(), t->s_ns)) {
-		fail_msg(t, "ip link add type veth failed (CONFIG_VETH?)");
-		return -2;
-	}
-	ret = link_setup(t, R_DEV, true);
+	veth_ns_init(&t->net, t->family, t->o->rtt_ms);
+	ret = veth_ns_setup(&t->net, R_DEV, S_DEV);
 	if (ret)
-		return ret;
-	if (ns_enter(t, t->s_ns, "sender"))
-		return -1;
-	ret = link_setup(t, S_DEV, false);
-	if (ns_enter(t, t->r_ns, "receiver"))
-		return -1;
+		fail_msg(t, "%s", t->net.err);
 	return ret;
 }
 
@@ -680,10 +613,10 @@ static int connect_pair(struct test *t)
 	socklen_t alen;
 	int fd;
 
-	if (ns_enter(t, t->s_ns, "sender"))
+	if (ns_enter(t, t->net.s_ns, "sender"))
 		return -1;
 	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ns_enter(t, t->r_ns, "receiver")) {
+	if (ns_enter(t, t->net.r_ns, "receiver")) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -693,7 +626,7 @@ static int connect_pair(struct test *t)
 		return -1;
 	}
 	t->lfd = fd;
-	alen = inet_addr_port(t->family, local_addr(t->family, false),
+	alen = inet_addr_port(t->family, veth_ns_addr(t->family, false),
 			      t->o->port, &ss);
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
 	    bind(fd, (struct sockaddr *)&ss, alen) || listen(fd, 4) ||
@@ -709,12 +642,12 @@ static int connect_pair(struct test *t)
 		return -1;
 	}
 	/* No SO_RCVBUF: that would lock sk_rcvbuf and disable autotuning. */
-	alen = inet_addr_port(t->family, local_addr(t->family, false), t->port,
+	alen = inet_addr_port(t->family, veth_ns_addr(t->family, false), t->port,
 			      &ss);
 	if (set_io_timeouts(t->rfd, 10) ||
 	    connect(t->rfd, (struct sockaddr *)&ss, alen)) {
 		fail_msg(t, "connect to %s port %u: %s",
-			 local_addr(t->family, false), t->port, strerror(errno));
+			 veth_ns_addr(t->family, false), t->port, strerror(errno));
 		return -1;
 	}
 	t->sfd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -957,10 +890,10 @@ static void drain(struct test *t)
 static int snap_both(struct test *t, struct mib_snap *r, struct mib_snap *s)
 {
 	mib_snapshot(r);
-	if (ns_enter(t, t->s_ns, "sender"))
+	if (ns_enter(t, t->net.s_ns, "sender"))
 		return -1;
 	mib_snapshot(s);
-	return ns_enter(t, t->r_ns, "receiver");
+	return ns_enter(t, t->net.r_ns, "receiver");
 }
 
 /* ---- report ---------------------------------------------------------------- */
@@ -1070,10 +1003,7 @@ static void test_free(struct test *t)
 	if (t->orig_ns >= 0 && setns(t->orig_ns, CLONE_NEWNET))
 		ksft_print_msg("setns back to the initial netns: %s\n",
 			       strerror(errno));
-	if (t->s_ns >= 0)
-		close(t->s_ns);
-	if (t->r_ns >= 0)
-		close(t->r_ns);
+	veth_ns_close(&t->net);
 	free(t->sbuf);
 	free(t->rbuf);
 	free(t->r0);
@@ -1096,8 +1026,7 @@ static void run_test(const struct options *o, int family, int orig_ns,
 	t.fname = family_name(family);
 	t.csv = csv;
 	t.orig_ns = orig_ns;
-	t.s_ns = -1;
-	t.r_ns = -1;
+	veth_ns_init(&t.net, family, o->rtt_ms);
 	t.lfd = -1;
 	t.sfd = -1;
 	t.rfd = -1;
@@ -1135,7 +1064,7 @@ static void run_test(const struct options *o, int family, int orig_ns,
 		test_free(&t);
 		return;
 	}
-	ksft_print_msg(FMT_START, t.fname, local_addr(family, false), local_addr(family, true),
+	ksft_print_msg(FMT_START, t.fname, veth_ns_addr(family, false), veth_ns_addr(family, true),
 		       t.port, o->rtt_ms, reader_names[o->reader], t.rmem.value,
 		       t.wscale.value, t.adv.value, t.shrink.value);
 
@@ -1250,7 +1179,7 @@ int main(int argc, char **argv)
 	    tcp_mem[0] * sysconf(_SC_PAGESIZE) < (long long)o.rmem_max)
 		ksft_print_msg(FMT_TCPMEM, tcp_mem[0], tcp_mem[1], tcp_mem[2],
 			       o.rmem_max);
-	orig_ns = ns_open_self();
+	orig_ns = veth_ns_open_self();
 	if (orig_ns < 0)
 		ksft_exit_fail_msg("open /proc/thread-self/ns/net: %s\n",
 				   strerror(errno));

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists:
+ *
+ * tcp_rcvbuf_growth shows one slow reader's receive buffer growing far
+ * past what autotuning granted (tcp_prune_queue() -> tcp_clamp_window()).
+ * What an operator pays for is the sum: many slow clients on one host
+ * holding receive memory the kernel counts against the global tcp_mem,
+ * until every TCP socket of the machine is under memory pressure.  This
+ * program measures that sum.
+ *
+ * It opens --conns connections (default 1,000) over a veth pair between
+ * two network namespaces with netem delay (20 ms RTT), with the kernel's
+ * default tcp_rmem/tcp_wmem: every 100 ms the sender offers each
+ * connection 64 KiB (non-blocking, as much as its send buffer takes),
+ * every receiver reads 100 bytes every 100 ms (the blog's 1 byte per
+ * millisecond) or never.  Every
+ * second it samples the global TCP memory of /proc/net/sockstat, the sum
+ * and distribution of sk_rmem_alloc and sk_rcvbuf over the receivers
+ * (SO_MEMINFO) and the senders' queued memory; at the end it drains every
+ * stream and checks each byte.  It prints one summary line of key=value
+ * pairs (and optionally a CSV time series); it is a measurement, not a
+ * test: it fails only when it cannot measure or data was lost.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <linux/sock_diag.h>
+#include <poll.h>
+#include <sys/resource.h>
+
+#include "tcp_lat.h"
+#include "veth_ns.h"
+
+#define PROG		"tcp_rcvbuf_scale"
+
+#define R_DEV		"rsr0"
+#define S_DEV		"rss0"
+#define SAMPLE_NS	NSEC_PER_SEC
+#define BATCH		64			/* connects in flight */
+#define RBUF		(256 * 1024)
+#define PERIOD		65521			/* prime: pattern period */
+
+struct options {
+	unsigned long conns;
+	unsigned long time_s;
+	unsigned long rtt_ms;
+	unsigned long write_bytes;	/* per connection every write_ms */
+	unsigned long write_ms;
+	unsigned long read_bytes;	/* every read_ms; 0: never read */
+	unsigned long read_ms;
+	unsigned long sndbuf;		/* sender SO_SNDBUF; 0: autotuned */
+	unsigned long drain_s;
+	unsigned long rmem_max;		/* tcp_rmem[2]; 0: leave the default */
+	long shrink_window;		/* -1: leave the default */
+	int family;
+	const char *csv_path;
+};
+
+struct conn {
+	int rfd, sfd;
+	unsigned long long sent, got, bad;
+	bool eof;
+};
+
+struct totals {
+	long long mem_pages;		/* /proc/net/sockstat TCP mem */
+	unsigned long long rmem, rcvbuf, wmem;
+	__u32 max_rcvbuf, max_rmem;
+	unsigned int at_limit;		/* receivers with rmem >= rcvbuf */
+};
+
+static const char * const rcv_counters[] = {
+	"PruneCalled", "RcvPruned", "TCPRcvCollapsed", "OfoPruned",
+	"TCPWantZeroWindowAdv", "TCPZeroWindowDrop", "TCPRcvQDrop",
+	"TCPMemoryPressures", "TCPRcvWndShrink",
+};
+
+static const char * const snd_counters[] = { "TCPTimeouts" };
+
+/* Long messages: a format string alone on its line passes checkpatch. */
+#define FMT_CSV_HEAD \
+	"t_s,tcp_mem_bytes,sum_rmem_alloc,sum_rcvbuf,max_rcvbuf,max_rmem_alloc,at_limit,sum_wmem_queued\n"
+#define FMT_HELLO \
+	"# %s: %lu %s connections, rtt %lu ms, writes %lu B/%lu ms, reads %lu B/%lu ms, sndbuf %lu, tcp_rmem \"%s\", tcp_mem \"%s\", %lu s\n"
+#define FMT_PROGRESS \
+	"# t=%llus tcp_mem=%lld rmem_sum=%llu rcvbuf_sum=%llu max_rcvbuf=%u at_limit=%u wmem_sum=%llu\n"
+#define FMT_SUMMARY1 \
+	"%s: family=%s conns=%lu reader=%s write_bytes=%lu write_ms=%lu read_bytes=%lu read_ms=%lu "
+#define FMT_SUMMARY2 \
+	"time_s=%lu rtt_ms=%lu sndbuf=%lu shrink_window=%s tcp_rmem=\"%s\" tcp_mem_pages=\"%s\" "
+#define FMT_SUMMARY3 \
+	"page=%lld samples=%lu base_mem_bytes=%lld peak_mem_bytes=%lld end_mem_bytes=%lld "
+#define FMT_SUMMARY4 \
+	"peak_sum_rmem=%llu peak_sum_rcvbuf=%llu peak_sum_wmem=%llu max_rcvbuf=%u max_rmem=%u end_at_limit=%u rcvbuf_p50=%u rcvbuf_p90=%u rcvbuf_p99=%u rcvbuf_max=%u"
+#define FMT_LOST \
+	"data lost or corrupted: sent %llu, received %llu, %llu bad, %lu streams unfinished\n"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [options]\n"
+		"Total receive memory of many slow TCP readers over veth with netem delay.\n"
+		"\n"
+		"  -n, --conns N          connections (default 1000)\n"
+		"  -t, --time SECONDS     timed run (default 60); then drain and verify\n"
+		"      --rtt-ms MS        netem round-trip time (default 20)\n"
+		"      --write-bytes B    bytes offered per connection per write (default 1448)\n"
+		"      --write-ms MS      write period per connection (default 10)\n"
+		"      --read-bytes B     bytes each receiver reads per read (default 10;\n"
+		"                         0: never read until the end)\n"
+		"      --read-ms MS       read period per connection (default 10: 1 B/ms)\n"
+		"      --sndbuf BYTES     sender SO_SNDBUF (default 16384; 0: autotuned)\n"
+		"      --drain-s S        bound on the final drain (default 300)\n"
+		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default: leave\n"
+		"                         the kernel's; the blog's is 268435456)\n"
+		"      --shrink-window 0|1  net.ipv4.tcp_shrink_window of the receiver\n"
+		"                         (default: leave it)\n"
+		"      --csv FILE         one line per second: memory sums and peaks\n"
+		"  -4 | -6                family (default -4)\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Kernel defaults for tcp_rmem and tcp_wmem.  Needs root, ip, tc; run it in a VM.\n",
+		PROG);
+}
+
+enum {
+	OPT_RTT = 256, OPT_WRITE, OPT_WRITE_MS, OPT_READ, OPT_READ_MS,
+	OPT_SNDBUF, OPT_DRAIN, OPT_RMEM_MAX, OPT_SHRINK, OPT_CSV,
+};
+
+static void parse_opts(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "conns", required_argument, NULL, 'n' },
+		{ "time", required_argument, NULL, 't' },
+		{ "rtt-ms", required_argument, NULL, OPT_RTT },
+		{ "write-bytes", required_argument, NULL, OPT_WRITE },
+		{ "write-ms", required_argument, NULL, OPT_WRITE_MS },
+		{ "read-bytes", required_argument, NULL, OPT_READ },
+		{ "read-ms", required_argument, NULL, OPT_READ_MS },
+		{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
+		{ "drain-s", required_argument, NULL, OPT_DRAIN },
+		{ "rmem-max", required_argument, NULL, OPT_RMEM_MAX },
+		{ "shrink-window", required_argument, NULL, OPT_SHRINK },
+		{ "csv", required_argument, NULL, OPT_CSV },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->conns = 1000;
+	o->time_s = 60;
+	o->rtt_ms = 20;
+	o->write_bytes = 1448;
+	o->write_ms = 10;
+	o->read_bytes = 10;
+	o->read_ms = 10;
+	o->sndbuf = 16384;
+	o->drain_s = 300;
+	o->shrink_window = -1;
+	o->family = AF_INET;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:t:46h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o->conns = opt_ulong("-n/--conns", optarg, 1, 20000);
+			break;
+		case 't':
+			o->time_s = opt_ulong("-t/--time", optarg, 1, 86400);
+			break;
+		case OPT_RTT:
+			o->rtt_ms = opt_ulong("--rtt-ms", optarg, 0, 10000);
+			break;
+		case OPT_WRITE:
+			o->write_bytes = opt_ulong("--write-bytes", optarg, 1, PERIOD);
+			break;
+		case OPT_WRITE_MS:
+			o->write_ms = opt_ulong("--write-ms", optarg, 1, 10000);
+			break;
+		case OPT_READ:
+			o->read_bytes = opt_ulong("--read-bytes", optarg, 0, RBUF);
+			break;
+		case OPT_READ_MS:
+			o->read_ms = opt_ulong("--read-ms", optarg, 1, 10000);
+			break;
+		case OPT_SNDBUF:
+			o->sndbuf = opt_ulong("--sndbuf", optarg, 0, 1 << 30);
+			break;
+		case OPT_DRAIN:
+			o->drain_s = opt_ulong("--drain-s", optarg, 1, 86400);
+			break;
+		case OPT_RMEM_MAX:
+			o->rmem_max = opt_ulong("--rmem-max", optarg, 131072, 1UL << 30);
+			break;
+		case OPT_SHRINK:
+			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 1);
+			break;
+		case OPT_CSV:
+			if (!optarg[0])
+				bad_arg("--csv", optarg, "a file name");
+			o->csv_path = optarg;
+			break;
+		case '4':
+			o->family = AF_INET;
+			break;
+		case '6':
+			o->family = AF_INET6;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			bad_option(c, argv);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		bad_usage();
+	}
+}
+
+/*
+ * The streams: connection @i carries pattern[] from offset i * 7919
+ * (mod PERIOD) on, so a lost, repeated or reordered segment shows, while
+ * sending and checking cost a memcpy-sized slice, not a byte loop: TCG
+ * runs a thousand streams.  pattern[] holds two periods so that any slice
+ * of up to PERIOD bytes is contiguous.
+ */
+static unsigned char pattern[2 * PERIOD];
+
+static void pattern_init(void)
+{
+	unsigned long long k;
+
+	for (k = 0; k < PERIOD; k++) {
+		pattern[k] = ((k + 1) * 0x9e3779b97f4a7c15ULL) >> 56;
+		pattern[k + PERIOD] = pattern[k];
+	}
+}
+
+static inline const unsigned char *pattern_at(unsigned long i,
+					      unsigned long long off)
+{
+	return pattern + (off + i * 7919) % PERIOD;
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static int nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * Connect @o->conns receivers (in R, where the caller is) to a listener
+ * in S, in batches, and pair each accepted socket with its client by port.
+ */
+static int open_conns(const struct options *o, struct veth_ns *v,
+		      struct conn *c)
+{
+	struct sockaddr_storage ss;
+	unsigned short port, *cport;
+	unsigned long i, j, k;
+	socklen_t alen;
+	int lfd, ret = -1;
+
+	cport = calloc(o->conns, sizeof(*cport));
+	if (!cport)
+		return -1;
+	if (veth_ns_enter(v, v->s_ns, "sender"))
+		goto out_free;
+	lfd = socket(o->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (veth_ns_enter(v, v->r_ns, "receiver") || lfd < 0) {
+		ksft_print_msg("listener: %s\n", lfd < 0 ? strerror(errno) : v->err);
+		goto out_free;
+	}
+	alen = inet_addr_port(o->family, veth_ns_addr(o->family, false), 0, &ss);
+	if (bind(lfd, (struct sockaddr *)&ss, alen) || listen(lfd, BATCH * 2) ||
+	    local_port(lfd, &port) || set_io_timeouts(lfd, 10)) {
+		ksft_print_msg("listener bind/listen: %s\n", strerror(errno));
+		goto out_close;
+	}
+	alen = inet_addr_port(o->family, veth_ns_addr(o->family, false), port, &ss);
+	for (i = 0; i < o->conns; i += BATCH) {
+		unsigned long n = o->conns - i < BATCH ? o->conns - i : BATCH;
+
+		for (j = i; j < i + n; j++) {
+			c[j].rfd = socket(o->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (c[j].rfd < 0 || nonblock(c[j].rfd) ||
+			    (connect(c[j].rfd, (struct sockaddr *)&ss, alen) &&
+			     errno != EINPROGRESS) ||
+			    local_port(c[j].rfd, &cport[j])) {
+				ksft_print_msg("connection %lu: %s\n", j, strerror(errno));
+				goto out_close;
+			}
+		}
+		for (j = 0; j < n; j++) {
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof(peer);
+			unsigned short pp;
+			int fd;
+
+			fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+				     SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (fd < 0) {
+				ksft_print_msg("accept: %s\n", strerror(errno));
+				goto out_close;
+			}
+			pp = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+			for (k = i; k < i + n; k++)
+				if (cport[k] == pp && c[k].sfd < 0)
+					break;
+			if (k == i + n) {
+				ksft_print_msg("accepted port %u matches no client\n", pp);
+				close(fd);
+				goto out_close;
+			}
+			c[k].sfd = fd;
+			if (o->sndbuf &&
+			    set_int(fd, SOL_SOCKET, SO_SNDBUF, (int)o->sndbuf)) {
+				ksft_print_msg("SO_SNDBUF: %s\n", strerror(errno));
+				goto out_close;
+			}
+		}
+	}
+	ret = 0;
+out_close:
+	close(lfd);
+out_free:
+	free(cport);
+	return ret;
+}
+
+/* ---- sampling -------------------------------------------------------- */
+
+static long long sockstat_mem_pages(void)
+{
+	char line[256];
+	long long v = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/sockstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *m = strstr(line, " mem ");
+
+		if (!strncmp(line, "TCP:", 4) && m)
+			v = strtoll(m + 5, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+static int meminfo(int fd, __u32 *mi)
+{
+	socklen_t len = sizeof(__u32) * SK_MEMINFO_VARS;
+
+	memset(mi, 0, len);
+	return getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One sample of everything; @rcvbufs gets each receiver's sk_rcvbuf. */
+static int sample(const struct options *o, const struct conn *c,
+		  struct totals *t, __u32 *rcvbufs)
+{
+	__u32 mi[SK_MEMINFO_VARS];
+	unsigned long i;
+
+	memset(t, 0, sizeof(*t));
+	t->mem_pages = sockstat_mem_pages();
+	for (i = 0; i < o->conns; i++) {
+		if (meminfo(c[i].rfd, mi))
+			return -1;
+		t->rmem += mi[SK_MEMINFO_RMEM_ALLOC];
+		t->rcvbuf += mi[SK_MEMINFO_RCVBUF];
+		if (mi[SK_MEMINFO_RCVBUF] > t->max_rcvbuf)
+			t->max_rcvbuf = mi[SK_MEMINFO_RCVBUF];
+		if (mi[SK_MEMINFO_RMEM_ALLOC] > t->max_rmem)
+			t->max_rmem = mi[SK_MEMINFO_RMEM_ALLOC];
+		if (mi[SK_MEMINFO_RMEM_ALLOC] >= mi[SK_MEMINFO_RCVBUF])
+			t->at_limit++;
+		rcvbufs[i] = mi[SK_MEMINFO_RCVBUF];
+		if (meminfo(c[i].sfd, mi))
+			return -1;
+		t->wmem += mi[SK_MEMINFO_WMEM_QUEUED];
+	}
+	return 0;
+}
+
+/* ---- data ------------------------------------------------------------ */
+
+static void send_some(unsigned long i, struct conn *c, size_t len)
+{
+	ssize_t n;
+
+	n = send(c->sfd, pattern_at(i, c->sent), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0)
+		c->sent += n;
+}
+
+/* Bytes of @buf[0..n) that differ from connection @i's stream at @off. */
+static unsigned long long check(unsigned long i, unsigned long long off,
+				const unsigned char *buf, size_t n)
+{
+	unsigned long long bad = 0;
+	size_t k, step;
+
+	for (k = 0; k < n; k += step) {
+		const unsigned char *p = pattern_at(i, off + k);
+		size_t j;
+
+		step = n - k < PERIOD ? n - k : PERIOD;
+		if (!memcmp(buf + k, p, step))
+			continue;
+		for (j = 0; j < step; j++)
+			bad += buf[k + j] != p[j];
+	}
+	return bad;
+}
+
+/* Read up to @max bytes of connection @i (0: all there is); -1 on error. */
+static int recv_some(unsigned long i, struct conn *c, unsigned char *buf,
+		     size_t max)
+{
+	size_t want = max ? max : RBUF;
+	ssize_t n;
+
+	do {
+		n = recv(c->rfd, buf, want, MSG_DONTWAIT);
+		if (n == 0) {
+			c->eof = true;
+			return 0;
+		}
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		c->bad += check(i, c->got, buf, n);
+		c->got += n;
+	} while (!max);
+	return 0;
+}
+
+/* ---- run ------------------------------------------------------------- */
+
+static void print_counters(const char *tag, const struct mib_snap *a,
+			   const struct mib_snap *b, const char * const *names,
+			   unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		printf(" %s%s=%lld", tag, names[i], mib_delta(a, b, names[i]));
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long t0, next_tick, next_read, next_sample, end, el;
+	unsigned long long peak_rmem = 0, peak_rcvbuf_sum = 0, peak_wmem = 0;
+	long long peak_pages = -1, base_pages, page = sysconf(_SC_PAGESIZE);
+	unsigned long i, open_left, samples = 0;
+	struct mib_snap *r0, *r1, *s0, *s1;
+	__u32 max_rcvbuf = 0, max_rmem = 0, *rcvbufs;
+	unsigned long long sent = 0, got = 0, bad = 0;
+	char tcp_mem[96] = "absent", sw[24] = "default", tcp_rmem[96] = "absent";
+	struct totals tot, last = { 0 };
+	unsigned char *rbuf;
+	struct veth_ns v;
+	struct rlimit rl;
+	struct options o;
+	struct conn *c;
+	FILE *csv = NULL;
+	bool data_ok;
+	int ret;
+
+	parse_opts(argc, argv, &o);
+	if (geteuid()) {
+		printf("%s: SKIP: needs root (network namespaces, veth)\n", PROG);
+		return KSFT_SKIP;
+	}
+	if (!have_tool("ip -V >/dev/null 2>&1") ||
+	    (o.rtt_ms && !have_tool("tc -V >/dev/null 2>&1"))) {
+		printf("%s: SKIP: ip or tc (iproute2) not found\n", PROG);
+		return KSFT_SKIP;
+	}
+	rl.rlim_cur = 2 * o.conns + 64;
+	rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		ksft_exit_fail_msg("RLIMIT_NOFILE %lu: %s\n", 2 * o.conns + 64,
+				   strerror(errno));
+	if (o.csv_path) {
+		csv = fopen(o.csv_path, "w");
+		if (!csv)
+			bad_arg("--csv", o.csv_path, strerror(errno));
+		fprintf(csv, FMT_CSV_HEAD);
+	}
+	c = calloc(o.conns, sizeof(*c));
+	rcvbufs = calloc(o.conns, sizeof(*rcvbufs));
+	rbuf = malloc(RBUF);
+	r0 = malloc(sizeof(*r0));
+	r1 = malloc(sizeof(*r1));
+	s0 = malloc(sizeof(*s0));
+	s1 = malloc(sizeof(*s1));
+	if (!c || !rcvbufs || !rbuf || !r0 || !r1 || !s0 || !s1)
+		ksft_exit_fail_msg("out of memory\n");
+	for (i = 0; i < o.conns; i++) {
+		c[i].rfd = -1;
+		c[i].sfd = -1;
+	}
+	pattern_init();
+	lat_catch_signals();
+	sysctl_read("/proc/sys/net/ipv4/tcp_mem", tcp_mem, sizeof(tcp_mem));
+
+	veth_ns_init(&v, o.family, o.rtt_ms);
+	ret = veth_ns_setup(&v, R_DEV, S_DEV);
+	if (ret == -2) {
+		printf("%s: SKIP: %s\n", PROG, v.err);
+		return KSFT_SKIP;
+	}
+	if (ret)
+		ksft_exit_fail_msg("%s\n", v.err);
+	if (o.rmem_max) {
+		char val[64];
+
+		snprintf(val, sizeof(val), "4096 131072 %lu", o.rmem_max);
+		if (sysctl_write("/proc/sys/net/ipv4/tcp_rmem", val))
+			ksft_exit_fail_msg("net.ipv4.tcp_rmem=%s: %s\n", val,
+					   strerror(errno));
+	}
+	sysctl_read("/proc/sys/net/ipv4/tcp_rmem", tcp_rmem, sizeof(tcp_rmem));
+	if (o.shrink_window >= 0) {
+		snprintf(sw, sizeof(sw), "%ld", o.shrink_window);
+		if (sysctl_write("/proc/sys/net/ipv4/tcp_shrink_window", sw))
+			ksft_exit_fail_msg("net.ipv4.tcp_shrink_window=%s: %s\n",
+					   sw, strerror(errno));
+	}
+	base_pages = sockstat_mem_pages();
+	if (open_conns(&o, &v, c))
+		ksft_exit_fail_msg("could not open %lu connections\n", o.conns);
+
+	mib_snapshot(r0);
+	if (veth_ns_enter(&v, v.s_ns, "sender"))
+		ksft_exit_fail_msg("%s\n", v.err);
+	mib_snapshot(s0);
+	if (veth_ns_enter(&v, v.r_ns, "receiver"))
+		ksft_exit_fail_msg("%s\n", v.err);
+	printf(FMT_HELLO,
+	       PROG, o.conns, family_name(o.family), o.rtt_ms, o.write_bytes,
+	       o.write_ms, o.read_bytes, o.read_ms, o.sndbuf, tcp_rmem, tcp_mem,
+	       o.time_s);
+	fflush(stdout);
+
+	t0 = now_ns();
+	end = t0 + o.time_s * NSEC_PER_SEC;
+	next_tick = t0;
+	next_read = t0;
+	next_sample = t0 + SAMPLE_NS;
+	while (!lat_stopped()) {
+		unsigned long long now = now_ns();
+
+		if (now >= end)
+			break;
+		if (now >= next_tick) {
+			for (i = 0; i < o.conns; i++)
+				send_some(i, &c[i], o.write_bytes);
+			next_tick += o.write_ms * NSEC_PER_MSEC;
+			if (next_tick < now)
+				next_tick = now + o.write_ms * NSEC_PER_MSEC;
+		}
+		if (o.read_bytes && now >= next_read) {
+			for (i = 0; i < o.conns; i++)
+				if (recv_some(i, &c[i], rbuf, o.read_bytes))
+					ksft_exit_fail_msg("recv %lu: %s\n", i, strerror(errno));
+			next_read += o.read_ms * NSEC_PER_MSEC;
+			if (next_read < now)
+				next_read = now + o.read_ms * NSEC_PER_MSEC;
+		}
+		if (now >= next_sample) {
+			if (sample(&o, c, &tot, rcvbufs))
+				ksft_exit_fail_msg("SO_MEMINFO: %s\n", strerror(errno));
+			samples++;
+			el = (now - t0) / NSEC_PER_SEC;
+			if (tot.mem_pages > peak_pages)
+				peak_pages = tot.mem_pages;
+			if (tot.rmem > peak_rmem)
+				peak_rmem = tot.rmem;
+			if (tot.rcvbuf > peak_rcvbuf_sum)
+				peak_rcvbuf_sum = tot.rcvbuf;
+			if (tot.wmem > peak_wmem)
+				peak_wmem = tot.wmem;
+			if (tot.max_rcvbuf > max_rcvbuf)
+				max_rcvbuf = tot.max_rcvbuf;
+			if (tot.max_rmem > max_rmem)
+				max_rmem = tot.max_rmem;
+			if (csv)
+				fprintf(csv, "%llu,%lld,%llu,%llu,%u,%u,%u,%llu\n", el,
+					tot.mem_pages * page, tot.rmem, tot.rcvbuf,
+					tot.max_rcvbuf, tot.max_rmem, tot.at_limit,
+					tot.wmem);
+			if (el % 10 == 0)
+				printf(FMT_PROGRESS,
+				       el, tot.mem_pages * page, tot.rmem,
+				       tot.rcvbuf, tot.max_rcvbuf, tot.at_limit,
+				       tot.wmem);
+			fflush(stdout);
+			last = tot;
+			next_sample += SAMPLE_NS;
+		}
+		now = now_ns();
+		el = next_tick < next_sample ? next_tick : next_sample;
+		if (o.read_bytes && next_read < el)
+			el = next_read;
+		if (el > now)
+			sleep_ns(el - now);
+	}
+	/* The end-of-run distribution of sk_rcvbuf over the receivers. */
+	if (!samples)
+		ksft_exit_fail_msg("no sample taken\n");
+	qsort(rcvbufs, o.conns, sizeof(*rcvbufs), cmp_u32);
+
+	mib_snapshot(r1);
+	if (veth_ns_enter(&v, v.s_ns, "sender"))
+		ksft_exit_fail_msg("%s\n", v.err);
+	mib_snapshot(s1);
+	if (veth_ns_enter(&v, v.r_ns, "receiver"))
+		ksft_exit_fail_msg("%s\n", v.err);
+
+	/* Drain: the senders close, every receiver reads to EOF. */
+	for (i = 0; i < o.conns; i++)
+		shutdown(c[i].sfd, SHUT_WR);
+	open_left = o.conns;
+	end = now_ns() + o.drain_s * NSEC_PER_SEC;
+	while (open_left && now_ns() < end && !lat_stopped()) {
+		open_left = 0;
+		for (i = 0; i < o.conns; i++) {
+			if (c[i].eof)
+				continue;
+			if (recv_some(i, &c[i], rbuf, 0))
+				ksft_exit_fail_msg("drain recv %lu: %s\n", i,
+						   strerror(errno));
+			open_left += !c[i].eof;
+		}
+		if (open_left)
+			sleep_ns(10 * NSEC_PER_MSEC);
+	}
+	for (i = 0; i < o.conns; i++) {
+		sent += c[i].sent;
+		got += c[i].got;
+		bad += c[i].bad;
+	}
+	data_ok = !open_left && !bad && sent == got;
+
+	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4,
+	       PROG, family_name(o.family), o.conns,
+	       o.read_bytes ? "slow" : "none", o.write_bytes, o.write_ms,
+	       o.read_bytes, o.read_ms, o.time_s, o.rtt_ms,
+	       o.sndbuf, sw, tcp_rmem, tcp_mem, page, samples, base_pages * page,
+	       peak_pages * page, last.mem_pages * page, peak_rmem,
+	       peak_rcvbuf_sum, peak_wmem, max_rcvbuf, max_rmem, last.at_limit,
+	       rcvbufs[o.conns / 2], rcvbufs[o.conns * 9 / 10],
+	       rcvbufs[o.conns * 99 / 100], rcvbufs[o.conns - 1]);
+	print_counters("", r0, r1, rcv_counters, ARRAY_SIZE(rcv_counters));
+	print_counters("snd_", s0, s1, snd_counters, ARRAY_SIZE(snd_counters));
+	printf(" bytes_sent=%llu bytes_verified=%llu bad_bytes=%llu unfinished=%lu data_ok=%s\n",
+	       sent, got - bad, bad, open_left, data_ok ? "yes" : "no");
+
+	for (i = 0; i < o.conns; i++) {
+		close(c[i].rfd);
+		close(c[i].sfd);
+	}
+	veth_ns_close(&v);
+	if (csv && fclose(csv))
+		ksft_exit_fail_msg("closing %s: %s\n", o.csv_path, strerror(errno));
+	if (!data_ok)
+		ksft_exit_fail_msg(FMT_LOST,
+				   sent, got, bad, open_left);
+	return KSFT_PASS;
+}
