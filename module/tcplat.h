@@ -20,6 +20,12 @@
 #define TCPLAT_WIDEN_US_MAX	100000
 #define TCPLAT_PORT_MAX		65535
 
+/*
+ * The widener's hard bound: at most this much busy-waiting per second in
+ * all, and one spinner at a time (tcplat_widen.c).
+ */
+#define TCPLAT_WIDEN_BUDGET_US	500000
+
 enum tcplat_widen_mode {
 	TCPLAT_WIDEN_OFF	= 0,
 	TCPLAT_WIDEN_HOLDER	= 1,	/* delay tcp_time_wait(FIN_WAIT2) */
@@ -33,11 +39,20 @@ extern int tcplat_widen_port;
 extern int tcplat_widen_mode;
 extern int tcplat_observe_port;
 
+/*
+ * The network namespace (net_cookie) of the process whose write armed the
+ * widener or the observers: only that namespace's sockets are matched.
+ */
+extern u64 tcplat_widen_net;
+extern u64 tcplat_observe_net;
+
 /* Per-cpu event counters, exported read-only through sysctl. */
 enum tcplat_counter {
 	TCPLAT_CNT_WIDEN_HITS,
 	TCPLAT_CNT_CLOSED_SK_SEGMENTS,
 	TCPLAT_CNT_FW2_TIMEWAIT,
+	TCPLAT_CNT_WIDEN_SKIP_BUSY,	/* another spinner was running */
+	TCPLAT_CNT_WIDEN_SKIP_BUDGET,	/* this second's budget was spent */
 	TCPLAT_CNT_MAX,
 };
 
@@ -55,15 +70,17 @@ static inline void tcplat_count(enum tcplat_counter c)
 unsigned long tcplat_counter_sum(enum tcplat_counter c);
 
 /*
- * Port scoping shared by the widener and the observers, for full sockets
- * only (every probed function gets one).  The local port is read from
+ * Scoping shared by the widener and the observers, for full sockets only
+ * (every probed function gets one): the socket's network namespace is the
+ * armed one and its local port is @port.  A remote port is never enough:
+ * anyone can pick the port they connect from.  The local port is read from
  * inet_sport, not sk_num: tcp_done() -> inet_put_port() zeroes sk_num, and
  * the closed socket is exactly the one closed_sk_segments must still match.
  */
-static inline bool tcplat_sk_port_is(const struct sock *sk, int port)
+static inline bool tcplat_sk_is(const struct sock *sk, u64 net, int port)
 {
-	return ntohs(inet_sk(sk)->inet_sport) == port ||
-	       ntohs(sk->sk_dport) == port;
+	return port && ntohs(inet_sk(sk)->inet_sport) == port &&
+	       sock_net(sk)->net_cookie == net;
 }
 
 /*
@@ -81,13 +98,20 @@ void tcplat_probe_register(struct tcplat_probe *p);
 void tcplat_probe_unregister(struct tcplat_probe *p);
 void tcplat_probe_status(struct seq_buf *s, const struct tcplat_probe *p);
 
+/*
+ * Arming: the sysctl handlers call these under one mutex after a knob
+ * changed; they place or remove the kprobes the new values need and
+ * return an error (the handler then restores the old value) when a
+ * kprobe cannot be placed.  No kprobe is placed while disarmed.
+ */
+int tcplat_widen_arm(u64 net);
+int tcplat_observe_arm(u64 net);
+
 /* Race widener (tcplat_widen.c). */
-void tcplat_widen_init(void);
 void tcplat_widen_exit(void);
 void tcplat_widen_status(struct seq_buf *s);
 
 /* Observation counters (tcplat_observe.c). */
-void tcplat_observe_init(void);
 void tcplat_observe_exit(void);
 void tcplat_observe_status(struct seq_buf *s);
 

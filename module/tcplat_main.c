@@ -2,9 +2,10 @@
 /*
  * Why this file exists: module entry and exit for tcplat, the test
  * companion of the TCP FIN_WAIT1 -> timewait re-lookup fix.  It brings the
- * pieces up in dependency order (toggles, kprobes, then the sysctls that
- * expose them) and tears them down in reverse, so an unload under live
- * traffic never leaves a handler running on freed module memory.
+ * pieces up in dependency order (toggles, then the sysctls that expose
+ * them and place kprobes when armed) and tears them down in reverse, so an
+ * unload under live traffic never leaves a handler running on freed module
+ * memory.
  */
 #include <linux/init.h>
 #include <linux/module.h>
@@ -16,13 +17,9 @@ static int __init tcplat_init(void)
 	int ret;
 
 	tcplat_toggles_init();
-	tcplat_observe_init();
-	tcplat_widen_init();
-
+	/* No kprobe yet: the widener and observers place theirs when armed. */
 	ret = tcplat_sysctl_init();
 	if (ret) {
-		tcplat_widen_exit();
-		tcplat_observe_exit();
 		tcplat_toggles_exit();
 		return ret;
 	}

@@ -2,8 +2,10 @@
 /*
  * Why this file exists: a test needs to see the race happen, not only
  * guess it from a missing RST or a hung peer.  Two kprobes count the two
- * halves of it for the port chosen with net.ipv4.tcplat.observe_port
- * (0 = every port):
+ * halves of it for the local port chosen with net.ipv4.tcplat.observe_port,
+ * in the network namespace of the process that wrote it.  The kprobes are
+ * placed when observe_port becomes non-zero and removed when it goes back
+ * to 0 (the default): a loaded but unused module probes nothing.
  *
  *  fw2_timewait:       tcp_time_wait(sk, TCP_FIN_WAIT2, tmo) calls, i.e. a
  *                      full socket being replaced by a FIN_WAIT2 timewait
@@ -23,6 +25,7 @@
 DEFINE_PER_CPU(struct tcplat_counters, tcplat_counters);
 
 int tcplat_observe_port;
+u64 tcplat_observe_net;
 
 unsigned long tcplat_counter_sum(enum tcplat_counter c)
 {
@@ -36,9 +39,8 @@ unsigned long tcplat_counter_sum(enum tcplat_counter c)
 
 static bool tcplat_observed(const struct sock *sk)
 {
-	int port = READ_ONCE(tcplat_observe_port);
-
-	return !port || tcplat_sk_port_is(sk, port);
+	return tcplat_sk_is(sk, READ_ONCE(tcplat_observe_net),
+			    READ_ONCE(tcplat_observe_port));
 }
 
 /* enum skb_drop_reason tcp_rcv_state_process(struct sock *sk, struct sk_buff *skb) */
@@ -78,10 +80,20 @@ static struct tcplat_probe tcplat_fw2_timewait = {
 	.what = "fw2_timewait",
 };
 
-void tcplat_observe_init(void)
+/* Both kprobes while observe_port is set, none while it is 0. */
+int tcplat_observe_arm(u64 net)
 {
+	if (!READ_ONCE(tcplat_observe_port)) {
+		tcplat_observe_exit();
+		return 0;
+	}
+	WRITE_ONCE(tcplat_observe_net, net);
 	tcplat_probe_register(&tcplat_closed_sk);
 	tcplat_probe_register(&tcplat_fw2_timewait);
+	if (tcplat_closed_sk.registered && tcplat_fw2_timewait.registered)
+		return 0;
+	tcplat_observe_exit();
+	return tcplat_closed_sk.err ?: tcplat_fw2_timewait.err;
 }
 
 void tcplat_observe_exit(void)
@@ -94,12 +106,15 @@ static void tcplat_observe_line(struct seq_buf *s, const struct tcplat_probe *p,
 				int port)
 {
 	seq_buf_printf(s, "%s: %s (", p->what,
-		       p->registered ? "active" : "unavailable");
+		       p->registered ? "active" : p->err ? "unavailable" : "off");
 	tcplat_probe_status(s, p);
-	if (port)
-		seq_buf_printf(s, ", observe_port %d)\n", port);
+	if (p->registered)
+		seq_buf_printf(s, ", local port %d in netns %llu)\n", port,
+			       READ_ONCE(tcplat_observe_net));
+	else if (!p->err)
+		seq_buf_puts(s, ", observe_port is 0)\n");
 	else
-		seq_buf_puts(s, ", all ports)\n");
+		seq_buf_puts(s, ")\n");
 }
 
 void tcplat_observe_status(struct seq_buf *s)

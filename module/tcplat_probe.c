@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Why this file exists: tcplat must load even when one of its kprobes
- * cannot be placed (symbol inlined away, blacklisted, kprobes disabled).
- * These helpers register a kprobe, remember the outcome for the status
- * sysctl, and only ever unregister what was actually registered.
+ * Why this file exists: tcplat places its kprobes only while a knob arms
+ * them, and must stay loaded when one cannot be placed (symbol inlined
+ * away, blacklisted, kprobes disabled).  These helpers register a kprobe,
+ * remember the outcome for the status sysctl, and only ever unregister
+ * what was actually registered.
  */
 #include <linux/errno.h>
 #include <linux/kprobes.h>
@@ -12,8 +13,17 @@
 
 #include "tcplat.h"
 
+/*
+ * May be called again after tcplat_probe_unregister(): register_kprobe()
+ * refuses a kprobe whose address is still set from last time, so the
+ * resolved address and the flags are cleared first.
+ */
 void tcplat_probe_register(struct tcplat_probe *p)
 {
+	if (p->registered)
+		return;
+	p->kp.addr = NULL;
+	p->kp.flags = 0;
 	p->err = register_kprobe(&p->kp);
 	p->registered = !p->err;
 	if (p->err)
@@ -38,6 +48,8 @@ void tcplat_probe_status(struct seq_buf *s, const struct tcplat_probe *p)
 {
 	if (p->registered)
 		seq_buf_printf(s, "kprobe on %s", p->kp.symbol_name);
+	else if (!p->err)
+		seq_buf_printf(s, "no kprobe on %s", p->kp.symbol_name);
 	else
 		seq_buf_printf(s, "kprobe on %s failed: error %d",
 			       p->kp.symbol_name, p->err);

@@ -19,6 +19,8 @@
  */
 #include <linux/capability.h>
 #include <linux/errno.h>
+#include <linux/mutex.h>
+#include <linux/nsproxy.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysctl.h>
@@ -38,7 +40,12 @@ static enum tcplat_counter tcplat_counter_ids[TCPLAT_CNT_MAX] = {
 	[TCPLAT_CNT_WIDEN_HITS]		= TCPLAT_CNT_WIDEN_HITS,
 	[TCPLAT_CNT_CLOSED_SK_SEGMENTS]	= TCPLAT_CNT_CLOSED_SK_SEGMENTS,
 	[TCPLAT_CNT_FW2_TIMEWAIT]	= TCPLAT_CNT_FW2_TIMEWAIT,
+	[TCPLAT_CNT_WIDEN_SKIP_BUSY]	= TCPLAT_CNT_WIDEN_SKIP_BUSY,
+	[TCPLAT_CNT_WIDEN_SKIP_BUDGET]	= TCPLAT_CNT_WIDEN_SKIP_BUDGET,
 };
+
+/* Serializes the knobs that place kprobes, and their (un)registration. */
+static DEFINE_MUTEX(tcplat_arm_lock);
 
 static struct ctl_table_header *tcplat_sysctl_hdr;
 static struct ctl_table *tcplat_sysctl_table;
@@ -90,12 +97,17 @@ int tcplat_show_int(int val, void *buffer, size_t *lenp, loff_t *ppos)
 	return proc_dointvec(&tmp, 0, buffer, lenp, ppos);
 }
 
-/* Integer knob: table->data is the int, extra1/extra2 its bounds. */
-static int tcplat_int_handler(const struct ctl_table *table, int write,
-			      void *buffer, size_t *lenp, loff_t *ppos)
+/*
+ * A knob that arms the widener or the observers: store the new value,
+ * let @arm place or remove the kprobes it needs for the writer's network
+ * namespace, and put the old value back if that fails.
+ */
+static int tcplat_arm_write(const struct ctl_table *table, int write,
+			    void *buffer, size_t *lenp, loff_t *ppos,
+			    int (*arm)(u64 net))
 {
 	int *knob = table->data;
-	int val = 0;
+	int val = 0, old;
 	int ret;
 
 	if (!write)
@@ -108,8 +120,28 @@ static int tcplat_int_handler(const struct ctl_table *table, int write,
 			       *(int *)table->extra2, &val);
 	if (ret)
 		return ret;
+	mutex_lock(&tcplat_arm_lock);
+	old = READ_ONCE(*knob);
 	WRITE_ONCE(*knob, val);
-	return 0;
+	ret = arm(current->nsproxy->net_ns->net_cookie);
+	if (ret)
+		WRITE_ONCE(*knob, old);
+	mutex_unlock(&tcplat_arm_lock);
+	return ret;
+}
+
+static int tcplat_widen_handler(const struct ctl_table *table, int write,
+				void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return tcplat_arm_write(table, write, buffer, lenp, ppos,
+				tcplat_widen_arm);
+}
+
+static int tcplat_observe_handler(const struct ctl_table *table, int write,
+				  void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return tcplat_arm_write(table, write, buffer, lenp, ppos,
+				tcplat_observe_arm);
 }
 
 /* Read-only counter: table->data points at its enum tcplat_counter. */
@@ -163,12 +195,12 @@ static int tcplat_status_handler(const struct ctl_table *table, int write,
 	return ret;
 }
 
-#define TCPLAT_INT(_name, _data, _max) {		\
+#define TCPLAT_INT(_name, _data, _max, _handler) {	\
 	.procname	= _name,			\
 	.data		= _data,			\
 	.maxlen		= sizeof(int),			\
 	.mode		= 0644,				\
-	.proc_handler	= tcplat_int_handler,		\
+	.proc_handler	= _handler,			\
 	.extra1		= &tcplat_int_zero,		\
 	.extra2		= _max,				\
 }
@@ -183,11 +215,17 @@ static int tcplat_status_handler(const struct ctl_table *table, int write,
 
 /* Fixed entries; the fix toggles are appended at registration time. */
 static const struct ctl_table tcplat_fixed_table[] = {
-	TCPLAT_INT("race_widen_us", &tcplat_widen_us, &tcplat_int_widen_us_max),
-	TCPLAT_INT("race_widen_port", &tcplat_widen_port, &tcplat_int_port_max),
-	TCPLAT_INT("race_widen_mode", &tcplat_widen_mode, &tcplat_int_mode_max),
-	TCPLAT_INT("observe_port", &tcplat_observe_port, &tcplat_int_port_max),
+	TCPLAT_INT("race_widen_us", &tcplat_widen_us, &tcplat_int_widen_us_max,
+		   tcplat_widen_handler),
+	TCPLAT_INT("race_widen_port", &tcplat_widen_port, &tcplat_int_port_max,
+		   tcplat_widen_handler),
+	TCPLAT_INT("race_widen_mode", &tcplat_widen_mode, &tcplat_int_mode_max,
+		   tcplat_widen_handler),
+	TCPLAT_INT("observe_port", &tcplat_observe_port, &tcplat_int_port_max,
+		   tcplat_observe_handler),
 	TCPLAT_COUNTER("widen_hits", TCPLAT_CNT_WIDEN_HITS),
+	TCPLAT_COUNTER("widen_skip_busy", TCPLAT_CNT_WIDEN_SKIP_BUSY),
+	TCPLAT_COUNTER("widen_skip_budget", TCPLAT_CNT_WIDEN_SKIP_BUDGET),
 	TCPLAT_COUNTER("closed_sk_segments", TCPLAT_CNT_CLOSED_SK_SEGMENTS),
 	TCPLAT_COUNTER("fw2_timewait", TCPLAT_CNT_FW2_TIMEWAIT),
 	{

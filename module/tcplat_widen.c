@@ -30,12 +30,27 @@
  * while the ACK of our FIN, handled on another CPU in the meantime, swaps
  * it for the timewait socket.
  *
- * Kprobe handlers run with preemption disabled, so the delay is bounded
- * by TCPLAT_WIDEN_US_MAX (100 ms).
+ * What keeps it from stalling a machine: the kprobe of the selected mode
+ * is placed only while the widener is armed (mode, port and delay all
+ * non-zero) and removed when it is disarmed; it matches only sockets of
+ * the network namespace the arming write came from whose *local* port is
+ * the armed one; in mode 2 only FIN/RST segments inside that socket's
+ * receive window (an out-of-window RST from anyone is ignored); and the
+ * busy-wait itself has a hard bound: one spinner at a time (a segment that
+ * arrives meanwhile is not delayed, counted in widen_skip_busy), each at
+ * most TCPLAT_WIDEN_US_MAX (100 ms), and at most TCPLAT_WIDEN_BUDGET_US
+ * (500 ms) in each second in all (widen_skip_budget).  Kprobe handlers run
+ * with preemption disabled: this bound is what a flood on the armed port
+ * can cost, half of one CPU at worst.  (tcp_tw_race's forced runs spin
+ * 10 ms per connection at a few dozen connections per second under TCG,
+ * which the budget lets through.)
  */
+#include <linux/atomic.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
+#include <net/tcp.h>
 #include <net/tcp_states.h>
 
 #include "tcplat.h"
@@ -43,25 +58,61 @@
 int tcplat_widen_us;
 int tcplat_widen_port;
 int tcplat_widen_mode = TCPLAT_WIDEN_HOLDER;
+u64 tcplat_widen_net;
+
+/* The one spinner; the budget window is only touched by its owner. */
+static atomic_t tcplat_widen_busy = ATOMIC_INIT(0);
+static unsigned long tcplat_widen_window;	/* jiffies of this second */
+static unsigned int tcplat_widen_spent_us;	/* spun in this second */
 
 static void tcplat_widen_delay(void)
 {
-	int us = READ_ONCE(tcplat_widen_us);
+	int us = min(READ_ONCE(tcplat_widen_us), TCPLAT_WIDEN_US_MAX);
+	unsigned long now = jiffies;
 
 	if (us <= 0)
 		return;
-	us = min(us, TCPLAT_WIDEN_US_MAX);
-	mdelay(us / 1000);
-	udelay(us % 1000);
-	tcplat_count(TCPLAT_CNT_WIDEN_HITS);
+	if (atomic_cmpxchg_acquire(&tcplat_widen_busy, 0, 1)) {
+		tcplat_count(TCPLAT_CNT_WIDEN_SKIP_BUSY);
+		return;
+	}
+	if (time_after_eq(now, tcplat_widen_window + HZ)) {
+		tcplat_widen_window = now;
+		tcplat_widen_spent_us = 0;
+	}
+	if (tcplat_widen_spent_us + us > TCPLAT_WIDEN_BUDGET_US) {
+		tcplat_count(TCPLAT_CNT_WIDEN_SKIP_BUDGET);
+	} else {
+		tcplat_widen_spent_us += us;
+		mdelay(us / 1000);
+		udelay(us % 1000);
+		tcplat_count(TCPLAT_CNT_WIDEN_HITS);
+	}
+	atomic_set_release(&tcplat_widen_busy, 0);
 }
 
-/* Returns the scoped port when @mode is the selected one, else 0. */
+/* Returns the armed port when @mode is the selected one, else 0. */
 static int tcplat_widen_port_for(int mode)
 {
 	if (READ_ONCE(tcplat_widen_mode) != mode)
 		return 0;
 	return READ_ONCE(tcplat_widen_port);
+}
+
+/*
+ * The segment at @th (skb->data, tcp_filter()'s view) starts or ends
+ * inside @sk's receive window, as tcp_sequence() will judge it.
+ */
+static bool tcplat_in_window(const struct sock *sk, const struct sk_buff *skb,
+			     const struct tcphdr *th)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 seq = ntohl(th->seq);
+	u32 end = seq + skb->len - th->doff * 4 + th->syn + th->fin;
+	u32 wup = READ_ONCE(tp->rcv_wup);
+
+	return !before(end, wup) &&
+	       !after(seq, READ_ONCE(tp->rcv_nxt) + tcp_receive_window(tp));
 }
 
 /* void tcp_time_wait(struct sock *sk, int state, int timeo) */
@@ -71,7 +122,8 @@ static int tcplat_widen_holder_pre(struct kprobe *kp, struct pt_regs *regs)
 	int state = (int)regs_get_kernel_argument(regs, 1);
 	int port = tcplat_widen_port_for(TCPLAT_WIDEN_HOLDER);
 
-	if (!port || state != TCP_FIN_WAIT2 || !tcplat_sk_port_is(sk, port))
+	if (state != TCP_FIN_WAIT2 ||
+	    !tcplat_sk_is(sk, READ_ONCE(tcplat_widen_net), port))
 		return 0;
 	tcplat_widen_delay();
 	return 0;
@@ -97,17 +149,18 @@ static int tcplat_widen_waiter_pre(struct kprobe *kp, struct pt_regs *regs)
 	if ((sk->sk_family != AF_INET && sk->sk_family != AF_INET6) ||
 	    sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
 		return 0;
-	if (!tcplat_sk_port_is(sk, port))
+	if (!tcplat_sk_is(sk, READ_ONCE(tcplat_widen_net), port))
 		return 0;
 	/*
 	 * tcp_filter() passes skb->data pointing at the TCP header, already
 	 * pulled into the linear area; anything else is not that call site.
 	 */
 	if (!skb_transport_header_was_set(skb) ||
-	    skb_transport_header(skb) != skb->data)
+	    skb_transport_header(skb) != skb->data ||
+	    skb_headlen(skb) < sizeof(*th))
 		return 0;
 	th = tcp_hdr(skb);
-	if (!th->fin && !th->rst)
+	if ((!th->fin && !th->rst) || !tcplat_in_window(sk, skb, th))
 		return 0;
 	tcplat_widen_delay();
 	return 0;
@@ -129,10 +182,30 @@ static struct tcplat_probe tcplat_widen_waiter = {
 	.what = "race_widen_waiter",
 };
 
-void tcplat_widen_init(void)
+/*
+ * Place the kprobe the knobs now ask for, remove the other; armed means
+ * mode, port and delay all set.  On failure nothing changed.
+ */
+int tcplat_widen_arm(u64 net)
 {
-	tcplat_probe_register(&tcplat_widen_holder);
-	tcplat_probe_register(&tcplat_widen_waiter);
+	int mode = READ_ONCE(tcplat_widen_mode);
+	struct tcplat_probe *want = NULL;
+
+	if (mode && READ_ONCE(tcplat_widen_port) && READ_ONCE(tcplat_widen_us))
+		want = mode == TCPLAT_WIDEN_HOLDER ? &tcplat_widen_holder :
+						     &tcplat_widen_waiter;
+	if (want) {
+		tcplat_probe_register(want);
+		if (!want->registered)
+			return want->err;
+	}
+	if (want != &tcplat_widen_holder)
+		tcplat_probe_unregister(&tcplat_widen_holder);
+	if (want != &tcplat_widen_waiter)
+		tcplat_probe_unregister(&tcplat_widen_waiter);
+	if (want)
+		WRITE_ONCE(tcplat_widen_net, net);
+	return 0;
 }
 
 void tcplat_widen_exit(void)
@@ -145,10 +218,16 @@ static void tcplat_widen_probe_line(struct seq_buf *s,
 				    const struct tcplat_probe *p)
 {
 	seq_buf_printf(s, "%s: %s (", p->what,
-		       p->registered ? "available" : "unavailable");
+		       p->registered ? "placed" : p->err ? "unavailable" : "not placed");
 	tcplat_probe_status(s, p);
 	seq_buf_puts(s, ")\n");
 }
+
+/* Long status lines: a format string alone on its line passes checkpatch. */
+#define TCPLAT_FMT_ARMED \
+	"armed (mode %d: delay the %s, local port %d in netns %llu, %d us)"
+#define TCPLAT_FMT_BOUND \
+	"\nrace_widen_bound: one spinner at a time, %d us per second; hits %lu, skipped busy %lu, skipped over budget %lu\n"
 
 void tcplat_widen_status(struct seq_buf *s)
 {
@@ -168,16 +247,19 @@ void tcplat_widen_status(struct seq_buf *s)
 	seq_buf_puts(s, "race_widen: ");
 	if (!p)
 		seq_buf_puts(s, "idle (race_widen_mode is 0)");
-	else if (!p->registered)
-		seq_buf_printf(s, "unavailable (mode %d needs %s, whose kprobe failed: error %d)",
-			       mode, p->what, p->err);
 	else if (!port)
 		seq_buf_puts(s, "idle (race_widen_port is 0)");
 	else if (!us)
 		seq_buf_puts(s, "idle (race_widen_us is 0)");
+	else if (!p->registered)
+		seq_buf_printf(s, "unavailable (mode %d needs %s, whose kprobe failed: error %d)",
+			       mode, p->what, p->err);
 	else
-		seq_buf_printf(s, "active (mode %d: delay the %s, port %d, %d us)",
-			       mode, mode == TCPLAT_WIDEN_HOLDER ? "lock holder" : "waiter",
-			       port, us);
-	seq_buf_putc(s, '\n');
+		seq_buf_printf(s, TCPLAT_FMT_ARMED, mode,
+			       mode == TCPLAT_WIDEN_HOLDER ? "lock holder" : "waiter",
+			       port, READ_ONCE(tcplat_widen_net), us);
+	seq_buf_printf(s, TCPLAT_FMT_BOUND, TCPLAT_WIDEN_BUDGET_US,
+		       tcplat_counter_sum(TCPLAT_CNT_WIDEN_HITS),
+		       tcplat_counter_sum(TCPLAT_CNT_WIDEN_SKIP_BUSY),
+		       tcplat_counter_sum(TCPLAT_CNT_WIDEN_SKIP_BUDGET));
 }

@@ -5,8 +5,11 @@
 # every sysctl is there with the right mode and default, invalid writes fail
 # and change nothing, valid writes take, writes need CAP_NET_ADMIN, status
 # names every feature, the tw_relookup toggle behaves on kernels with and
-# without tcp_tw_relookup_key, the counters and the widener fire on
-# loopback traffic, the widener really forces the race (segments lost on a
+# without tcp_tw_relookup_key, no kprobe is placed until a knob arms one,
+# the counters and the widener fire on loopback traffic, the widener keeps
+# to its bounds (its namespace, the local port, in-window segments, one
+# spinner and 500 ms per second: an other-netns connection, a remote-port
+# close, an out-of-window RST and a flood of closes get past none of them), the widener really forces the race (segments lost on a
 # kernel without the fix, none with it; needs 2 CPUs), and 1000 load/unload
 # cycles while the close-race reproducer (selftests/tcp_tw_race) runs on
 # the widened port leave no splat, no kprobe and no leak behind.
@@ -334,7 +337,7 @@ loaded || finish
 # --- presence, modes, defaults ---------------------------------------
 
 rw_sysctls="tw_relookup syn_relookup syn_closed_ack syn_stale_resend race_widen_us race_widen_port race_widen_mode observe_port"
-ro_sysctls="widen_hits closed_sk_segments fw2_timewait status"
+ro_sysctls="widen_hits widen_skip_busy widen_skip_budget closed_sk_segments fw2_timewait status"
 for s in $rw_sysctls; do
 	check "$s exists, mode 644" [ "$(stat -c %a "$dir/$s" 2>/dev/null)" = 644 ]
 done
@@ -346,7 +349,7 @@ check "race_widen_us defaults to 0" [ "$(sysctl_read race_widen_us)" = 0 ]
 check "race_widen_port defaults to 0" [ "$(sysctl_read race_widen_port)" = 0 ]
 check "race_widen_mode defaults to 1" [ "$(sysctl_read race_widen_mode)" = 1 ]
 check "observe_port defaults to 0" [ "$(sysctl_read observe_port)" = 0 ]
-for s in widen_hits closed_sk_segments fw2_timewait; do
+for s in widen_hits widen_skip_busy widen_skip_budget closed_sk_segments fw2_timewait; do
 	check "$s reads as a number" is_number "$(sysctl_read "$s")"
 done
 
@@ -357,17 +360,67 @@ check "status names the kernel release" status_has_line "kernel: $(uname -r)"
 for f in tw_relookup syn_relookup syn_closed_ack syn_stale_resend \
 	 race_widen_holder race_widen_waiter race_widen \
 	 closed_sk_segments fw2_timewait; do
-	check "status has a $f line" status_has "^$f: (available|active|idle|unavailable)"
+	check "status has a $f line" status_has \
+		"^$f: (available|active|idle|unavailable|armed|placed|not placed|off)"
 done
-check "race_widen_holder kprobe placed" status_has \
-	'^race_widen_holder: available \(kprobe on tcp_time_wait\)$'
-check "race_widen_waiter kprobe placed" status_has \
-	'^race_widen_waiter: available \(kprobe on sk_filter_trim_cap\)$'
-check "closed_sk_segments kprobe placed" status_has \
-	'^closed_sk_segments: active \(kprobe on tcp_rcv_state_process, all ports\)$'
-check "fw2_timewait kprobe placed" status_has \
-	'^fw2_timewait: active \(kprobe on tcp_time_wait, all ports\)$'
-check "race_widen idle by default" status_has '^race_widen: idle \(race_widen_port is 0\)$'
+check "status states the widener's bound" status_has \
+	'^race_widen_bound: one spinner at a time, 500000 us per second; hits [0-9]+, skipped busy [0-9]+, skipped over budget [0-9]+$'
+
+# --- kprobes only while armed ------------------------------------------
+
+# probes_placed: the kprobes of tcplat's probe points in the kernel's list
+# (nothing else in the test VM places kprobes), or "?" without debugfs.
+kprobe_list=/sys/kernel/debug/kprobes/list
+[ -r "$kprobe_list" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+probes_placed() {
+	[ -r "$kprobe_list" ] || { echo "?"; return; }
+	grep -Eo 'tcp_time_wait|sk_filter_trim_cap|tcp_rcv_state_process' "$kprobe_list" |
+		sort | tr '\n' ' ' | sed 's/ $//'
+}
+# placed WHAT: the list holds exactly WHAT (skipped without debugfs).
+placed() {
+	local now
+
+	now=$(probes_placed)
+	[ "$now" = "?" ] && return 0
+	[ "$now" = "$1" ] || { echo "kprobes placed: '$now', expected '$1'"; return 1; }
+}
+[ -r "$kprobe_list" ] || skip "no $kprobe_list: kprobe placement checked through status only"
+
+check "loaded: no widener kprobe (holder)" status_has \
+	'^race_widen_holder: not placed \(no kprobe on tcp_time_wait\)$'
+check "loaded: no widener kprobe (waiter)" status_has \
+	'^race_widen_waiter: not placed \(no kprobe on sk_filter_trim_cap\)$'
+check "loaded: closed_sk_segments off" status_has \
+	'^closed_sk_segments: off \(no kprobe on tcp_rcv_state_process, observe_port is 0\)$'
+check "loaded: fw2_timewait off" status_has \
+	'^fw2_timewait: off \(no kprobe on tcp_time_wait, observe_port is 0\)$'
+check "loaded: race_widen idle" status_has '^race_widen: idle \(race_widen_port is 0\)$'
+check "loaded: no kprobe placed at all" placed ""
+
+sysctl_write observe_port 5001
+check "observe_port 5001: closed_sk_segments active on it" status_has \
+	'^closed_sk_segments: active \(kprobe on tcp_rcv_state_process, local port 5001 in netns [0-9]+\)$'
+check "observe_port 5001: both observer kprobes placed" placed "tcp_rcv_state_process tcp_time_wait"
+sysctl_write observe_port 0
+check "observe_port 0: observer kprobes removed" placed ""
+
+sysctl_write race_widen_us 1000
+sysctl_write race_widen_port 5001
+check "us and port set, mode 1 (the default): widener armed" \
+	status_has '^race_widen: armed \(mode 1: delay the lock holder, local port 5001 in netns [0-9]+, 1000 us\)$'
+check "mode 1 armed: only the holder kprobe" placed "tcp_time_wait"
+sysctl_write race_widen_mode 2
+check "mode 2 armed: only the waiter kprobe" placed "sk_filter_trim_cap"
+check "status: waiter placed" status_has '^race_widen_waiter: placed \(kprobe on sk_filter_trim_cap\)$'
+sysctl_write race_widen_mode 0
+check "mode 0: no widener kprobe" placed ""
+sysctl_write race_widen_mode 1
+check "mode 1 again: holder placed again (re-registration)" placed "tcp_time_wait"
+sysctl_write race_widen_us 0
+check "race_widen_us 0 disarms" placed ""
+check "status: idle with race_widen_us 0" status_has '^race_widen: idle \(race_widen_us is 0\)$'
+sysctl_write race_widen_port 0
 
 # --- invalid and valid writes -----------------------------------------
 
@@ -603,8 +656,8 @@ conn_checks() {
 	sysctl_write race_widen_us 2000
 	sysctl_write race_widen_port "$port"
 	sysctl_write race_widen_mode 1
-	check "status: race_widen active in mode 1" status_has \
-		"^race_widen: active \\(mode 1: delay the lock holder, port $port, 2000 us\\)\$"
+	check "status: race_widen armed in mode 1" status_has \
+		"^race_widen: armed \\(mode 1: delay the lock holder, local port $port in netns [0-9]+, 2000 us\\)\$"
 	b=$(sysctl_read widen_hits)
 	scenario linger "widener mode 1"
 	check "mode 1 delays tcp_time_wait(FIN_WAIT2) on the port" counter_delta_ge1 "$b" widen_hits
@@ -628,6 +681,198 @@ conn_checks() {
 for _ in $(seq "$conn_rounds"); do
 	conn_checks
 done
+
+# --- the widener's bounds: netns, local port, window, budget -------------
+
+# other_netns_conn HOW: one_conn in a network namespace of its own.
+other_netns_conn() {
+	unshare -n bash -c "ip link set lo up && $(declare -f one_conn) &&
+		port=$port here=$here one_conn $1"
+}
+
+# remote_port_close CPORT: a client bound to CPORT closes first toward a
+# server on $port, so the client's socket (remote port $port) goes through
+# tcp_time_wait(FIN_WAIT2).
+remote_port_close() {
+	python3 - "$port" "$1" <<'EOF'
+import socket
+import sys
+import time
+
+port, cport = int(sys.argv[1]), int(sys.argv[2])
+lsk = socket.socket()
+lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsk.bind(("127.0.0.1", port))
+lsk.listen(1)
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind(("127.0.0.1", cport))
+c.connect(("127.0.0.1", port))
+s, _ = lsk.accept()
+c.close()                       # orphaned client: FIN_WAIT1, then the ACK
+assert s.recv(16) == b""        # the server saw the FIN
+time.sleep(0.5)                 # ACK sent, client through tcp_time_wait()
+s.close()
+EOF
+}
+
+# rst_to_fin_wait2 OFFSET: a server end on $port in FIN_WAIT2 (a full
+# socket: shutdown, not close) gets a RST from a raw socket with sequence
+# number rcv_nxt + OFFSET (rcv_nxt read from the client with TCP_REPAIR
+# while it is still ESTABLISHED).  Prints the server end's state after the
+# RST ("alive": still FIN_WAIT2, "reset": closed) and how many delays the
+# widener added meanwhile (read before the client's own close, whose FIN
+# the widener delays too).
+rst_to_fin_wait2() {
+	python3 - "$port" "$1" <<'EOF'
+import socket
+import struct
+import sys
+import time
+
+port, off = int(sys.argv[1]), int(sys.argv[2])
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_SEND_QUEUE = 19, 20, 21, 2
+TCP_FIN_WAIT2 = 5
+HITS = "/proc/sys/net/ipv4/tcplat/widen_hits"
+
+
+def hits():
+    with open(HITS) as f:
+        return int(f.read())
+
+
+def state(sk):
+    return sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+def csum(data):
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+lsk = socket.socket()
+lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsk.bind(("127.0.0.1", port))
+lsk.listen(1)
+c = socket.create_connection(("127.0.0.1", port))
+s, _ = lsk.accept()
+cport = c.getsockname()[1]
+c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+seq = c.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ)
+c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+s.shutdown(socket.SHUT_WR)      # server end: FIN_WAIT1, FIN_WAIT2 on the ACK
+assert c.recv(16) == b""
+time.sleep(0.3)
+assert state(s) == TCP_FIN_WAIT2
+h0 = hits()
+seq = (seq + off) & 0xffffffff
+lo = socket.inet_aton("127.0.0.1")
+hdr = struct.pack("!HHIIBBHHH", cport, port, seq, 0, 5 << 4, 0x04, 0, 0, 0)
+pseudo = lo + lo + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+raw.sendto(hdr, ("127.0.0.1", 0))
+time.sleep(0.3)
+print("%s %d" % ("alive" if state(s) == TCP_FIN_WAIT2 else "reset", hits() - h0))
+c.close()
+EOF
+}
+
+# flood N: N connections to $port whose server ends all close at once
+# while the clients stay open: N server sockets go through
+# tcp_time_wait(FIN_WAIT2) within a fraction of a second.  Prints the
+# seconds the whole thing took, rounded up.
+flood() {
+	python3 - "$port" "$1" <<'EOF'
+import math
+import socket
+import sys
+import time
+
+port, n = int(sys.argv[1]), int(sys.argv[2])
+lsk = socket.socket()
+lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsk.bind(("127.0.0.1", port))
+lsk.listen(n)
+t0 = time.monotonic()
+cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+ss = [lsk.accept()[0] for _ in range(n)]
+for s in ss:
+    s.close()
+for c in cs:
+    assert c.recv(16) == b""
+time.sleep(1)
+for c in cs:
+    c.close()
+print(math.ceil(time.monotonic() - t0))
+EOF
+}
+
+bounds_checks() {
+	local b bf r t hits skips cport=$((port + 3))
+
+	sysctl_write race_widen_us 2000
+	sysctl_write race_widen_mode 1
+	sysctl_write race_widen_port "$port"
+	b=$(sysctl_read widen_hits)
+	check "scenario: linger close on the armed port in another netns" other_netns_conn linger
+	check "widener ignores the armed port in another netns" [ "$(sysctl_read widen_hits)" = "$b" ]
+
+	sysctl_write observe_port "$cport"
+	b=$(sysctl_read widen_hits)
+	bf=$(sysctl_read fw2_timewait)
+	check "scenario: client-first close toward the armed port" remote_port_close "$cport"
+	check "... the client's socket went through tcp_time_wait(FIN_WAIT2)" \
+		counter_delta_ge1 "$bf" fw2_timewait
+	check "widener ignores a socket whose remote port is the armed one" \
+		[ "$(sysctl_read widen_hits)" = "$b" ]
+	sysctl_write observe_port 0
+
+	sysctl_write race_widen_mode 2
+	r=$(rst_to_fin_wait2 1073741824)
+	check "out-of-window RST (rcv_nxt + 2^30) leaves FIN_WAIT2 alive ($r)" [ "${r% *}" = alive ]
+	check "widener ignores an out-of-window RST" [ "${r#* }" = 0 ]
+	r=$(rst_to_fin_wait2 0)
+	check "in-window RST (rcv_nxt) resets FIN_WAIT2 ($r)" [ "${r% *}" = reset ]
+	check "widener delays the in-window RST" [ "${r#* }" = 1 ]
+
+	sysctl_write race_widen_mode 1
+	sysctl_write race_widen_us 100000
+	sysctl_write observe_port "$port"
+	if ! is_number "$(sysctl_read widen_skip_busy)" ||
+	   ! is_number "$(sysctl_read widen_skip_budget)"; then
+		fail "flood: no widen_skip_busy/widen_skip_budget: the bound cannot be checked"
+		sysctl_write observe_port 0
+		sysctl_write race_widen_us 0
+		sysctl_write race_widen_port 0
+		return
+	fi
+	b=$(sysctl_read widen_hits)
+	bf=$(sysctl_read fw2_timewait)
+	skips=$(($(sysctl_read widen_skip_busy) + $(sysctl_read widen_skip_budget)))
+	t=$(flood 40)
+	hits=$(($(sysctl_read widen_hits) - b))
+	skips=$(($(sysctl_read widen_skip_busy) + $(sysctl_read widen_skip_budget) - skips))
+	bf=$(($(sysctl_read fw2_timewait) - bf))
+	echo "flood: 40 server-first closes in ${t:-?} s: fw2_timewait +$bf, delays $hits, refused $skips"
+	check "scenario: the flood's closes went through tcp_time_wait(FIN_WAIT2) ($bf)" \
+		[ "$bf" -ge 20 ]
+	check "flood: at most 5 delays of 100 ms per second ($hits in ${t:-?} s)" \
+		[ -n "$t" ] && [ "$hits" -le $((5 * (t + 1))) ]
+	check "flood: the bound refused delays ($skips)" [ "$skips" -ge 1 ]
+	sysctl_write observe_port 0
+	sysctl_write race_widen_us 0
+	sysctl_write race_widen_port 0
+}
+
+if command -v unshare >/dev/null; then
+	bounds_checks
+else
+	skip "unshare missing: the widener's bounds not checked"
+fi
 
 sysctl_write race_widen_mode 0
 check "status: race_widen idle in mode 0" status_has '^race_widen: idle \(race_widen_mode is 0\)$'
@@ -682,10 +927,11 @@ check "rmmod tcplat" unload
 
 # --- load/unload cycles while the race reproducer runs ---------------------
 
-# tcp_tw_race in natural mode on $port, one run after the other, in its own
-# network namespace; each cycle arms the widener on that port (kprobes are
-# global, the port filter scopes them), so the reproducer's connections are
-# delayed while the module comes and goes.  Its verdicts are "report" only:
+# tcp_tw_race in natural mode on $port, one run after the other, in this
+# network namespace (the widener delays only sockets of the namespace its
+# arming write came from); each cycle arms the widener on that port, so
+# the reproducer's connections are delayed while the module comes and
+# goes.  Its verdicts are "report" only:
 # what counts here is that every run ends with exit 0 (no lost byte, no
 # hung connection) and that the kernel stays quiet.
 start_repro() {
@@ -694,7 +940,7 @@ start_repro() {
 	(
 		runs=0 bad=0
 		while [ "$(date +%s)" -lt "$deadline" ]; do
-			"$repro" -4 -p "$port" -n 100000 -t 10 > /tmp/repro.log 2>&1
+			"$repro" -4 -p "$port" -n 100000 -t 10 --no-netns > /tmp/repro.log 2>&1
 			rc=$?
 			runs=$((runs + 1))
 			[ "$rc" -eq 0 ] || { bad=$((bad + 1)); tail -n 5 /tmp/repro.log; }
@@ -758,6 +1004,7 @@ elif [ -x "$repro" ]; then
 	check "$cycles insmod/rmmod cycles while the race reproducer runs" \
 		[ "$cycle_fail" -eq 0 ]
 	check "module gone after the cycles" bash -c '! grep -q "^tcplat " /proc/modules'
+	check "no kprobe left after the cycles" placed ""
 else
 	fail "race reproducer $repro not built (make -C selftests)"
 fi

@@ -111,6 +111,7 @@ enum tcplat_file {
 	TL_WIDEN_US,
 	TL_WIDEN_PORT,
 	TL_WIDEN_MODE,
+	TL_OBSERVE_PORT,
 	TL_CLOSED_SK,
 	TL_WIDEN_HITS,
 	TL_FW2_TW,
@@ -121,12 +122,13 @@ static const char * const tcplat_names[TL_NR] = {
 	[TL_WIDEN_US]	= "race_widen_us",
 	[TL_WIDEN_PORT]	= "race_widen_port",
 	[TL_WIDEN_MODE]	= "race_widen_mode",
+	[TL_OBSERVE_PORT] = "observe_port",
 	[TL_CLOSED_SK]	= "closed_sk_segments",
 	[TL_WIDEN_HITS]	= "widen_hits",
 	[TL_FW2_TW]	= "fw2_timewait",
 };
 
-static int tcplat_fd[TL_NR] = { -1, -1, -1, -1, -1, -1 };
+static int tcplat_fd[TL_NR] = { -1, -1, -1, -1, -1, -1, -1 };
 static bool tcplat_present;
 
 /* Set from the SIGINT/SIGTERM handler; accessed with __atomic builtins. */
@@ -296,12 +298,13 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->port = opt_ulong("--port", optarg, 0, 65535UL);
 			break;
 		case OPT_WIDEN_US:
-			v = opt_ulong("--widen-us", optarg, 0, 1000000UL);
+			/* tcplat's race_widen_us takes 0..100000 */
+			v = opt_ulong("--widen-us", optarg, 0, 100000UL);
 			o->widen_us = v;
 			o->widen = v > 0;
 			break;
 		case OPT_WIDEN_MODE:
-			o->widen_mode = opt_ulong("--widen-mode", optarg, 1, 255UL);
+			o->widen_mode = opt_ulong("--widen-mode", optarg, 1, 2UL);
 			break;
 		case OPT_EXPECT:
 			if (!strcmp(optarg, "race"))
@@ -434,7 +437,7 @@ static void tcplat_open_all(void)
 	tcplat_present = true;
 	for (i = 0; i < TL_NR; i++) {
 		snprintf(path, sizeof(path), "%s/%s", TCPLAT_DIR, tcplat_names[i]);
-		tcplat_fd[i] = open(path, i <= TL_WIDEN_MODE ? O_RDWR : O_RDONLY);
+		tcplat_fd[i] = open(path, i <= TL_OBSERVE_PORT ? O_RDWR : O_RDONLY);
 	}
 }
 
@@ -1034,9 +1037,6 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	syn0 = mib_get(mib0, "TCPSynRetrans");
 	twr0 = mib_get(mib0, "TCPTWRelookup");
 	cack0 = mib_get(mib0, "TCPSynClosedAck");
-	csk0 = tcplat_read(TL_CLOSED_SK);
-	whit0 = tcplat_read(TL_WIDEN_HITS);
-	fw20 = tcplat_read(TL_FW2_TW);
 
 	err = pthread_create(&srv, NULL, server_thread, &r);
 	if (err) {
@@ -1054,6 +1054,17 @@ static void run_test(const struct options *o, int family, int cpus[2])
 				      r.srv_err);
 		goto out_destroy;
 	}
+
+	/*
+	 * tcplat's observers count only the armed port of the namespace the
+	 * write comes from (this one): the counters below are this run's.
+	 */
+	if (tcplat_present && tcplat_write(TL_OBSERVE_PORT, r.sport))
+		ksft_print_msg("%s: cannot set tcplat observe_port: %s\n",
+			       r.fname, strerror(errno));
+	csk0 = tcplat_read(TL_CLOSED_SK);
+	whit0 = tcplat_read(TL_WIDEN_HITS);
+	fw20 = tcplat_read(TL_FW2_TW);
 
 	if (o->widen && widen_setup(&r)) {
 		widen_restore(&r);
@@ -1093,6 +1104,9 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	d_csk = delta(csk0, csk1);
 	d_whit = delta(whit0, tcplat_read(TL_WIDEN_HITS));
 	d_fw2 = delta(fw20, tcplat_read(TL_FW2_TW));
+	if (tcplat_present && tcplat_write(TL_OBSERVE_PORT, 0))
+		ksft_print_msg("%s: cannot reset tcplat observe_port: %s\n",
+			       r.fname, strerror(errno));
 
 	n = r.done;
 	for (i = 0; i < n; i++) {
