@@ -39,7 +39,11 @@
 
 #include "kselftest.h"
 
-#define EXIT_USAGE		2
+/*
+ * A usage error fails the program (KSFT_FAIL, 1): kselftest reads exit
+ * status 2 as KSFT_XFAIL, an expected failure, which a typo is not.
+ */
+#define EXIT_USAGE		KSFT_FAIL
 
 #define NSEC_PER_USEC		1000ULL
 #define NSEC_PER_MSEC		1000000ULL

@@ -290,7 +290,9 @@ static size_t resp_buf_size(const struct options *o)
 
 /* ---- one test's state ---------------------------------------------------- */
 
+/* 0 is success: transaction() returns FAIL_NONE or why it failed. */
 enum fail_reason {
+	FAIL_NONE,
 	FAIL_SOCKET,
 	FAIL_CONNECT,
 	FAIL_CONNECT_TIMEOUT,
@@ -306,6 +308,7 @@ enum fail_reason {
 };
 
 static const char * const fail_names[FAIL_MAX] = {
+	[FAIL_NONE]		= "none",
 	[FAIL_SOCKET]		= "socket",
 	[FAIL_CONNECT]		= "connect_error",
 	[FAIL_CONNECT_TIMEOUT]	= "connect_timeout",

@@ -313,6 +313,22 @@ check_vm_reproducers() {
 	return "${PIPESTATUS[0]}"
 }
 
+# tcp_lo_stall with too few file descriptors for its clients: every
+# socket() that fails must be counted as a failed transaction ("failed:
+# socket N"), never as a transaction of 0 us (which it was while
+# FAIL_SOCKET was 0, the value of success).
+check_vm_lo_stall_socket_fail() {
+	local base=$1 res
+	res=$(vm_run_on "$base" patched -- \
+		prlimit --nofile=14:14 selftests/tcp_lo_stall -4 -t 2 -c 16 2>&1)
+	if ! grep -Eq '^#   failed: socket [1-9]' <<<"$res"; then
+		echo "socket() failures under RLIMIT_NOFILE 14 were not counted:"
+		grep -E 'transactions|failed' <<<"$res" | head -n 5
+		return 1
+	fi
+	grep -E '^# ipv4: .* transactions|failed: socket' <<<"$res"
+}
+
 # The upstream series' selftests (tcp_tw_relookup, tcp_syn_closed,
 # tcp_rcvbuf_bound), no module loaded: each must pass on the patched kernel
 # and fail, with every trial forced and lost, on a stock one
