@@ -145,7 +145,7 @@ static void usage(FILE *out)
 		"\n"
 		"Prints one line per test: \"%s: scenario=... family=... key=value ...\".\n"
 		"Needs root (network namespaces, sysctls, raw sockets) and, for synq, the\n"
-		"nft command.  Exit: 0 pass, 1 fail, 2 bad arguments, 4 skip.\n",
+		"nft command.  Exit: 0 pass, 1 fail or bad arguments, 4 skip.\n",
 		program_invocation_short_name, DEF_TIME_S, DEF_SAMPLES, DEF_COUNT,
 		MAX_PORTS, DEF_PORTS, MAX_BACKLOG, DEF_SYNQ_BACKLOG,
 		DEF_ACCQ_BACKLOG, PROG);

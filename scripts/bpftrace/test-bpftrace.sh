@@ -9,7 +9,11 @@
 # looked up again on a patched one), tcp-stale-ack beside tcp_stale_peer
 # (every reconnect meets a stale ACK and is followed to ESTABLISHED),
 # tcp-rcvbuf-growth beside tcp_rcvbuf_growth (a slow reader: the prune
-# path raises sk_rcvbuf, on the patched kernel at most once).
+# path raises sk_rcvbuf, on the patched kernel at most once),
+# tcp-listen-drops beside tcp_setup_exc (its refusals add up to the
+# reproducer's TcpExt deltas) and beside clean connects (no refusal),
+# tcp-overview beside tcp_setup_exc and tcp_stale_peer (its totals against
+# theirs) and beside clean connects (zeros).
 #
 #   test-bpftrace.sh --expect stock|patched
 #
@@ -25,12 +29,12 @@ die() { echo "test-bpftrace: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--expect) expect=${2:-}; shift 2 || die "--expect needs stock or patched" ;;
-	-h | --help) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1'" ;;
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth; do
+for p in tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth tcp_setup_exc; do
 	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
 done
 
@@ -102,6 +106,53 @@ else
 		[ "${raised:-0}" -le 1 ]
 fi
 check "tcp-rcvbuf-growth: a peak sk_rcvbuf reported" grep -q '^@peak_rcvbuf\[' <<<"$out"
+# Full listen queues (seed 004): the three refusals per listener must add
+# up to the reproducer's own TcpExt deltas, in every network namespace of
+# the VM; then a clean workload must leave no refusal at all.
+# total OUTPUT PATTERN: sum of the counts of map lines containing PATTERN.
+total() { grep -F "$2" <<<"$1" | sed 's/.*: //' | awk '{ s += $1 } END { print s + 0 }'; }
+# keysum OUTPUT KEY: sum of KEY=N over the reproducer's summary lines.
+keysum() { grep -o " $2=[0-9]*" <<<"$1" | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }'; }
+# zero_or_absent OUTPUT KEY: KEY printed as 0, or not printed at all.
+zero_or_absent() { local v; v=$(value "$1" "$2"); [ -z "$v" ] || [ "$v" = 0 ]; }
+# same_positive A B: A equals B and B is above 0.
+same_positive() { [ "$1" = "$2" ] && [ "$2" -gt 0 ]; }
+out=$("$here/tcp-listen-drops" -q -c "$top/selftests/tcp_setup_exc -s synq,acceptq" 2>&1)
+echo "$out" | grep -v '^#' | sed 's/^/# /'
+check "tcp-listen-drops attached" grep -q '^Attaching' <<<"$out"
+check "tcp_setup_exc produced its scenarios" [ "$(grep -c '^ok [0-9]' <<<"$out")" = 4 ]
+for pair in "SYN dropped: SYN queue full, no cookies=reqq_full_drop" \
+	    "SYN dropped: accept queue full=syn_listen_overflows" \
+	    "third ACK dropped: accept queue full=ack_listen_overflows"; do
+	what=${pair%=*} key=${pair##*=}
+	want=$(keysum "$out" "$key") got=$(total "$out" "$what")
+	check "tcp-listen-drops: '$what' $got = $key $want (> 0)" same_positive "$got" "$want"
+done
+want=$(keysum "$out" reqq_full_do_cookies) got=$(total "$out" "@cookies[")
+check "tcp-listen-drops: SYN cookies $got = reqq_full_do_cookies $want (> 0)" \
+	same_positive "$got" "$want"
+out=$("$here/tcp-listen-drops" -q -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
+check "tcp-listen-drops: a clean workload (20 connects) was seen" \
+	[ "$(total "$out" "@syns[")" -ge 20 ]
+check "tcp-listen-drops: ... and refused nothing" absent "$out" "@drops["
+
+# The overview: its totals against the reproducers' own figures.
+out=$("$here/tcp-overview" -c "$top/selftests/tcp_setup_exc -4" 2>&1)
+echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
+check "tcp-overview attached" grep -q '^Attaching' <<<"$out"
+for pair in t_synq=reqq_full_drop t_accq=syn_listen_overflows \
+	    t_ackq=ack_listen_overflows t_noport=full_eaddrnotavail; do
+	m=${pair%=*} key=${pair#*=}
+	want=$(keysum "$out" "$key") got=$(value "$out" "@$m")
+	check "tcp-overview: @$m ${got:-absent} = $key $want (> 0)" same_positive "${got:-0}" "$want"
+done
+out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+check "tcp-overview: 5 stale ACKs beside tcp_stale_peer -n 5" is "$out" "@t_stale" 5
+out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
+for m in t_stale t_synq t_accq t_ackq t_noport t_closed; do
+	check "tcp-overview: clean connects leave @$m at 0" zero_or_absent "$out" "@$m"
+done
+
 echo "1..$n"
 echo "# test-bpftrace ($expect, $(uname -r)): $((n - bad)) passed, $bad failed"
 [ $bad -eq 0 ]
