@@ -12,8 +12,10 @@
 # path raises sk_rcvbuf, on the patched kernel at most once),
 # tcp-listen-drops beside tcp_setup_exc (its refusals add up to the
 # reproducer's TcpExt deltas) and beside clean connects (no refusal),
-# tcp-overview beside tcp_setup_exc and tcp_stale_peer (its totals against
-# theirs) and beside clean connects (zeros).
+# tcp-connect-cost beside tcp_setup_exc's port exhaustion (its failures)
+# and clean connects (none), tcp-overview beside tcp_setup_exc and
+# tcp_stale_peer (its totals against theirs) and beside clean connects
+# (zeros).
 #
 #   test-bpftrace.sh --expect stock|patched
 #
@@ -29,7 +31,7 @@ die() { echo "test-bpftrace: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--expect) expect=${2:-}; shift 2 || die "--expect needs stock or patched" ;;
-	-h | --help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1'" ;;
 	esac
 done
@@ -135,6 +137,23 @@ out=$("$here/tcp-listen-drops" -q -c "$top/selftests/tcp_stale_peer -4 -n 20 --n
 check "tcp-listen-drops: a clean workload (20 connects) was seen" \
 	[ "$(total "$out" "@syns[")" -ge 20 ]
 check "tcp-listen-drops: ... and refused nothing" absent "$out" "@drops["
+
+# Port exhaustion (seed 004): every EADDRNOTAVAIL of tcp_setup_exc's full
+# phase is a failed port search and a failed connect(); clean connects
+# never fail one.
+out=$("$here/tcp-connect-cost" -q -c "$top/selftests/tcp_setup_exc -s ports" 2>&1)
+echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
+check "tcp-connect-cost attached" grep -q '^Attaching' <<<"$out"
+want=$(keysum "$out" full_eaddrnotavail)
+got=$(value "$out" "@searches[EADDRNOTAVAIL: no free port]")
+check "tcp-connect-cost: ${got:-0} failed port searches = full_eaddrnotavail $want (> 0)" \
+	same_positive "${got:-0}" "$want"
+got=$(value "$out" "@connect_eaddrnotavail")
+check "tcp-connect-cost: ${got:-0} connect() EADDRNOTAVAIL = $want" same_positive "${got:-0}" "$want"
+out=$("$here/tcp-connect-cost" -q -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
+check "tcp-connect-cost: clean connects found a port" \
+	[ "$(value "$out" "@searches[port found]")" -ge 20 ]
+check "tcp-connect-cost: ... and never failed" absent "$out" "@searches[EADDRNOTAVAIL"
 
 # The overview: its totals against the reproducers' own figures.
 out=$("$here/tcp-overview" -c "$top/selftests/tcp_setup_exc -4" 2>&1)
