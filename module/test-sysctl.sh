@@ -31,7 +31,8 @@
 # TCPLAT_REPRO (default ../selftests/tcp_tw_race from this script),
 # TCPLAT_FAKEKEY_KO (default test/tcplat_fakekey.ko next to this script;
 # built with "make -C module testmods", used only when present).
-# Ends with "N passed, N failed, N skipped"; exits 1 on any failure.
+# TAP output, ending with "# N passed, N failed, N skipped"; exits 1 on any
+# failure, 4 (with "1..0 # SKIP") when not run as root.
 
 # The helpers are called through check "$@", which shellcheck cannot see.
 # shellcheck disable=SC2317
@@ -47,25 +48,28 @@ repro=${TCPLAT_REPRO:-$here/../selftests/tcp_tw_race}
 port=${TCPLAT_PORT:-47123}
 dir=/proc/sys/net/ipv4/tcplat
 
+n=0
 passed=0
 failed=0
 skipped=0
 werr=
 traffic_pid=
 
+# TAP: one "ok N - ..." or "not ok N - ..." line per check, skips as
+# "ok N - # SKIP ...", everything else as "# " comments.
 ok() {
-	passed=$((passed + 1))
-	echo "ok: $*"
+	n=$((n + 1)) passed=$((passed + 1))
+	echo "ok $n - $*"
 }
 
 fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
+	n=$((n + 1)) failed=$((failed + 1))
+	echo "not ok $n - $*"
 }
 
 skip() {
-	skipped=$((skipped + 1))
-	echo "skip: $*"
+	n=$((n + 1)) skipped=$((skipped + 1))
+	echo "ok $n - # SKIP $*"
 }
 
 check() {
@@ -81,7 +85,8 @@ check() {
 
 finish() {
 	stop_traffic
-	echo "$passed passed, $failed failed, $skipped skipped"
+	echo "1..$n"
+	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 	exit $?
 }
@@ -241,7 +246,7 @@ stop_traffic() {
 # Exits 3, saying so, when no attempt reaches the state: the scenario did not
 # happen and the checks that follow would mean nothing.
 one_conn() {
-	python3 - "$port" "$1" "$here" <<'EOF'
+	python3 - "$port" "$1" "$here" <<'EOF' | sed 's/^/# /'
 import socket
 import sys
 import time
@@ -303,6 +308,7 @@ for _ in range(5):
 print("one_conn %s: no attempt showed the scenario" % how)
 sys.exit(3)
 EOF
+	return "${PIPESTATUS[0]}"
 }
 
 counter_delta_ge1() {
@@ -320,14 +326,15 @@ for v in cycles conn_rounds port; do
 	fi
 done
 if [ "$(id -u)" -ne 0 ]; then
-	echo "$me: must run as root" >&2
-	exit 2
+	echo "1..0 # SKIP $me: must run as root"
+	exit 4
 fi
 if [ ! -r "$ko" ]; then
 	echo "$me: module '$ko' not found (make -C module KDIR=...)" >&2
 	exit 2
 fi
 trap stop_traffic EXIT
+echo "TAP version 13"
 loaded && rmmod tcplat
 
 dmesg -C 2>/dev/null
@@ -355,7 +362,7 @@ done
 
 # --- status ----------------------------------------------------------
 
-sysctl_read status | sed 's/^/  status| /'
+sysctl_read status | sed 's/^/# status| /'
 check "status names the kernel release" status_has_line "kernel: $(uname -r)"
 for f in tw_relookup syn_relookup syn_closed_ack syn_stale_resend \
 	 race_widen_holder race_widen_waiter race_widen \
@@ -383,7 +390,7 @@ placed() {
 
 	now=$(probes_placed)
 	[ "$now" = "?" ] && return 0
-	[ "$now" = "$1" ] || { echo "kprobes placed: '$now', expected '$1'"; return 1; }
+	[ "$now" = "$1" ] || { echo "# kprobes placed: '$now', expected '$1'"; return 1; }
 }
 [ -r "$kprobe_list" ] || skip "no $kprobe_list: kprobe placement checked through status only"
 
@@ -863,7 +870,7 @@ bounds_checks() {
 	hits=$(($(sysctl_read widen_hits) - b))
 	skips=$(($(sysctl_read widen_skip_busy) + $(sysctl_read widen_skip_budget) - skips))
 	bf=$(($(sysctl_read fw2_timewait) - bf))
-	echo "flood: 40 server-first closes in ${t:-?} s: fw2_timewait +$bf, delays $hits, refused $skips"
+	echo "# flood: 40 server-first closes in ${t:-?} s: fw2_timewait +$bf, delays $hits, refused $skips"
 	check "scenario: the flood's closes went through tcp_time_wait(FIN_WAIT2) ($bf)" \
 		[ "$bf" -ge 20 ]
 	check "flood: at most 5 delays of 100 ms per second ($hits in ${t:-?} s)" \
@@ -894,7 +901,7 @@ repro_lost() {
 
 	b=$(sysctl_read closed_sk_segments)
 	python3 "$here/tcplat-repro.py" --mode "$1" --port "$rport" --trials 3 |
-		sed 's/^/  repro| /' >&2
+		sed 's/^/# repro| /' >&2
 	echo $(($(sysctl_read closed_sk_segments) - b))
 }
 
@@ -943,6 +950,8 @@ check "rmmod tcplat" unload
 start_repro() {
 	local deadline=$(($(date +%s) + $1))
 
+	rm -f /tmp/repro.status /tmp/repro.log
+
 	(
 		runs=0 bad=0
 		while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -961,6 +970,22 @@ repro_runs() {
 	local runs=0 bad
 	read -r runs bad < /tmp/repro.status 2>/dev/null
 	echo "${runs:-0}"
+}
+
+# repro_advances RUNS SECONDS: a reproducer run beyond RUNS ended within
+# SECONDS (the runs counter moved), and none of them failed.
+repro_advances() {
+	local end=$(($(date +%s) + $2)) runs bad
+
+	while [ "$(date +%s)" -lt "$end" ]; do
+		read -r runs bad < /tmp/repro.status 2>/dev/null
+		if [ "${runs:-0}" -gt "$1" ]; then
+			[ "${bad:-0}" -eq 0 ]
+			return
+		fi
+		sleep 1
+	done
+	return 1
 }
 
 if [ "$(nproc)" -lt 2 ]; then
@@ -997,12 +1022,16 @@ elif [ -x "$repro" ]; then
 	done
 	secs=$(($(date +%s) - t0))
 	cycles=$i
-	check "race reproducer still running after the cycles" kill -0 "$repro_pid"
+	# The reproducer must still work once the module is gone: one more of
+	# its runs (10 s each) has to end within 30 s, and pass.
+	before=$(repro_runs)
+	check "race reproducer completes a run after the cycles" \
+		repro_advances "$before" 30
 	kill "$repro_pid" 2>/dev/null
 	pkill -f "$repro" 2>/dev/null
 	wait "$repro_pid" 2>/dev/null
 	read -r runs bad < /tmp/repro.status 2>/dev/null || { runs=0; bad=0; }
-	echo "cycles: $cycles in ${secs}s, reproducer runs: $runs (failed: $bad), widener delays: $hits"
+	echo "# cycles: $cycles in ${secs}s, reproducer runs: $runs (failed: $bad), widener delays: $hits"
 	check "race reproducer ran during the cycles ($runs runs)" [ "$runs" -gt 0 ]
 	check "every reproducer run that ended during the cycles passed" [ "$bad" -eq 0 ]
 	check "widener fired on the reproducer's port during the cycles ($hits delays)" \
@@ -1034,6 +1063,6 @@ fi
 splat_re='BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|suspected memory leak'
 splat=$(dmesg 2>/dev/null | grep -E "$splat_re" | head -n 5)
 check "no splat in the kernel log" [ -z "$splat" ]
-[ -n "$splat" ] && echo "$splat"
+[ -n "$splat" ] && while IFS= read -r line; do echo "# $line"; done <<<"$splat"
 
 finish
