@@ -125,7 +125,7 @@ void tcplat_toggles_status(struct seq_buf *s);
 /* Sysctl front end (tcplat_sysctl.c). */
 int tcplat_sysctl_init(void);
 void tcplat_sysctl_exit(void);
-int tcplat_check_write(int write);
+int tcplat_check_write(void);
 int tcplat_parse_int(void *buffer, size_t *lenp, loff_t *ppos,
 		     int min, int max, int *out);
 int tcplat_show_int(int val, void *buffer, size_t *lenp, loff_t *ppos);

@@ -36,14 +36,6 @@ static int tcplat_int_widen_us_max = TCPLAT_WIDEN_US_MAX;
 static int tcplat_int_port_max = TCPLAT_PORT_MAX;
 static int tcplat_int_mode_max = TCPLAT_WIDEN_MODE_MAX;
 
-static enum tcplat_counter tcplat_counter_ids[TCPLAT_CNT_MAX] = {
-	[TCPLAT_CNT_WIDEN_HITS]		= TCPLAT_CNT_WIDEN_HITS,
-	[TCPLAT_CNT_CLOSED_SK_SEGMENTS]	= TCPLAT_CNT_CLOSED_SK_SEGMENTS,
-	[TCPLAT_CNT_FW2_TIMEWAIT]	= TCPLAT_CNT_FW2_TIMEWAIT,
-	[TCPLAT_CNT_WIDEN_SKIP_BUSY]	= TCPLAT_CNT_WIDEN_SKIP_BUSY,
-	[TCPLAT_CNT_WIDEN_SKIP_BUDGET]	= TCPLAT_CNT_WIDEN_SKIP_BUDGET,
-};
-
 /* Serializes the knobs that place kprobes, and their (un)registration. */
 static DEFINE_MUTEX(tcplat_arm_lock);
 
@@ -56,11 +48,9 @@ static struct ctl_table *tcplat_sysctl_table;
  * how TCP treats live traffic, and an open descriptor or a root shell
  * without that capability must not be enough.
  */
-int tcplat_check_write(int write)
+int tcplat_check_write(void)
 {
-	if (write && !capable(CAP_NET_ADMIN))
-		return -EPERM;
-	return 0;
+	return capable(CAP_NET_ADMIN) ? 0 : -EPERM;
 }
 
 int tcplat_parse_int(void *buffer, size_t *lenp, loff_t *ppos,
@@ -113,7 +103,7 @@ static int tcplat_arm_write(const struct ctl_table *table, int write,
 	if (!write)
 		return tcplat_show_int(READ_ONCE(*knob), buffer, lenp, ppos);
 
-	ret = tcplat_check_write(write);
+	ret = tcplat_check_write();
 	if (ret)
 		return ret;
 	ret = tcplat_parse_int(buffer, lenp, ppos, *(int *)table->extra1,
@@ -144,24 +134,22 @@ static int tcplat_observe_handler(const struct ctl_table *table, int write,
 				tcplat_observe_arm);
 }
 
-/* Read-only counter: table->data points at its enum tcplat_counter. */
+/* Read-only counter (0444): table->extra1 is its enum tcplat_counter. */
 static int tcplat_counter_handler(const struct ctl_table *table, int write,
 				  void *buffer, size_t *lenp, loff_t *ppos)
 {
-	const enum tcplat_counter *id = table->data;
+	enum tcplat_counter id = (uintptr_t)table->extra1;
 	unsigned long val;
 	struct ctl_table tmp = {
 		.data	= &val,
 		.maxlen	= sizeof(val),
 	};
 
-	if (write)
-		return -EPERM;
-	val = tcplat_counter_sum(*id);
+	val = tcplat_counter_sum(id);
 	return proc_doulongvec_minmax(&tmp, 0, buffer, lenp, ppos);
 }
 
-/* Read-only status text, rebuilt on every read. */
+/* Read-only status text (0444), rebuilt on every read. */
 static int tcplat_status_handler(const struct ctl_table *table, int write,
 				 void *buffer, size_t *lenp, loff_t *ppos)
 {
@@ -171,8 +159,6 @@ static int tcplat_status_handler(const struct ctl_table *table, int write,
 	char *buf;
 	int ret;
 
-	if (write)
-		return -EPERM;
 	buf = kzalloc(TCPLAT_STATUS_LEN, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
@@ -207,7 +193,7 @@ static int tcplat_status_handler(const struct ctl_table *table, int write,
 
 #define TCPLAT_COUNTER(_name, _id) {			\
 	.procname	= _name,			\
-	.data		= &tcplat_counter_ids[_id],	\
+	.extra1		= (void *)(uintptr_t)(_id),	\
 	.maxlen		= sizeof(unsigned long),	\
 	.mode		= 0444,				\
 	.proc_handler	= tcplat_counter_handler,	\

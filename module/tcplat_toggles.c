@@ -15,7 +15,6 @@
  * (tcp_syn_stale_policy: legacy, upstream or fast) and clamp_window
  * (tcp_clamp_policy: grow or shrink) are entries of tcplat_policies[].
  */
-#include <linux/capability.h>
 #include <linux/errno.h>
 #include <linux/jump_label.h>
 #include <linux/kernel.h>
@@ -120,7 +119,7 @@ static int tcplat_toggle_handler(const struct ctl_table *table, int write,
 		return tcplat_show_int(t->key ? static_key_enabled(t->key) : 0,
 				       buffer, lenp, ppos);
 
-	ret = tcplat_check_write(write);
+	ret = tcplat_check_write();
 	if (ret)
 		return ret;
 	if (!t->key)
@@ -155,7 +154,7 @@ static int tcplat_policy_handler(const struct ctl_table *table, int write,
 		}
 		return proc_dostring(&tmp, 0, buffer, lenp, ppos);
 	}
-	ret = tcplat_check_write(write);
+	ret = tcplat_check_write();
 	if (ret)
 		return ret;
 	if (!p->policy)

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Why this file exists: the module's loopback test drivers (tcplat-repro.py
-# and the connections of test-sysctl.sh) wait for the server's end of one
-# connection to reach a state before they close the client.  This reads that
-# state from /proc/net/tcp or tcp6, in one place.
+# Why this file exists: the loopback connections of test-sysctl.sh
+# (one_conn) wait for the server's end of one connection to reach a state
+# before they close the client.  This reads that state from /proc/net/tcp
+# or tcp6, in one place.
 
 import socket
 

@@ -9,10 +9,12 @@
 # the counters and the widener fire on loopback traffic, the widener keeps
 # to its bounds (its namespace, the local port, in-window segments, one
 # spinner and 500 ms per second: an other-netns connection, a remote-port
-# close, an out-of-window RST and a flood of closes get past none of them), the widener really forces the race (segments lost on a
-# kernel without the fix, none with it; needs 2 CPUs), and 1000 load/unload
-# cycles while the close-race reproducer (selftests/tcp_tw_race) runs on
-# the widened port leave no splat, no kprobe and no leak behind.
+# close, an out-of-window RST and a flood of closes get past none of them),
+# the widener really forces the race (tcp_tw_race in both modes and
+# families: segments lost on a kernel without the fix, none with it; needs
+# 2 CPUs), and 1000 load/unload cycles while the close-race reproducer
+# (selftests/tcp_tw_race) runs on the widened port leave no splat, no
+# kprobe and no leak behind.
 #
 # Loading and unloading patches kernel text (kprobes on ftrace call sites).
 # QEMU's multi-threaded TCG does not keep that coherent across vCPUs: a
@@ -893,47 +895,46 @@ sysctl_write race_widen_us 0
 sysctl_write race_widen_port 0
 sysctl_write race_widen_mode 1
 
-# --- the race itself, forced with the widener (tcplat-repro.py) ---------
+# --- the race itself, forced with the widener (tcp_tw_race) --------------
 
-# repro_lost MODE: runs 3 trials and prints how many segments the race lost.
+# repro_lost MODE FAMILY: 5 connections of tcp_tw_race on $rport in this
+# namespace, widened by 10 ms in MODE (the test arms and observes its own
+# port; 10 ms, as in tw_race_vm.sh, keeps runs in a row well inside the
+# widener's budget of 500 ms per second); prints how many segments a
+# closed socket dropped (its closed_sk).
 repro_lost() {
-	local b
+	local out
 
-	b=$(sysctl_read closed_sk_segments)
-	python3 "$here/tcplat-repro.py" --mode "$1" --port "$rport" --trials 3 |
-		sed 's/^/# repro| /' >&2
-	echo $(($(sysctl_read closed_sk_segments) - b))
+	out=$("$repro" "-$2" --no-netns -p "$rport" -n 5 --widen-us 10000 \
+		--widen-mode "$1" --expect report 2>&1)
+	grep -E '^# tcp_tw_race:' <<<"$out" | sed 's/^# /# repro| /' >&2
+	grep -o ' closed_sk=[0-9]*' <<<"$out" | head -n 1 | cut -d= -f2
 }
 
 rport=$((port + 2))
 if [ "$(nproc)" -lt 2 ]; then
 	skip "race reproduction needs 2 CPUs (this VM has $(nproc))"
-elif [ ! -r "$here/tcplat-repro.py" ]; then
-	skip "tcplat-repro.py missing: race reproduction not run"
+elif [ ! -x "$repro" ]; then
+	fail "race reproducer $repro not built (make -C selftests)"
 else
-	sysctl_write observe_port "$rport"
-	sysctl_write race_widen_port "$rport"
-	sysctl_write race_widen_us 100000
 	fixed=$(sysctl_read tw_relookup)
 	for m in 2 1; do
-		sysctl_write race_widen_mode "$m"
-		lost=$(repro_lost "$m")
-		if [ "$fixed" = 1 ]; then
-			check "mode $m: fix active, no segment lost ($lost)" [ "$lost" -eq 0 ]
-		else
-			check "mode $m: race forced, segments lost ($lost of 3)" [ "$lost" -ge 1 ]
-		fi
-		if [ "$fixed" = 1 ]; then
-			sysctl_write tw_relookup 0
-			lost=$(repro_lost "$m")
-			check "mode $m: fix off, segments lost ($lost of 3)" [ "$lost" -ge 1 ]
-			sysctl_write tw_relookup 1
-		fi
+		for fam in 4 6; do
+			lost=$(repro_lost "$m" "$fam")
+			if [ "$fixed" = 1 ]; then
+				check "mode $m ipv$fam: fix active, no segment lost (${lost:-none})" \
+					[ "${lost:-x}" = 0 ]
+				sysctl_write tw_relookup 0
+				lost=$(repro_lost "$m" "$fam")
+				sysctl_write tw_relookup 1
+				check "mode $m ipv$fam: fix off, segments lost (${lost:-none} in 5 connections)" \
+					[ "${lost:-0}" -ge 1 ]
+			else
+				check "mode $m ipv$fam: race forced, segments lost (${lost:-none} in 5 connections)" \
+					[ "${lost:-0}" -ge 1 ]
+			fi
+		done
 	done
-	sysctl_write race_widen_port 0
-	sysctl_write race_widen_us 0
-	sysctl_write race_widen_mode 1
-	sysctl_write observe_port 0
 fi
 
 check "rmmod tcplat" unload
