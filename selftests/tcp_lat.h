@@ -145,6 +145,16 @@ static inline void bad_usage(void)
 	exit(EXIT_USAGE);
 }
 
+/* After the getopt_long() loop: the programs take no operands. */
+static inline void no_operands(int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n",
+			program_invocation_short_name, argv[optind]);
+		bad_usage();
+	}
+}
+
 /*
  * getopt_long() (opterr = 0, optstring starting with ':') returned ':' or
  * '?' for the option at argv[optind - 1]: say which and exit.

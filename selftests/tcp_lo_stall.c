@@ -228,10 +228,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			bad_option(c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
-		bad_usage();
-	}
+	no_operands(argc, argv);
 	if (!o->ipv4 && !o->ipv6) {
 		o->ipv4 = true;
 		o->ipv6 = true;

@@ -216,10 +216,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			bad_option(c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
-		bad_usage();
-	}
+	no_operands(argc, argv);
 }
 
 /*

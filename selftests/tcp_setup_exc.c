@@ -245,11 +245,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			bad_usage();
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n",
-			program_invocation_short_name, argv[optind]);
-		bad_usage();
-	}
+	no_operands(argc, argv);
 	if (only4 && only6) {
 		fprintf(stderr, "%s: -4 and -6 exclude each other\n",
 			program_invocation_short_name);
