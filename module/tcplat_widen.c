@@ -188,6 +188,7 @@ static struct tcplat_probe tcplat_widen_waiter = {
  */
 int tcplat_widen_arm(u64 net)
 {
+	u64 old_net = READ_ONCE(tcplat_widen_net);
 	int mode = READ_ONCE(tcplat_widen_mode);
 	struct tcplat_probe *want = NULL;
 
@@ -195,16 +196,18 @@ int tcplat_widen_arm(u64 net)
 		want = mode == TCPLAT_WIDEN_HOLDER ? &tcplat_widen_holder :
 						     &tcplat_widen_waiter;
 	if (want) {
+		/* The namespace first: a placed probe never matches the old one. */
+		WRITE_ONCE(tcplat_widen_net, net);
 		tcplat_probe_register(want);
-		if (!want->registered)
+		if (!want->registered) {
+			WRITE_ONCE(tcplat_widen_net, old_net);
 			return want->err;
+		}
 	}
 	if (want != &tcplat_widen_holder)
 		tcplat_probe_unregister(&tcplat_widen_holder);
 	if (want != &tcplat_widen_waiter)
 		tcplat_probe_unregister(&tcplat_widen_waiter);
-	if (want)
-		WRITE_ONCE(tcplat_widen_net, net);
 	return 0;
 }
 
