@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -642,6 +643,496 @@ static inline void summarize(unsigned long long *v, unsigned long n,
 		s->over100ms += v[i] >= 100 * NSEC_PER_MSEC;
 		s->over1s += v[i] >= NSEC_PER_SEC;
 	}
+}
+
+/* ---- sockets: closing, connecting, accepting ------------------------------ */
+
+/* Close @fd with SO_LINGER {1, 0}: a RST, no timewait socket. */
+static inline void close_rst(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* Wait until @fd's non-blocking connect() finished; 0 connected, else -errno. */
+static inline int connect_wait(int fd, unsigned long long until)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	unsigned long long now;
+	int err = 0;
+
+	for (;;) {
+		now = now_ns();
+		if (now >= until || lat_stopped())
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (until - now) / NSEC_PER_MSEC + 1) > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	return -err;
+}
+
+/* Accept one connection within @wait_ns; the socket or -1. */
+static inline int accept_one(int lfd, unsigned long long wait_ns)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, wait_ns / NSEC_PER_MSEC) <= 0)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* ---- a sysctl changed for one test and restored ---------------------------- */
+
+struct saved_sysctl {
+	const char *path;
+	char old[64];
+	bool changed;
+};
+
+static inline int sysctl_change(struct saved_sysctl *s, const char *path,
+				const char *val)
+{
+	s->path = path;
+	s->changed = false;
+	if (sysctl_read(path, s->old, sizeof(s->old)) || sysctl_write(path, val))
+		return -1;
+	s->changed = true;
+	return 0;
+}
+
+static inline void sysctl_restore(struct saved_sysctl *s)
+{
+	if (s->changed && sysctl_write(s->path, s->old))
+		ksft_print_msg("cannot restore %s to '%s'\n", s->path, s->old);
+	s->changed = false;
+}
+
+/* ---- a client on one fixed source port (tcp_tw_race, tcp_stale_peer) ------ */
+
+/* Connect attempts refused by a stale timewait socket before giving up. */
+#define MAX_REFUSED		3
+/* Socket send/receive timeout, generous for slow (TCG) virtual machines. */
+#define FC_IO_TIMEOUT_S		10
+/* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
+#define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
+
+/* How a connect() met a stale peer (fc_connect()). */
+#define HIT_SYN_RTX		0x1	/* its SYN was retransmitted */
+#define HIT_SYN_RST		0x2	/* a timewait socket answered with a RST */
+#define HIT_SYN_LATE		0x4	/* ... retransmitted after >= 500 ms */
+
+struct fixed_client {
+	int family;
+	unsigned short sport;	/* server port */
+	unsigned short cport;	/* client port, chosen by the first socket */
+	bool rst_close;		/* SO_LINGER {1, 0}: close() sends a RST/ACK */
+	char err[256];
+};
+
+#define fc_fail(c, fmt, ...) \
+	snprintf((c)->err, sizeof((c)->err), "client: " fmt, ##__VA_ARGS__)
+
+/* A socket bound to the fixed client port (chosen by the first call). */
+static inline int fc_socket(struct fixed_client *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage ss;
+	socklen_t alen;
+	int fd;
+
+	fd = socket(c->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fc_fail(c, "socket: %s", strerror(errno));
+		return -1;
+	}
+	alen = loopback_addr(c->family, c->cport, &ss);
+	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+	    (c->rst_close &&
+	     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) ||
+	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	    set_io_timeouts(fd, FC_IO_TIMEOUT_S)) {
+		fc_fail(c, "socket options: %s", strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, alen)) {
+		fc_fail(c, "bind source port %u: %s", c->cport, strerror(errno));
+		goto fail;
+	}
+	if (!c->cport && local_port(fd, &c->cport)) {
+		fc_fail(c, "getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Connect from the fixed port to the server; the socket or -1.  *flags
+ * says how the connect() met a stale peer: a timewait socket refused the
+ * SYN (HIT_SYN_RST, connect() is retried), or the SYN was retransmitted
+ * (HIT_SYN_RTX): answered by a stale ACK, which the client resets and
+ * resends its SYN after TCP_TIMEOUT_MIN, or not answered at all (resent
+ * after the initial RTO, HIT_SYN_LATE).  Nothing else retransmits on an
+ * idle loopback.  *rtx gets tcpi_total_retrans right after connect().
+ */
+static inline int fc_connect(struct fixed_client *c, bool first,
+			     unsigned long long *lat, unsigned int *flags,
+			     unsigned int *rtx)
+{
+	struct sockaddr_storage ss;
+	unsigned long long t0;
+	struct tcp_info ti;
+	socklen_t alen;
+	int attempt, fd;
+
+	*flags = 0;
+	alen = loopback_addr(c->family, c->sport, &ss);
+	t0 = now_ns();
+	for (attempt = 0; ; attempt++) {
+		fd = fc_socket(c);
+		if (fd < 0)
+			return -1;
+		if (!connect(fd, (struct sockaddr *)&ss, alen))
+			break;
+		if (errno == ECONNREFUSED && !first && attempt < MAX_REFUSED &&
+		    !lat_stopped()) {
+			*flags |= HIT_SYN_RST;
+			close(fd);
+			continue;
+		}
+		fc_fail(c, "connect from port %u to port %u (attempt %d): %s",
+			c->cport, c->sport, attempt + 1, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*lat = now_ns() - t0;
+	if (tcp_info_get(fd, &ti)) {
+		fc_fail(c, "getsockopt(TCP_INFO) after connect: %s",
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*rtx = ti.tcpi_total_retrans;
+	if (ti.tcpi_total_retrans)
+		*flags |= HIT_SYN_RTX;
+	if (ti.tcpi_total_retrans && *lat >= SLOW_SYN_NS)
+		*flags |= HIT_SYN_LATE;
+	return fd;
+}
+
+/* ---- exit ------------------------------------------------------------------ */
+
+/* Exit as kselftest reads it: fail, skip when nothing passed, else pass. */
+static inline void lat_exit(void)
+{
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
+		ksft_print_cnts();
+		exit(KSFT_SKIP);
+	}
+	ksft_exit_pass();
+}
+
+/* ---- connection-setup tests (tcp_synq_full, tcp_acceptq_full, tcp_port_exhaust) */
+
+/* How long a handshake step may take before a test gives up on it. */
+#define STEP_NS			(2 * NSEC_PER_SEC)
+/* A dropped SYN is retransmitted after 1 s, then 3 s (2 s linear): wait 5. */
+#define CONNECT_WAIT_NS		(5 * NSEC_PER_SEC)
+#define POLL_NS			(5 * NSEC_PER_MSEC)
+
+#define TCP_ST_SYN_RECV		3
+#define TCP_ST_LISTEN		10
+
+/* One test: one scenario in one address family, in its own namespace. */
+struct setup_test {
+	int family;
+	const char *fname;
+	unsigned long long deadline;
+	char why[256];
+	struct mib_snap *a, *b, *c, *cur;
+};
+
+/* A connection-setup program: its scenario, options and test. */
+struct setup_prog {
+	const char *scenario;	/* "scenario=" of the result line */
+	const char *help;	/* what it does and its own options */
+	const char *optstring;	/* its own short options, e.g. "n:P:" */
+	void (*opt)(int c, const char *arg);
+	int (*run)(struct setup_test *t);
+	bool needs_nft;
+};
+
+static inline bool running(const struct setup_test *t)
+{
+	return !lat_stopped() && now_ns() < t->deadline;
+}
+
+/* The first reason a test fails; later ones are consequences. */
+static inline void set_why(struct setup_test *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->why, sizeof(t->why), fmt, ap);
+	va_end(ap);
+}
+
+/* A counter for a key=value line in a caller's 24-byte buffer. */
+static inline const char *cnt(char *buf, long long v)
+{
+	fmt_count(buf, 24, v);
+	return buf;
+}
+
+/* Poll until TcpExt @name moved since @from, at most @wait_ns. */
+static inline bool wait_moved(struct setup_test *t, const struct mib_snap *from,
+			      const char *name, unsigned long long wait_ns)
+{
+	unsigned long long until = now_ns() + wait_ns;
+
+	for (;;) {
+		mib_snapshot(t->cur);
+		if (mib_delta(from, t->cur, name) > 0)
+			return true;
+		if (now_ns() >= until || lat_stopped())
+			return false;
+		sleep_ns(NSEC_PER_MSEC);
+	}
+}
+
+/* A non-blocking listener on loopback, any port; its address in @ss. */
+static inline int listener_open(struct setup_test *t, int backlog,
+				unsigned short *port,
+				struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fd;
+
+	*len = loopback_addr(t->family, 0, ss);
+	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		set_why(t, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)ss, *len) || listen(fd, backlog) ||
+	    local_port(fd, port)) {
+		set_why(t, "listener: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*len = loopback_addr(t->family, *port, ss);
+	return fd;
+}
+
+/* A non-blocking client whose connect() to @ss is under way; or -1. */
+static inline int connect_start(struct setup_test *t,
+				const struct sockaddr_storage *ss,
+				socklen_t len)
+{
+	int fd;
+
+	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		set_why(t, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)ss, len) &&
+	    errno != EINPROGRESS) {
+		set_why(t, "connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static inline void close_all(int *fds, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		close_rst(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/*
+ * Sockets of /proc/net/tcp{,6} with local port @lport in state @state;
+ * the Recv-Q of the last one (the accept backlog of a listener) in @rxq.
+ */
+static inline long proc_tcp_count(int family, unsigned short lport,
+				  int state, long *rxq)
+{
+	char line[512];
+	long n = 0;
+	FILE *f;
+
+	f = fopen(family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int port, st;
+		unsigned long tx, rx;
+
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %lx:%lx",
+			   &port, &st, &tx, &rx) != 4)
+			continue;
+		if (port != lport || (int)st != state)
+			continue;
+		n++;
+		if (rxq)
+			*rxq = rx;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Poll until @want sockets are in @state on @lport, or with @rxq until
+ * the listener's accept backlog is @want; returns the last count.
+ */
+static inline long wait_proc(struct setup_test *t, unsigned short lport,
+			     int state, long want, long *rxq)
+{
+	unsigned long long until = now_ns() + STEP_NS;
+	long n, q = -1;
+
+	for (;;) {
+		n = proc_tcp_count(t->family, lport, state, &q);
+		if (rxq) {
+			*rxq = q;
+			n = q;
+		}
+		if (n == want || now_ns() >= until || lat_stopped())
+			return n;
+		sleep_ns(POLL_NS);
+	}
+}
+
+static inline void setup_run_one(const struct setup_prog *p, int family,
+				 unsigned long time_s)
+{
+	struct setup_test t;
+	char name[32];
+	int fd;
+
+	memset(&t, 0, sizeof(t));
+	t.family = family;
+	t.fname = family_name(family);
+	snprintf(name, sizeof(name), "%s %s", p->scenario, t.fname);
+	fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		ksft_test_result_skip("%s: %s not available\n", name, t.fname);
+		return;
+	}
+	close(fd);
+	if (enter_netns(t.why, sizeof(t.why))) {
+		ksft_test_result_skip("%s: %s\n", name, t.why);
+		return;
+	}
+	t.a = malloc(sizeof(*t.a));
+	t.b = malloc(sizeof(*t.b));
+	t.c = malloc(sizeof(*t.c));
+	t.cur = malloc(sizeof(*t.cur));
+	if (!t.a || !t.b || !t.c || !t.cur) {
+		ksft_test_result_fail("%s: out of memory\n", name);
+		goto out;
+	}
+	mib_snapshot(t.a);
+	if (!t.a->n) {
+		ksft_test_result_skip("%s: no TcpExt counters in /proc/net/netstat\n",
+				      name);
+		goto out;
+	}
+	t.deadline = now_ns() + time_s * NSEC_PER_SEC;
+	if (p->run(&t) && !t.why[0])
+		set_why(&t, "failed");
+	if (lat_stopped())
+		set_why(&t, "interrupted");
+	if (t.why[0])
+		ksft_test_result_fail("%s: %s\n", name, t.why);
+	else
+		ksft_test_result_pass("%s\n", name);
+out:
+	free(t.a);
+	free(t.b);
+	free(t.c);
+	free(t.cur);
+}
+
+/*
+ * main() of a connection-setup program: -4, -6, -t and the program's own
+ * options, then one test per address family.
+ */
+static inline int setup_main(int argc, char **argv, const struct setup_prog *p)
+{
+	static const struct option help[] = { { "help", 0, NULL, 'h' }, { } };
+	const char *me = program_invocation_short_name;
+	bool only4 = false, only6 = false;
+	unsigned long time_s = 30;
+	char opts[32];
+	int c;
+
+	snprintf(opts, sizeof(opts), ":46t:h%s", p->optstring);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, opts, help, NULL)) != -1) {
+		if (c == '4') {
+			only4 = true;
+		} else if (c == '6') {
+			only6 = true;
+		} else if (c == 't') {
+			time_s = opt_ulong("-t", optarg, 1, 3600);
+		} else if (c == 'h') {
+			printf("Usage: %s [-4|-6] [-t SECONDS]%s\n", me,
+			       p->optstring[0] ? " [options]" : "");
+			printf("%s", p->help);
+			printf("  -4, -6      one address family only (default both)\n");
+			printf("  -t SECONDS  time bound per test (default 30)\n");
+			printf("Prints \"%s: scenario=%s ...\" per test.\n", me,
+			       p->scenario);
+			printf("Needs root.  Exit: 0 pass, 1 fail or bad arguments, 4 skip.\n");
+			exit(0);
+		} else if (c == ':' || c == '?') {
+			bad_option(c, argv);
+		} else {
+			p->opt(c, optarg);
+		}
+	}
+	no_operands(argc, argv);
+	if (only4 && only6) {
+		fprintf(stderr, "%s: -4 and -6 exclude each other\n", me);
+		bad_usage();
+	}
+	ksft_print_header();
+	ksft_set_plan(only4 || only6 ? 1 : 2);
+	lat_catch_signals();
+	srandom(now_ns());
+	if (p->needs_nft && !have_tool("nft --version >/dev/null 2>&1")) {
+		if (!only6)
+			ksft_test_result_skip("%s ipv4: nft command not found\n",
+					      p->scenario);
+		if (!only4)
+			ksft_test_result_skip("%s ipv6: nft command not found\n",
+					      p->scenario);
+		lat_exit();
+	}
+	if (!only6)
+		setup_run_one(p, AF_INET, time_s);
+	if (!only4)
+		setup_run_one(p, AF_INET6, time_s);
+	lat_exit();
+	return 0;
 }
 
 #endif /* TCP_LAT_H */

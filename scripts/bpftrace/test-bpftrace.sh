@@ -10,10 +10,11 @@
 # (every reconnect meets a stale ACK and is followed to ESTABLISHED),
 # tcp-rcvbuf-growth beside tcp_rcvbuf_growth (a slow reader: the prune
 # path raises sk_rcvbuf, on the patched kernel at most once),
-# tcp-listen-drops beside tcp_setup_exc (its refusals add up to the
-# reproducer's TcpExt deltas) and beside clean connects (no refusal),
-# tcp-connect-cost beside tcp_setup_exc's port exhaustion (its failures)
-# and clean connects (none), tcp-overview beside tcp_setup_exc and
+# tcp-listen-drops beside tcp_synq_full and tcp_acceptq_full (their
+# refusals add up to the reproducers' TcpExt deltas) and beside clean
+# connects (no refusal), tcp-connect-cost beside tcp_port_exhaust (its
+# failures) and clean connects (none), tcp-overview beside the three
+# connection-setup reproducers and
 # tcp_stale_peer (its totals against theirs) and beside clean connects
 # (zeros).
 #
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth tcp_setup_exc; do
+for p in tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do
 	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
 done
 
@@ -119,10 +120,10 @@ keysum() { grep -o " $2=[0-9]*" <<<"$1" | cut -d= -f2 | awk '{ s += $1 } END { p
 zero_or_absent() { local v; v=$(value "$1" "$2"); [ -z "$v" ] || [ "$v" = 0 ]; }
 # same_positive A B: A equals B and B is above 0.
 same_positive() { [ "$1" = "$2" ] && [ "$2" -gt 0 ]; }
-out=$("$here/tcp-listen-drops" -q -c "$top/selftests/tcp_setup_exc -s synq,acceptq" 2>&1)
+out=$(for p in tcp_synq_full tcp_acceptq_full; do "$here/tcp-listen-drops" -q -c "$top/selftests/$p"; done 2>&1)
 echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-listen-drops attached" grep -q '^Attaching' <<<"$out"
-check "tcp_setup_exc produced its scenarios" [ "$(grep -c '^ok [0-9]' <<<"$out")" = 4 ]
+check "tcp_synq_full and tcp_acceptq_full produced their scenarios" [ "$(grep -c '^ok [0-9]' <<<"$out")" = 4 ]
 for pair in "SYN dropped: SYN queue full, no cookies=reqq_full_drop" \
 	    "SYN dropped: accept queue full=syn_listen_overflows" \
 	    "third ACK dropped: accept queue full=ack_listen_overflows"; do
@@ -138,10 +139,10 @@ check "tcp-listen-drops: a clean workload (20 connects) was seen" \
 	[ "$(total "$out" "@syns[")" -ge 20 ]
 check "tcp-listen-drops: ... and refused nothing" absent "$out" "@drops["
 
-# Port exhaustion (seed 004): every EADDRNOTAVAIL of tcp_setup_exc's full
+# Port exhaustion (seed 004): every EADDRNOTAVAIL of tcp_port_exhaust's full
 # phase is a failed port search and a failed connect(); clean connects
 # never fail one.
-out=$("$here/tcp-connect-cost" -q -c "$top/selftests/tcp_setup_exc -s ports" 2>&1)
+out=$("$here/tcp-connect-cost" -q -c "$top/selftests/tcp_port_exhaust" 2>&1)
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
 check "tcp-connect-cost attached" grep -q '^Attaching' <<<"$out"
 want=$(keysum "$out" full_eaddrnotavail)
@@ -156,14 +157,14 @@ check "tcp-connect-cost: clean connects found a port" \
 check "tcp-connect-cost: ... and never failed" absent "$out" "@searches[EADDRNOTAVAIL"
 
 # The overview: its totals against the reproducers' own figures.
-out=$("$here/tcp-overview" -c "$top/selftests/tcp_setup_exc -4" 2>&1)
+out=$(for p in tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do "$here/tcp-overview" -c "$top/selftests/$p -4"; done 2>&1)
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
 check "tcp-overview attached" grep -q '^Attaching' <<<"$out"
 for pair in t_synq=reqq_full_drop t_accq=syn_listen_overflows \
 	    t_ackq=ack_listen_overflows t_noport=full_eaddrnotavail; do
 	m=${pair%=*} key=${pair#*=}
-	want=$(keysum "$out" "$key") got=$(value "$out" "@$m")
-	check "tcp-overview: @$m ${got:-absent} = $key $want (> 0)" same_positive "${got:-0}" "$want"
+	want=$(keysum "$out" "$key") got=$(total "$out" "@$m: ")
+	check "tcp-overview: @$m $got = $key $want (> 0)" same_positive "$got" "$want"
 done
 out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
 check "tcp-overview: 5 stale ACKs beside tcp_stale_peer -n 5" is "$out" "@t_stale" 5

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists: a listener that stops accepting fills its accept
+ * queue, and connection setup then costs the client seconds ("In-depth
+ * analysis of common three-way handshake exceptions", seed 004 of this
+ * project).  This test produces it on loopback, in a private network
+ * namespace per address family, in two parts:
+ *
+ * (1) The accept queue holds backlog + 1 connections; a new SYN is
+ *     dropped (ListenOverflows, ListenDrops) until the application accepts
+ *     one, the client's SYN retransmit gets in after 1 s.
+ * (2) A client whose SYN got in while there was room believes it is
+ *     connected, but its third ACK reaches the server only after the queue
+ *     filled up: the client holds it back (TCP_DEFER_ACCEPT on the
+ *     connecting socket makes the kernel send it with the first data)
+ *     while the last slot fills.  Its request and every later segment are
+ *     dropped at the full queue (ListenOverflows), the server retransmits
+ *     its SYN-ACK from the request-socket timer (TCPSynRetrans), and the
+ *     request is acknowledged only after the application accepted one
+ *     connection.
+ *
+ * It reports latencies and asserts no threshold; it fails when the
+ * scenario was not produced (the queue never filled, no SYN or ACK was
+ * dropped) or a measurement could not be taken.
+ */
+#define _GNU_SOURCE
+
+#include "tcp_lat.h"
+
+#define BACKLOG			4
+/* sk_acceptq_is_full(): more than the backlog. */
+#define QUEUED			(BACKLOG + 1)
+/* The application accepts one connection this long after the request. */
+#define ACCEPT_AFTER_NS		(1500 * NSEC_PER_MSEC)
+/* The request is given this long to be acknowledged. */
+#define REQ_WAIT_NS		(5 * NSEC_PER_SEC)
+/* Tries when a stall let the delayed third ACK out first. */
+#define ACK_ATTEMPTS		3
+
+struct accq_res {
+	long long syn_us, syn_rtx, syn_ovf, syn_drops, syn_synrtx, syn_tmo;
+	long long ack_conn_us, ack_held, ack_attempts, ack_ovf, ack_drops;
+	long long ack_synrtx, ack_tmo, synack_ms, req_ms, req_rtx;
+};
+
+/* A listener and its address; @fds its never-accepted connections. */
+struct accq_ctx {
+	int lfd, fds[QUEUED];
+	unsigned short lport;
+	struct sockaddr_storage ls;
+	socklen_t llen;
+};
+
+/* Connect and wait for it; the socket, or -1. */
+static int connect_now(struct setup_test *t, struct accq_ctx *x)
+{
+	int fd, err;
+
+	fd = connect_start(t, &x->ls, x->llen);
+	if (fd < 0)
+		return -1;
+	err = connect_wait(fd, now_ns() + STEP_NS);
+	if (err) {
+		set_why(t, "connect to the listener: %s", strerror(-err));
+		close_rst(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Connect clients @from..@to-1 (never accepted) and check that the accept
+ * queue holds @to connections.
+ */
+static int accq_fill(struct setup_test *t, struct accq_ctx *x,
+		     unsigned long from, unsigned long to)
+{
+	unsigned long i;
+	long q;
+
+	for (i = from; i < to; i++) {
+		x->fds[i] = connect_now(t, x);
+		if (x->fds[i] < 0)
+			return -1;
+	}
+	wait_proc(t, x->lport, TCP_ST_LISTEN, to, &q);
+	if (q != (long)to) {
+		set_why(t, "accept queue holds %ld connections, expected %lu",
+			q, to);
+		return -1;
+	}
+	return 0;
+}
+
+static int accq_open(struct setup_test *t, struct accq_ctx *x)
+{
+	memset(x->fds, -1, sizeof(x->fds));
+	x->lfd = listener_open(t, BACKLOG, &x->lport, &x->ls, &x->llen);
+	return x->lfd < 0 ? -1 : 0;
+}
+
+static void accq_close(struct accq_ctx *x)
+{
+	close_all(x->fds, QUEUED);
+	close(x->lfd);
+}
+
+/*
+ * Part 1: the accept queue is full, a new SYN is dropped; the application
+ * accepts one connection and the SYN retransmit gets in.
+ */
+static int accq_syn(struct setup_test *t, struct accq_res *r)
+{
+	unsigned long long t0, t1;
+	struct accq_ctx x;
+	int fd = -1, cfd, err, ret = -1;
+	struct tcp_info ti;
+
+	if (accq_open(t, &x))
+		return -1;
+	if (accq_fill(t, &x, 0, QUEUED))
+		goto out;
+	mib_snapshot(t->a);
+	t0 = now_ns();
+	fd = connect_start(t, &x.ls, x.llen);
+	if (fd < 0)
+		goto out;
+	if (!wait_moved(t, t->a, "ListenOverflows", 500 * NSEC_PER_MSEC)) {
+		set_why(t, "ListenOverflows did not move: the SYN was not dropped");
+		goto out;
+	}
+	/* The application catches up by one connection. */
+	cfd = accept_one(x.lfd, STEP_NS);
+	if (cfd < 0) {
+		set_why(t, "accept: %s", strerror(errno));
+		goto out;
+	}
+	close_rst(cfd);
+	err = connect_wait(fd, t0 + CONNECT_WAIT_NS);
+	t1 = now_ns();
+	if (err) {
+		set_why(t, "connect() after one accept(): %s", strerror(-err));
+		goto out;
+	}
+	mib_snapshot(t->b);
+	tcp_info_get(fd, &ti);
+	r->syn_us = (t1 - t0) / NSEC_PER_USEC;
+	r->syn_rtx = ti.tcpi_total_retrans;
+	r->syn_ovf = mib_delta(t->a, t->b, "ListenOverflows");
+	r->syn_drops = mib_delta(t->a, t->b, "ListenDrops");
+	r->syn_synrtx = mib_delta(t->a, t->b, "TCPSynRetrans");
+	r->syn_tmo = mib_delta(t->a, t->b, "TCPTimeouts");
+	ret = 0;
+out:
+	close_rst(fd);
+	accq_close(&x);
+	return ret;
+}
+
+/*
+ * Part 2: the client's SYN gets in while the accept queue has room; its
+ * third ACK is held back (TCP_DEFER_ACCEPT on a connecting socket makes
+ * the kernel save that ACK for the first data, or for the delayed-ACK
+ * timer, 200 ms) while the last slot of the queue fills.  The request,
+ * which carries the third ACK, is dropped at the full queue, and so is
+ * every later segment of the client; the server retransmits its SYN-ACK.
+ * The application accepts one connection ACCEPT_AFTER_NS after the
+ * request and the request gets in with the next retransmission.
+ *
+ * Returns 1 when the delayed ACK left before the request (the machine
+ * stalled): the caller tries again.
+ */
+static int accq_ack(struct setup_test *t, struct accq_res *r)
+{
+	unsigned long long tp0, tw, now;
+	int pfd = -1, cfd, err, ret = -1;
+	bool accepted = false;
+	struct accq_ctx x;
+	struct tcp_info ti;
+
+	if (accq_open(t, &x))
+		return -1;
+	if (accq_fill(t, &x, 0, QUEUED - 1))
+		goto out;
+	pfd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pfd < 0 || set_int(pfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1)) {
+		set_why(t, "client socket with TCP_DEFER_ACCEPT: %s",
+			strerror(errno));
+		goto out;
+	}
+	mib_snapshot(t->c);
+	tp0 = now_ns();
+	if (connect(pfd, (struct sockaddr *)&x.ls, x.llen) &&
+	    errno != EINPROGRESS) {
+		set_why(t, "client: connect: %s", strerror(errno));
+		goto out;
+	}
+	err = connect_wait(pfd, tp0 + STEP_NS);
+	if (err) {
+		set_why(t, "client: connect: %s", strerror(-err));
+		goto out;
+	}
+	r->ack_conn_us = (now_ns() - tp0) / NSEC_PER_USEC;
+	if (accq_fill(t, &x, QUEUED - 1, QUEUED))
+		goto out;
+	/* The client's request socket still waits for the third ACK. */
+	if (proc_tcp_count(t->family, x.lport, TCP_ST_SYN_RECV, NULL) != 1) {
+		ret = 1;
+		goto out;
+	}
+
+	mib_snapshot(t->a);
+	tw = now_ns();
+	if (write(pfd, "q", 1) != 1) {
+		set_why(t, "client: write: %s", strerror(errno));
+		goto out;
+	}
+	r->ack_held = 1;
+	for (;;) {
+		now = now_ns();
+		if (now - tw >= REQ_WAIT_NS || !running(t))
+			break;
+		mib_snapshot(t->cur);
+		if (r->synack_ms < 0 &&
+		    mib_delta(t->c, t->cur, "TCPSynRetrans") > 0)
+			r->synack_ms = (now - tp0) / NSEC_PER_MSEC;
+		if (!accepted && now - tw >= ACCEPT_AFTER_NS) {
+			memcpy(t->b, t->cur, sizeof(*t->b));
+			cfd = accept_one(x.lfd, STEP_NS);
+			if (cfd < 0) {
+				set_why(t, "accept: %s", strerror(errno));
+				goto out;
+			}
+			close_rst(cfd);
+			accepted = true;
+		}
+		tcp_info_get(pfd, &ti);
+		if (!ti.tcpi_unacked) {
+			r->req_ms = (now - tw) / NSEC_PER_MSEC;
+			break;
+		}
+		sleep_ns(POLL_NS);
+	}
+	if (!accepted)
+		mib_snapshot(t->b);
+	mib_snapshot(t->c);
+	tcp_info_get(pfd, &ti);
+	r->req_rtx = ti.tcpi_total_retrans;
+	/* While the queue was full: until the application accepted one. */
+	r->ack_ovf = mib_delta(t->a, t->b, "ListenOverflows");
+	r->ack_drops = mib_delta(t->a, t->b, "ListenDrops");
+	r->ack_synrtx = mib_delta(t->a, t->b, "TCPSynRetrans");
+	r->ack_tmo = mib_delta(t->a, t->b, "TCPTimeouts");
+	mib_print_deltas("  TcpExt after the accept", t->b, t->c, NULL, 0, true);
+	if (!accepted)
+		set_why(t, "time bound reached before the application accepted");
+	ret = t->why[0] ? -1 : 0;
+out:
+	close_rst(pfd);
+	accq_close(&x);
+	return ret;
+}
+
+#define FMT_ACCQ \
+	"%s: scenario=acceptq family=%s backlog=%d queued=%d syn_connect_us=%s syn_client_rtx=%s syn_listen_overflows=%s syn_listen_drops=%s syn_syn_retrans=%s syn_timeouts=%s ack_connect_us=%s ack_held=%s ack_attempts=%s ack_listen_overflows=%s ack_listen_drops=%s ack_syn_retrans=%s ack_timeouts=%s synack_rtx_ms=%s req_ms=%s req_rtx=%s\n"
+
+static int acceptq_test(struct setup_test *t)
+{
+	struct accq_res r = {
+		.syn_us = -1, .syn_rtx = -1, .syn_ovf = -1, .syn_drops = -1,
+		.syn_synrtx = -1, .syn_tmo = -1, .ack_conn_us = -1,
+		.ack_ovf = -1, .ack_drops = -1, .ack_synrtx = -1,
+		.ack_tmo = -1, .synack_ms = -1, .req_ms = -1, .req_rtx = -1,
+	};
+	char b[16][24];
+
+	if (!accq_syn(t, &r)) {
+		/* Again when a stall let the delayed third ACK out first. */
+		while (r.ack_attempts < ACK_ATTEMPTS && running(t)) {
+			r.ack_attempts++;
+			if (accq_ack(t, &r) != 1)
+				break;
+		}
+		if (!r.ack_held && !running(t))
+			set_why(t, "time bound reached before the third-ACK part");
+		else if (!r.ack_held)
+			set_why(t, "the third ACK left before the request in %lld attempts",
+				r.ack_attempts);
+	}
+
+	ksft_print_msg(FMT_ACCQ, program_invocation_short_name, t->fname,
+		       BACKLOG, QUEUED, cnt(b[0], r.syn_us),
+		       cnt(b[1], r.syn_rtx), cnt(b[2], r.syn_ovf),
+		       cnt(b[3], r.syn_drops), cnt(b[4], r.syn_synrtx),
+		       cnt(b[5], r.syn_tmo), cnt(b[6], r.ack_conn_us),
+		       cnt(b[7], r.ack_held), cnt(b[15], r.ack_attempts),
+		       cnt(b[8], r.ack_ovf), cnt(b[9], r.ack_drops),
+		       cnt(b[10], r.ack_synrtx), cnt(b[11], r.ack_tmo),
+		       cnt(b[12], r.synack_ms), cnt(b[13], r.req_ms),
+		       cnt(b[14], r.req_rtx));
+	ksft_print_msg("  SYN dropped: connect() %s us, %s SYN retransmits\n",
+		       b[0], b[1]);
+	ksft_print_msg("    TcpExt: ListenOverflows %s ListenDrops %s\n",
+		       b[2], b[3]);
+	ksft_print_msg("  third ACK dropped: connect() %s us, request acked after %s ms\n",
+		       b[6], b[13]);
+	ksft_print_msg("    %s request retransmits, first SYN-ACK retransmit %s ms after the SYN\n",
+		       b[14], b[12]);
+	ksft_print_msg("    TcpExt: ListenOverflows %s ListenDrops %s SynRetrans %s Timeouts %s\n",
+		       b[8], b[9], b[10], b[11]);
+
+	if (t->why[0])
+		return -1;
+	/* Data checks: SYN dropped, then ACKs dropped with SYN-ACK retransmits. */
+	if (r.syn_rtx < 1)
+		set_why(t, "the client did not retransmit its SYN: no SYN was dropped");
+	else if (r.ack_ovf < 1)
+		set_why(t, "ListenOverflows did not move while full: no ACK was dropped");
+	else if (r.ack_synrtx < 1)
+		set_why(t, "no SYN-ACK retransmit while the queue was full");
+	return t->why[0] ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct setup_prog prog = {
+		.scenario = "acceptq",
+		.help = "Accept queue full: a SYN dropped, then a third ACK dropped.\n",
+		.optstring = "",
+		.run = acceptq_test,
+	};
+
+	return setup_main(argc, argv, &prog);
+}
