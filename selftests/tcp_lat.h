@@ -22,7 +22,8 @@
 #include <net/if.h>
 #include <poll.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/bpf.h>		/* BPF_TCP_*: the values of tcpi_state */
+#include <linux/tcp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>

@@ -53,86 +53,14 @@
 #define S_DEV			"rbs0"
 
 /*
- * struct tcp_info as in include/uapi/linux/tcp.h up to tcpi_rcv_wnd
- * (both bases have it); the host's <netinet/tcp.h> stops much earlier.
- * The kernel copies min(optlen, its size): the returned length says
- * which fields are real.
+ * struct tcp_info comes from the kernel's uapi headers (KHDR_INCLUDES):
+ * the host's <netinet/tcp.h> stops before tcpi_rcv_wnd.  The kernel
+ * copies min(optlen, its size): the returned length says which fields
+ * are real.
  */
-struct rb_tcp_info {
-	__u8	tcpi_state;
-	__u8	tcpi_ca_state;
-	__u8	tcpi_retransmits;
-	__u8	tcpi_probes;
-	__u8	tcpi_backoff;
-	__u8	tcpi_options;
-	__u8	tcpi_snd_wscale:4, tcpi_rcv_wscale:4;
-	__u8	tcpi_delivery_rate_app_limited:1, tcpi_fastopen_client_fail:2;
-
-	__u32	tcpi_rto;
-	__u32	tcpi_ato;
-	__u32	tcpi_snd_mss;
-	__u32	tcpi_rcv_mss;
-
-	__u32	tcpi_unacked;
-	__u32	tcpi_sacked;
-	__u32	tcpi_lost;
-	__u32	tcpi_retrans;
-	__u32	tcpi_fackets;
-
-	__u32	tcpi_last_data_sent;
-	__u32	tcpi_last_ack_sent;
-	__u32	tcpi_last_data_recv;
-	__u32	tcpi_last_ack_recv;
-
-	__u32	tcpi_pmtu;
-	__u32	tcpi_rcv_ssthresh;
-	__u32	tcpi_rtt;
-	__u32	tcpi_rttvar;
-	__u32	tcpi_snd_ssthresh;
-	__u32	tcpi_snd_cwnd;
-	__u32	tcpi_advmss;
-	__u32	tcpi_reordering;
-
-	__u32	tcpi_rcv_rtt;
-	__u32	tcpi_rcv_space;
-
-	__u32	tcpi_total_retrans;
-
-	__u64	tcpi_pacing_rate;
-	__u64	tcpi_max_pacing_rate;
-	__u64	tcpi_bytes_acked;
-	__u64	tcpi_bytes_received;
-	__u32	tcpi_segs_out;
-	__u32	tcpi_segs_in;
-
-	__u32	tcpi_notsent_bytes;
-	__u32	tcpi_min_rtt;
-	__u32	tcpi_data_segs_in;
-	__u32	tcpi_data_segs_out;
-
-	__u64	tcpi_delivery_rate;
-
-	__u64	tcpi_busy_time;
-	__u64	tcpi_rwnd_limited;
-	__u64	tcpi_sndbuf_limited;
-
-	__u32	tcpi_delivered;
-	__u32	tcpi_delivered_ce;
-
-	__u64	tcpi_bytes_sent;
-	__u64	tcpi_bytes_retrans;
-	__u32	tcpi_dsack_dups;
-	__u32	tcpi_reord_seen;
-
-	__u32	tcpi_rcv_ooopack;
-
-	__u32	tcpi_snd_wnd;
-	__u32	tcpi_rcv_wnd;
-};
-
 /* @len covers the __u32 @field. */
 #define TI_HAS(len, field) \
-	((len) >= offsetof(struct rb_tcp_info, field) + sizeof(__u32))
+	((len) >= offsetof(struct tcp_info, field) + sizeof(__u32))
 
 enum reader_mode {
 	READER_SLOW,
@@ -662,7 +590,7 @@ static int connect_pair(struct test *t)
 
 /* ---- sampling ------------------------------------------------------------ */
 
-static int rb_tcp_info(int fd, struct rb_tcp_info *ti, socklen_t *len)
+static int rb_tcp_info(int fd, struct tcp_info *ti, socklen_t *len)
 {
 	*len = sizeof(*ti);
 	memset(ti, 0, sizeof(*ti));
@@ -702,7 +630,7 @@ static void take_sample(struct test *t, unsigned long long t_ns, int phase,
 			bool quiet)
 {
 	__u32 mem[SK_MEMINFO_VARS];
-	struct rb_tcp_info ri, si;
+	struct tcp_info ri, si;
 	socklen_t mlen = sizeof(mem), rlen, slen;
 	bool have_mem, have_ri, have_si, zero, show;
 	unsigned long long sent;

@@ -310,7 +310,18 @@ check_vm_reproducers() {
 	mkdir -p "$top/build/results"
 	vm_run_on "$base" "$variant" --timeout 1800 -- \
 		make -s -C selftests run_tests 2>&1 | tee "$log"
-	return "${PIPESTATUS[0]}"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+	tap_verdict "$log" "$(make -s -C selftests emit_tests | grep -c :)"
+}
+
+# tap_verdict LOG N: lib.mk's run_tests exits 0 whatever its tests did;
+# the verdict is in its TAP lines: N results, none of them "not ok".
+tap_verdict() {
+	local res ok
+	res=$(grep -Ec '^(not )?ok [0-9]+ ' "$1")
+	ok=$(grep -Ec '^ok [0-9]+ ' "$1")
+	echo "tap: $ok of $res results ok, $2 tests expected"
+	[ "$2" -gt 0 ] && [ "$res" -eq "$2" ] && [ "$ok" -eq "$2" ]
 }
 
 # tcp_lo_stall with too few file descriptors for its clients: every
