@@ -38,13 +38,8 @@
 #define PROG			"tcp_stale_peer"
 
 #define NFT_TABLE		"tcp_stale_peer"
-#define MAX_REFUSED		3
-#define IO_TIMEOUT_S		10
 /* How long the server waits for its socket to reach FIN_WAIT2. */
 #define FIN_WAIT2_BOUND_NS	(5 * NSEC_PER_SEC)
-/* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
-#define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
-
 /* Fast stale-ACK resend (patch 0005): SYNs resent per connect() at most. */
 #define FAST_RESENDS_MAX	2
 /* --stale-forever: SYN retransmissions by the timer before connect() fails. */
@@ -61,14 +56,12 @@ struct options {
 	unsigned long time_s;
 	bool ipv4;
 	bool ipv6;
-	unsigned int port;
 	unsigned long gap_us;
 	unsigned long delay_us;
 	bool no_drop;
 	bool stale_forever;
 	bool no_netns;
 	enum expectation expect;
-	bool verbose;
 };
 
 /* ---- command line ---------------------------------------------------- */
@@ -83,7 +76,6 @@ static void usage(FILE *out)
 		"  -t, --time SECONDS   time bound per test, stop early and report (default 30)\n"
 		"  -4                   IPv4 only (127.0.0.1)\n"
 		"  -6                   IPv6 only (::1); default: both, as two tests\n"
-		"  -p, --port PORT      server port (default 0: any free port)\n"
 		"      --gap-us N       pause between close and reconnect (default 10000);\n"
 		"                       a reconnect within ~4 ms of the old ISN gets a RST\n"
 		"                       instead of a stale ACK\n"
@@ -103,7 +95,6 @@ static void usage(FILE *out)
 		"                               twice (patch 0005); with --stale-forever:\n"
 		"                               exactly two resends right behind a RST\n"
 		"                       report: only report (default)\n"
-		"  -v, --verbose        print every stale-peer event\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and the nft command.\n",
@@ -124,14 +115,12 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "count",	required_argument, NULL, 'n' },
 		{ "time",	required_argument, NULL, 't' },
-		{ "port",	required_argument, NULL, 'p' },
 		{ "gap-us",	required_argument, NULL, OPT_GAP_US },
 		{ "no-drop",	no_argument,	   NULL, OPT_NO_DROP },
 		{ "delay-us",	required_argument, NULL, OPT_DELAY_US },
 		{ "stale-forever", no_argument,	   NULL, OPT_STALE_FOREVER },
 		{ "no-netns",	no_argument,	   NULL, OPT_NO_NETNS },
 		{ "expect",	required_argument, NULL, OPT_EXPECT },
-		{ "verbose",	no_argument,	   NULL, 'v' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 },
 	};
@@ -144,7 +133,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	o->expect = EXPECT_REPORT;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:t:46p:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:t:46h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o->count = opt_ulong("--count", optarg, 1, 100000000UL);
@@ -157,9 +146,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case '6':
 			o->ipv6 = true;
-			break;
-		case 'p':
-			o->port = opt_ulong("--port", optarg, 0, 65535UL);
 			break;
 		case OPT_GAP_US:
 			o->gap_us = opt_ulong("--gap-us", optarg, 0, 10000000UL);
@@ -187,9 +173,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 				bad_arg("--expect", optarg,
 					"need 'race', 'fast' or 'report' (every kernel meets the stale peer this test builds: there is no 'fixed')");
 			break;
-		case 'v':
-			o->verbose = true;
-			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -209,8 +192,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	}
 }
 
-/* ---- counters, namespace, nftables ------------------------------------ */
-
 /*
  * Drop RST/ACK segments from client port @cport to server port @sport, or
  * with @all every RST (--stale-forever: the bare RST that would kill the
@@ -226,8 +207,6 @@ static int nft_install(unsigned short cport, unsigned short sport, bool all)
 	return nft_drop_rule(NFT_TABLE, match);
 }
 
-/* ---- sockets ------------------------------------------------------------ */
-
 /* ---- one test ---------------------------------------------------------- */
 
 struct test {
@@ -235,9 +214,7 @@ struct test {
 	int family;
 	const char *fname;
 	int lfd;
-	unsigned short sport;
-	unsigned short cport;
-	char err[256];
+	struct fixed_client c;
 	unsigned long done;		/* measured reconnects */
 	unsigned long long *conn_ns;	/* reconnect latency */
 	unsigned long hits;
@@ -250,105 +227,10 @@ struct test {
 };
 
 #define fail_msg(t, fmt, ...) \
-	snprintf((t)->err, sizeof((t)->err), fmt, ##__VA_ARGS__)
+	snprintf((t)->c.err, sizeof((t)->c.err), fmt, ##__VA_ARGS__)
 
-#define HIT_SYN_RTX	0x1
-#define HIT_SYN_RST	0x2
-#define HIT_SYN_LATE	0x4
-
-#define FMT_HIT \
-	"%s: reconnect %lu met the stale peer (%s%s), took %llu us\n"
 #define FMT_HITS \
 	"  stale peer met %lu (%.2f%%): SYN retransmit %lu (late %lu), RST to SYN %lu\n"
-
-static int client_socket(struct test *t)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	struct sockaddr_storage ss;
-	socklen_t alen;
-	int fd;
-
-	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail_msg(t, "client socket: %s", strerror(errno));
-		return -1;
-	}
-	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-		fail_msg(t, "client SO_REUSEADDR: %s", strerror(errno));
-		goto fail;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
-		fail_msg(t, "client SO_LINGER: %s", strerror(errno));
-		goto fail;
-	}
-	if (set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
-		fail_msg(t, "client TCP_NODELAY: %s", strerror(errno));
-		goto fail;
-	}
-	if (set_io_timeouts(fd, IO_TIMEOUT_S)) {
-		fail_msg(t, "client SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
-		goto fail;
-	}
-	alen = loopback_addr(t->family, t->cport, &ss);
-	if (bind(fd, (struct sockaddr *)&ss, alen)) {
-		fail_msg(t, "client bind to source port %u: %s", t->cport,
-			 strerror(errno));
-		goto fail;
-	}
-	if (!t->cport && local_port(fd, &t->cport)) {
-		fail_msg(t, "client getsockname: %s", strerror(errno));
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-/* Connect from the fixed port; see tcp_tw_race.c for the hit signals. */
-static int client_connect(struct test *t, bool first, unsigned long long *lat,
-			  unsigned int *flags, unsigned int *rtx)
-{
-	struct sockaddr_storage ss;
-	unsigned long long t0;
-	struct tcp_info ti;
-	socklen_t alen;
-	int attempt, fd;
-
-	*flags = 0;
-	alen = loopback_addr(t->family, t->sport, &ss);
-	t0 = now_ns();
-	for (attempt = 0; ; attempt++) {
-		fd = client_socket(t);
-		if (fd < 0)
-			return -1;
-		if (!connect(fd, (struct sockaddr *)&ss, alen))
-			break;
-		if (errno == ECONNREFUSED && !first && attempt < MAX_REFUSED) {
-			/* The stale timewait socket answered the SYN with a RST. */
-			*flags |= HIT_SYN_RST;
-			close(fd);
-			continue;
-		}
-		fail_msg(t, "connect from port %u to port %u (attempt %d): %s",
-			 t->cport, t->sport, attempt + 1, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	*lat = now_ns() - t0;
-	if (tcp_info_get(fd, &ti)) {
-		fail_msg(t, "getsockopt(TCP_INFO) after connect: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	/* The SYN was retransmitted: answered by a stale ACK, or dropped. */
-	*rtx = ti.tcpi_total_retrans;
-	if (ti.tcpi_total_retrans)
-		*flags |= HIT_SYN_RTX;
-	if (ti.tcpi_total_retrans && *lat >= SLOW_SYN_NS)
-		*flags |= HIT_SYN_LATE;
-	return fd;
-}
 
 /*
  * One connection: exchange 4 bytes, let the server close first and wait
@@ -368,7 +250,7 @@ static int one_connection(struct test *t, int cfd, unsigned int pattern)
 		fail_msg(t, "accept: %s", strerror(errno));
 		return -1;
 	}
-	if (set_io_timeouts(sfd, IO_TIMEOUT_S)) {
+	if (set_io_timeouts(sfd, FC_IO_TIMEOUT_S)) {
 		fail_msg(t, "server SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 		goto fail;
 	}
@@ -408,7 +290,7 @@ static int one_connection(struct test *t, int cfd, unsigned int pattern)
 			fail_msg(t, "server getsockopt(TCP_INFO): %s", strerror(errno));
 			goto fail;
 		}
-		if (ti.tcpi_state == BPF_TCP_FIN_WAIT2)
+		if (ti.tcpi_state == TCP_FIN_WAIT2)
 			break;
 		if (now_ns() - t0 >= FIN_WAIT2_BOUND_NS) {
 			fail_msg(t, "server socket not in FIN_WAIT2 after 5 s (state %u)",
@@ -442,12 +324,12 @@ static int server_listen(struct test *t)
 		fail_msg(t, "server SO_REUSEADDR: %s", strerror(errno));
 		goto fail;
 	}
-	alen = loopback_addr(t->family, t->o->port, &ss);
+	alen = loopback_addr(t->family, 0, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, alen)) {
-		fail_msg(t, "server bind port %u: %s", t->o->port, strerror(errno));
+		fail_msg(t, "server bind: %s", strerror(errno));
 		goto fail;
 	}
-	if (listen(fd, 16) || local_port(fd, &t->sport)) {
+	if (listen(fd, 16) || local_port(fd, &t->c.sport)) {
 		fail_msg(t, "server listen: %s", strerror(errno));
 		goto fail;
 	}
@@ -487,10 +369,10 @@ static int run_forever(struct test *t, int fd)
 		close(fd);
 		return -1;
 	}
-	alen = loopback_addr(t->family, t->sport, &ss);
+	alen = loopback_addr(t->family, t->c.sport, &ss);
 	for (i = 0; i < t->o->count && !lat_stopped(); ) {
 		sleep_ns(t->o->gap_us * NSEC_PER_USEC);
-		fd = client_socket(t);
+		fd = fc_socket(&t->c);
 		if (fd < 0)
 			return -1;
 		/* connect() takes SO_SNDTIMEO as its bound: let it time out. */
@@ -542,7 +424,7 @@ static int run_forever(struct test *t, int fd)
 	return 0;
 }
 
-/* The loop; returns 0 or -1 with t->err set. */
+/* The loop; returns 0 or -1 with t->c.err set. */
 static int run_loop(struct test *t)
 {
 	unsigned long long deadline, lat;
@@ -551,11 +433,11 @@ static int run_loop(struct test *t)
 	int fd;
 
 	deadline = now_ns() + t->o->time_s * NSEC_PER_SEC;
-	fd = client_connect(t, true, &lat, &flags, &rtx);
+	fd = fc_connect(&t->c, true, &lat, &flags, &rtx);
 	if (fd < 0)
 		return -1;
 	/* The client port is known only now: install the rule. */
-	if (!t->o->no_drop && nft_install(t->cport, t->sport, t->o->stale_forever)) {
+	if (!t->o->no_drop && nft_install(t->c.cport, t->c.sport, t->o->stale_forever)) {
 		close(fd);
 		fail_msg(t, "nft: cannot install the RST/ACK drop rule (nf_tables missing?)");
 		return -2;
@@ -575,7 +457,7 @@ static int run_loop(struct test *t)
 		}
 		if (t->o->gap_us)
 			sleep_ns(t->o->gap_us * NSEC_PER_USEC);
-		fd = client_connect(t, false, &lat, &flags, &rtx);
+		fd = fc_connect(&t->c, false, &lat, &flags, &rtx);
 		if (fd < 0)
 			return -1;
 		if (rtx > t->syn_max)
@@ -588,14 +470,8 @@ static int run_loop(struct test *t)
 			t->syn_late++;
 		if (flags & HIT_SYN_RST)
 			t->syn_rst++;
-		if (flags) {
+		if (flags)
 			t->hits++;
-			if (t->o->verbose)
-				ksft_print_msg(FMT_HIT, t->fname, i,
-					       flags & HIT_SYN_RST ? "RST to SYN " : "",
-					       flags & HIT_SYN_RTX ? "SYN retransmitted" : "",
-					       lat / NSEC_PER_USEC);
-		}
 	}
 	return 0;
 }
@@ -618,7 +494,9 @@ static void run_test(const struct options *o, int family)
 	memset(&t, 0, sizeof(t));
 	t.o = o;
 	t.family = family;
-	t.fname = family == AF_INET ? "ipv4" : "ipv6";
+	t.fname = family_name(family);
+	t.c.family = family;
+	t.c.rst_close = true;
 	t.lfd = -1;
 
 	t.conn_ns = calloc(o->count, sizeof(*t.conn_ns));
@@ -628,9 +506,9 @@ static void run_test(const struct options *o, int family)
 	}
 	if (server_listen(&t)) {
 		if (family == AF_INET6 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
-			ksft_test_result_skip("%s: IPv6 not available: %s\n", t.fname, t.err);
+			ksft_test_result_skip("%s: IPv6 not available: %s\n", t.fname, t.c.err);
 		else
-			ksft_test_result_fail("%s: %s\n", t.fname, t.err);
+			ksft_test_result_fail("%s: %s\n", t.fname, t.c.err);
 		free(t.conn_ns);
 		return;
 	}
@@ -644,7 +522,7 @@ static void run_test(const struct options *o, int family)
 	close(t.lfd);
 
 	if (ret == -2) {
-		ksft_test_result_skip("%s: %s\n", t.fname, t.err);
+		ksft_test_result_skip("%s: %s\n", t.fname, t.c.err);
 		free(t.conn_ns);
 		return;
 	}
@@ -661,7 +539,7 @@ static void run_test(const struct options *o, int family)
 		       ls.p99, ls.p999, ls.max, s_syn, t.syn_rtx, t.syn_late, t.syn_rst,
 		       t.syn_max, t.fast_max, o->delay_us, s_drop);
 	ksft_print_msg("%s: %lu of %lu reconnects from port %u to %u%s\n",
-		       t.fname, n, o->count, t.cport, t.sport,
+		       t.fname, n, o->count, t.c.cport, t.c.sport,
 		       t.time_bound_hit ? " (time bound reached)" : "");
 	ksft_print_msg("  %-12s %10s %10s %10s %10s\n", "latency(us)", "p50", "p99",
 		       "p99.9", "max");
@@ -672,7 +550,7 @@ static void run_test(const struct options *o, int family)
 		       s_syn, s_drop);
 
 	if (ret) {
-		ksft_print_msg("%s: %s\n", t.fname, t.err);
+		ksft_print_msg("%s: %s\n", t.fname, t.c.err);
 		failed = true;
 	}
 	if (lat_stopped()) {
@@ -771,11 +649,5 @@ int main(int argc, char **argv)
 		run_test(&o, AF_INET6);
 
 done:
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
-	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
-		ksft_print_cnts();
-		exit(KSFT_SKIP);
-	}
-	ksft_exit_pass();
+	lat_exit();
 }

@@ -63,17 +63,12 @@
 #define PROG			"tcp_tw_race"
 
 #define END_MAGIC		0xffffffffU
-/* Connect attempts refused by a stale timewait socket before giving up. */
-#define MAX_REFUSED		3
-/* Socket send/receive timeout, generous for slow (TCG) virtual machines. */
-#define IO_TIMEOUT_S		10
+#define IO_TIMEOUT_S		FC_IO_TIMEOUT_S
 /* How long fin mode waits for the client socket to reach TCP_CLOSE. */
 #define FIN_CLOSE_BOUND_NS	(10 * NSEC_PER_SEC)
 #define FIN_POLL_NS		NSEC_PER_MSEC
 /* fin mode: a close slower than this is a hit even without a retransmit. */
 #define SLOW_CLOSE_NS		(100 * NSEC_PER_MSEC)
-/* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
-#define SLOW_SYN_NS		(500 * NSEC_PER_MSEC)
 
 #define TCPLAT_DIR		"/proc/sys/net/ipv4/tcplat"
 
@@ -99,11 +94,11 @@ struct options {
 	unsigned long widen_us;
 	unsigned long widen_mode;
 	enum expectation expect;
-	bool verbose;
 	bool no_netns;
+	/* --widen-us: the deterministic mode, see parse_opts() */
 	bool quickack;
 	bool server_linger;
-	long close_delay_us;	/* -1: not given */
+	unsigned long close_delay_us;
 };
 
 /* Long messages: a format string alone on its line passes checkpatch. */
@@ -135,8 +130,6 @@ static const char * const tcplat_names[TL_NR] = {
 static int tcplat_fd[TL_NR] = { -1, -1, -1, -1, -1, -1, -1 };
 static bool tcplat_present;
 
-/* Set from the SIGINT/SIGTERM handler; accessed with __atomic builtins. */
-
 /* One test: one address family, one close mode. */
 struct run {
 	const struct options *o;
@@ -159,7 +152,7 @@ struct run {
 	char srv_err[256];
 
 	/* Client results. */
-	unsigned short cport;	/* fixed client port, host order */
+	struct fixed_client c;
 	unsigned long done;	/* completed connections */
 	bool time_bound_hit;
 	unsigned long long *conn_ns;	/* connect() latency per connection */
@@ -171,19 +164,11 @@ struct run {
 	unsigned long fin_rtx;		/* fin mode: FIN retransmitted */
 	unsigned long slow_close;	/* fin mode: close took >= 100 ms */
 	unsigned long long elapsed_ns;
-	char cli_err[256];
 };
 
-#define HIT_SYN_RTX	0x1	/* SYN retransmitted */
-#define HIT_SYN_RST	0x2	/* SYN answered by a RST from a timewait */
-#define HIT_FIN_RTX	0x4	/* fin mode: FIN retransmitted */
-#define HIT_SLOW_CLOSE	0x8	/* fin mode: close took >= 100 ms */
-#define HIT_SYN_SLOW	0x10	/* SYN retransmitted after >= 500 ms */
-
-#define FMT_HIT_STALE \
-	"%s: hit: connection %lu left a stale peer (%s%s%s), reconnect took %llu us\n"
-#define FMT_HIT_FIN \
-	"%s: hit: connection %lu FIN %s, close took %llu us\n"
+/* Besides the HIT_SYN_* of fc_connect(): */
+#define HIT_FIN_RTX	0x8	/* fin mode: FIN retransmitted */
+#define HIT_SLOW_CLOSE	0x10	/* fin mode: close took >= 100 ms */
 
 static bool run_stopped(struct run *r)
 {
@@ -215,19 +200,15 @@ static void usage(FILE *out)
 		"                       (0: natural mode, the default)\n"
 		"      --widen-mode M   value written to race_widen_mode (default 1: delay the\n"
 		"                       lock holder; 2: delay the waiting FIN/RST)\n"
-		"                       --widen-us implies --quickack --server-linger and,\n"
-		"                       in mode 1, --close-delay-us N/2 unless given\n"
+		"                       --widen-us also makes the client ACK the server's FIN\n"
+		"                       at once (TCP_QUICKACK), the server close with\n"
+		"                       SO_LINGER {1, 10} and, in mode 1, the client wait\n"
+		"                       N/2 us between EOF and its close\n"
 		"      --expect WHAT    race:   fail unless >= 50%% of connections hit\n"
 		"                       fixed:  fail if any connection hit\n"
 		"                       (a hit shown by a retransmission or RST; a close\n"
 		"                       that was only slow is reported, not counted)\n"
 		"                       report: only report (default)\n"
-		"  -v, --verbose        print every hit and every TcpExt counter that moved\n"
-		"      --quickack       client ACKs the server's FIN at once (TCP_QUICKACK)\n"
-		"                       before closing, as in the traces of the 2020 report\n"
-		"      --server-linger  server closes with SO_LINGER {1, 10}: close() waits for\n"
-		"                       the ACK of its FIN and makes the timewait socket itself\n"
-		"      --close-delay-us N  client pause between reading EOF and closing\n"
 		"      --no-netns       stay in the current network namespace (to capture\n"
 		"                       packets); lo must be up\n"
 		"  -h, --help           this text\n"
@@ -241,9 +222,6 @@ enum {
 	OPT_WIDEN_MODE,
 	OPT_EXPECT,
 	OPT_NO_NETNS,
-	OPT_QUICKACK,
-	OPT_SERVER_LINGER,
-	OPT_CLOSE_DELAY,
 };
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -256,11 +234,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "widen-us",	required_argument, NULL, OPT_WIDEN_US },
 		{ "widen-mode",	required_argument, NULL, OPT_WIDEN_MODE },
 		{ "expect",	required_argument, NULL, OPT_EXPECT },
-		{ "verbose",	no_argument,	   NULL, 'v' },
 		{ "no-netns",	no_argument,	   NULL, OPT_NO_NETNS },
-		{ "quickack",	no_argument,	   NULL, OPT_QUICKACK },
-		{ "server-linger", no_argument,	   NULL, OPT_SERVER_LINGER },
-		{ "close-delay-us", required_argument, NULL, OPT_CLOSE_DELAY },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 },
 	};
@@ -273,10 +247,9 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	o->mode = MODE_RST;
 	o->widen_mode = 1;
 	o->expect = EXPECT_REPORT;
-	o->close_delay_us = -1;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:t:46m:p:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:t:46m:p:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o->count = opt_ulong("--count", optarg, 1, 100000000UL);
@@ -320,20 +293,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			else
 				bad_arg("--expect", optarg, "need 'race', 'fixed' or 'report'");
 			break;
-		case 'v':
-			o->verbose = true;
-			break;
 		case OPT_NO_NETNS:
 			o->no_netns = true;
-			break;
-		case OPT_QUICKACK:
-			o->quickack = true;
-			break;
-		case OPT_SERVER_LINGER:
-			o->server_linger = true;
-			break;
-		case OPT_CLOSE_DELAY:
-			o->close_delay_us = opt_ulong("--close-delay-us", optarg, 0, 10000000UL);
 			break;
 		case 'h':
 			usage(stdout);
@@ -356,16 +317,15 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	 * Deterministic mode also needs traffic that lets the widened window
 	 * matter: the ACK of the server's FIN and the client's RST/FIN must
 	 * be separate segments handled on different CPUs.  The client sends
-	 * the ACK at once (--quickack); the server's lingering close waits
-	 * for that ACK and creates the timewait socket on the server's CPU
-	 * (--server-linger).  When the lock holder is delayed (mode 1), the
+	 * the ACK at once (quickack); the server's lingering close waits for
+	 * that ACK and creates the timewait socket on the server's CPU
+	 * (server_linger).  When the lock holder is delayed (mode 1), the
 	 * client sends its RST in the middle of that delay.
 	 */
 	if (o->widen) {
 		o->quickack = true;
 		o->server_linger = true;
-		if (o->close_delay_us < 0)
-			o->close_delay_us = o->widen_mode == 1 ? o->widen_us / 2 : 0;
+		o->close_delay_us = o->widen_mode == 1 ? o->widen_us / 2 : 0;
 	}
 }
 
@@ -374,7 +334,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 /*
  * Counters that tell how a stale peer showed up: challenge ACKs and
  * rate-limited ACKs (a silently dropped SYN costs a full SYN RTO), aborts,
- * timeouts.  -v prints every TcpExt counter that moved.
+ * timeouts.
  */
 static const char * const mib_interesting[] = {
 	"TCPSynRetrans", "TCPTimeouts", "TCPChallengeACK", "TCPSYNChallenge",
@@ -558,6 +518,7 @@ static void *server_thread(void *arg)
 		goto fail_close;
 	}
 	r->lfd = fd;
+	r->c.sport = r->sport;
 	server_ready(r);
 
 	for (;;) {
@@ -634,110 +595,7 @@ fail_ready:
 
 /* ---- client thread ---------------------------------------------------- */
 
-#define cli_fail(r, fmt, ...) \
-	snprintf((r)->cli_err, sizeof((r)->cli_err), "client: " fmt, ##__VA_ARGS__)
-
-/* A socket bound to the fixed client port (chosen by the first call). */
-static int client_socket(struct run *r)
-{
-	struct sockaddr_storage ss;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	socklen_t alen;
-	int fd;
-
-	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		cli_fail(r, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-		cli_fail(r, "SO_REUSEADDR: %s", strerror(errno));
-		goto fail;
-	}
-	if (r->o->mode == MODE_RST &&
-	    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
-		cli_fail(r, "SO_LINGER: %s", strerror(errno));
-		goto fail;
-	}
-	if (set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
-		cli_fail(r, "TCP_NODELAY: %s", strerror(errno));
-		goto fail;
-	}
-	if (set_io_timeouts(fd, IO_TIMEOUT_S)) {
-		cli_fail(r, "SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
-		goto fail;
-	}
-	alen = loopback_addr(r->family, r->cport, &ss);
-	if (bind(fd, (struct sockaddr *)&ss, alen)) {
-		cli_fail(r, "bind source port %u: %s", r->cport, strerror(errno));
-		goto fail;
-	}
-	if (!r->cport && local_port(fd, &r->cport)) {
-		cli_fail(r, "getsockname: %s", strerror(errno));
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-/*
- * Connect from the fixed source port.  Returns the socket or -1.  *flags
- * gets HIT_SYN_RST when a timewait socket refused the SYN and
- * HIT_SYN_RTX (and HIT_SYN_SLOW) when the SYN had to be retransmitted;
- * *retrans gets tcpi_total_retrans right after the connect.
- */
-static int client_connect(struct run *r, bool first, unsigned long long *lat_ns,
-			  unsigned int *flags, unsigned int *retrans)
-{
-	struct sockaddr_storage ss;
-	unsigned long long t0;
-	struct tcp_info ti;
-	socklen_t alen;
-	int attempt, fd;
-
-	*flags = 0;
-	alen = loopback_addr(r->family, r->sport, &ss);
-	t0 = now_ns();
-	for (attempt = 0; ; attempt++) {
-		fd = client_socket(r);
-		if (fd < 0)
-			return -1;
-		if (!connect(fd, (struct sockaddr *)&ss, alen))
-			break;
-		if (errno == ECONNREFUSED && !first && attempt < MAX_REFUSED &&
-		    !run_stopped(r)) {
-			/* The SYN met a stale timewait socket and got a RST. */
-			*flags |= HIT_SYN_RST;
-			close(fd);
-			continue;
-		}
-		cli_fail(r, "connect from port %u to port %u (attempt %d): %s",
-			 r->cport, r->sport, attempt + 1, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	*lat_ns = now_ns() - t0;
-	/*
-	 * Socket-level signal of a stale peer: the SYN of this connection was
-	 * retransmitted because the first one was answered by a stale ACK
-	 * (the client then sent a RST and resent the SYN after
-	 * TCP_TIMEOUT_MIN) or not answered at all (resent after the initial
-	 * RTO).  Nothing else retransmits on an idle loopback.
-	 */
-	if (tcp_info_get(fd, &ti)) {
-		cli_fail(r, "getsockopt(TCP_INFO) after connect: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	*retrans = ti.tcpi_total_retrans;
-	if (ti.tcpi_total_retrans)
-		*flags |= HIT_SYN_RTX;
-	if (ti.tcpi_total_retrans && *lat_ns >= SLOW_SYN_NS)
-		*flags |= HIT_SYN_SLOW;
-	return fd;
-}
+#define cli_fail(r, fmt, ...) fc_fail(&(r)->c, fmt, ##__VA_ARGS__)
 
 /* Send the 4-byte pattern and read until the server's FIN. */
 static int client_exchange(struct run *r, int fd, unsigned int pattern)
@@ -775,7 +633,7 @@ static int client_exchange(struct run *r, int fd, unsigned int pattern)
 		cli_fail(r, "TCP_QUICKACK: %s", strerror(errno));
 		return -1;
 	}
-	if (r->o->close_delay_us > 0)
+	if (r->o->close_delay_us)
 		sleep_ns(r->o->close_delay_us * NSEC_PER_USEC);
 	return 0;
 }
@@ -802,7 +660,7 @@ static int client_fin_close(struct run *r, int fd, unsigned int retrans0,
 			return -1;
 		}
 		waited = now_ns() - t0;
-		if (ti.tcpi_state == BPF_TCP_CLOSE)
+		if (ti.tcpi_state == TCP_CLOSE)
 			break;
 		if (waited >= FIN_CLOSE_BOUND_NS) {
 			cli_fail(r, "FIN not acknowledged after %llu ms (state %u)",
@@ -822,7 +680,7 @@ static void record_hit(struct run *r, unsigned long idx, unsigned int flags)
 {
 	if (flags & HIT_SYN_RTX)
 		r->syn_rtx++;
-	if (flags & HIT_SYN_SLOW)
+	if (flags & HIT_SYN_LATE)
 		r->syn_slow++;
 	if (flags & HIT_SYN_RST)
 		r->syn_rst++;
@@ -831,19 +689,6 @@ static void record_hit(struct run *r, unsigned long idx, unsigned int flags)
 	if (flags & HIT_SLOW_CLOSE)
 		r->slow_close++;
 	r->hit[idx] |= flags;
-}
-
-/* The connect of the connection after @idx met a stale peer. */
-static void report_stale(struct run *r, unsigned long idx, unsigned int flags,
-			 unsigned long long clat)
-{
-	record_hit(r, idx, flags);
-	if (r->o->verbose)
-		ksft_print_msg(FMT_HIT_STALE, r->fname, idx,
-			       flags & HIT_SYN_RST ? "RST to SYN " : "",
-			       flags & HIT_SYN_RTX ? "SYN retransmitted" : "",
-			       flags & HIT_SYN_SLOW ? " late" : "",
-			       clat / NSEC_PER_USEC);
 }
 
 static void *client_thread(void *arg)
@@ -870,12 +715,12 @@ static void *client_thread(void *arg)
 			break;
 		}
 		t0 = now_ns();
-		fd = client_connect(r, i == 0, &clat, &flags, &retrans);
+		fd = fc_connect(&r->c, i == 0, &clat, &flags, &retrans);
 		if (fd < 0)
 			goto out;
 		/* A stale peer met by this connect was left by the previous close. */
 		if (flags && i > 0)
-			report_stale(r, i - 1, flags, clat);
+			record_hit(r, i - 1, flags);
 		r->conn_ns[i] = clat;
 		if (client_exchange(r, fd, (unsigned int)i)) {
 			close(fd);
@@ -891,14 +736,8 @@ static void *client_thread(void *arg)
 		close(fd);
 		r->txn_ns[i] = now_ns() - t0;
 		r->done = i + 1;
-		if (flags) {
+		if (flags)
 			record_hit(r, i, flags);
-			if (r->o->verbose)
-				ksft_print_msg(FMT_HIT_FIN,
-					       r->fname, i,
-					       flags & HIT_FIN_RTX ? "retransmitted" : "slow",
-					       r->txn_ns[i] / NSEC_PER_USEC);
-		}
 	}
 
 	/*
@@ -907,11 +746,11 @@ static void *client_thread(void *arg)
 	 */
 	if (!r->done)
 		goto out;
-	fd = client_connect(r, false, &clat, &flags, &retrans);
+	fd = fc_connect(&r->c, false, &clat, &flags, &retrans);
 	if (fd < 0)
 		goto out;
 	if (flags)
-		report_stale(r, r->done - 1, flags, clat);
+		record_hit(r, r->done - 1, flags);
 	if (client_exchange(r, fd, END_MAGIC)) {
 		close(fd);
 		goto out;
@@ -930,7 +769,7 @@ out:
 	"%s: family=%s mode=%s widen_us=%lu conns=%lu hits=%lu hit_pct=%.2f over100ms=%lu over1s=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu syn_retrans=%s twrelookup=%s closed_sk=%s\n"
 /* Details: how the hits were seen, connect() latency, placement. */
 #define FMT_DETAIL \
-	"%s_detail: family=%s mode=%s widen_mode=%lu quickack=%d server_linger=%d close_delay_us=%ld syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu fin_rtx=%lu slow_close=%lu connect_p50_us=%llu connect_p99_us=%llu connect_p999_us=%llu connect_max_us=%llu elapsed_ms=%llu server_cpu=%d client_cpu=%d widen_hits=%s fw2_timewait=%s\n"
+	"%s_detail: family=%s mode=%s widen_mode=%lu quickack=%d server_linger=%d close_delay_us=%lu syn_rtx=%lu syn_rtx_late=%lu syn_rst=%lu fin_rtx=%lu slow_close=%lu connect_p50_us=%llu connect_p99_us=%llu connect_p999_us=%llu connect_max_us=%llu elapsed_ms=%llu server_cpu=%d client_cpu=%d widen_hits=%s fw2_timewait=%s\n"
 #define FMT_NOT_FORCED \
 	"%s/%s: the widener never fired (tcplat widen_hits %s): race not forced, no verdict\n"
 #define FMT_CLOSED_ACK \
@@ -1013,7 +852,9 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.family = family;
-	r.fname = family == AF_INET ? "ipv4" : "ipv6";
+	r.fname = family_name(family);
+	r.c.family = family;
+	r.c.rst_close = o->mode == MODE_RST;
 	r.cpu_server = cpus[0];
 	r.cpu_client = cpus[1];
 	r.lfd = -1;
@@ -1088,7 +929,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	err = pthread_create(&cli, NULL, client_thread, &r);
 	if (err) {
-		snprintf(r.cli_err, sizeof(r.cli_err), "pthread_create(client): %s",
+		snprintf(r.c.err, sizeof(r.c.err), "pthread_create(client): %s",
 			 strerror(err));
 		run_stop(&r);
 	} else {
@@ -1148,7 +989,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	ksft_print_msg(FMT_DETAIL,
 		       PROG, r.fname, mode_name(o->mode),
 		       o->widen ? o->widen_mode : 0, o->quickack,
-		       o->server_linger, o->close_delay_us < 0 ? 0 : o->close_delay_us,
+		       o->server_linger, o->close_delay_us,
 		       r.syn_rtx, r.syn_slow, r.syn_rst,
 		       r.fin_rtx, r.slow_close, con.p50, con.p99, con.p999, con.max,
 		       r.elapsed_ns / NSEC_PER_MSEC, r.cpu_server, r.cpu_client,
@@ -1159,7 +1000,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	fmt_count(s_csk, sizeof(s_csk), d_csk);
 	ksft_print_msg("%s/%s: %lu of %lu connections in %llu ms, port %u -> %u, cpus %d/%d%s\n",
 		       r.fname, mode_name(o->mode), n, o->count,
-		       r.elapsed_ns / NSEC_PER_MSEC, r.cport, r.sport,
+		       r.elapsed_ns / NSEC_PER_MSEC, r.c.cport, r.sport,
 		       r.cpu_client, r.cpu_server,
 		       r.time_bound_hit ? " (time bound reached)" : "");
 	ksft_print_msg("  %-12s %10s %10s %10s %10s\n", "latency(us)", "p50", "p99",
@@ -1174,10 +1015,10 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	ksft_print_msg(FMT_COUNTERS,
 		       s_syn, s_twr, s_csk);
 	mib_print_deltas("  TcpExt deltas", mib0, mib1, mib_interesting,
-			 ARRAY_SIZE(mib_interesting), o->verbose);
+			 ARRAY_SIZE(mib_interesting), false);
 
-	if (r.cli_err[0]) {
-		ksft_print_msg("%s/%s: %s\n", r.fname, mode_name(o->mode), r.cli_err);
+	if (r.c.err[0]) {
+		ksft_print_msg("%s/%s: %s\n", r.fname, mode_name(o->mode), r.c.err);
 		failed = true;
 	}
 	if (r.srv_err[0]) {
@@ -1316,11 +1157,5 @@ int main(int argc, char **argv)
 	tcplat_close_all();
 
 done:
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
-	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
-		ksft_print_cnts();
-		exit(KSFT_SKIP);
-	}
-	ksft_exit_pass();
+	lat_exit();
 }
