@@ -290,7 +290,7 @@ static int one_connection(struct test *t, int cfd, unsigned int pattern)
 			fail_msg(t, "server getsockopt(TCP_INFO): %s", strerror(errno));
 			goto fail;
 		}
-		if (ti.tcpi_state == TCP_FIN_WAIT2)
+		if (ti.tcpi_state == BPF_TCP_FIN_WAIT2)
 			break;
 		if (now_ns() - t0 >= FIN_WAIT2_BOUND_NS) {
 			fail_msg(t, "server socket not in FIN_WAIT2 after 5 s (state %u)",

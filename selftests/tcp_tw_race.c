@@ -660,7 +660,7 @@ static int client_fin_close(struct run *r, int fd, unsigned int retrans0,
 			return -1;
 		}
 		waited = now_ns() - t0;
-		if (ti.tcpi_state == TCP_CLOSE)
+		if (ti.tcpi_state == BPF_TCP_CLOSE)
 			break;
 		if (waited >= FIN_CLOSE_BOUND_NS) {
 			cli_fail(r, "FIN not acknowledged after %llu ms (state %u)",
