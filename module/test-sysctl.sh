@@ -32,7 +32,10 @@
 # the loopback counter/widener checks, default 1), TCPLAT_PORT (default 47123),
 # TCPLAT_REPRO (default ../selftests/tcp_tw_race from this script),
 # TCPLAT_FAKEKEY_KO (default test/tcplat_fakekey.ko next to this script;
-# built with "make -C module testmods", used only when present).
+# built with "make -C module testmods", used only when present),
+# TCPLAT_CONN (the loopback connection helper test/tcplat_conn; by default
+# the one "make -C module testprogs" built, else compiled with ${CC:-cc}
+# into a temporary directory).
 # TAP output, ending with "# N passed, N failed, N skipped"; exits 1 on any
 # failure, 4 (with "1..0 # SKIP") when not run as root.
 
@@ -55,7 +58,7 @@ passed=0
 failed=0
 skipped=0
 werr=
-traffic_pid=
+conn_tmp=
 
 # TAP: one "ok N - ..." or "not ok N - ..." line per check, skips as
 # "ok N - # SKIP ...", everything else as "# " comments.
@@ -86,7 +89,6 @@ check() {
 }
 
 finish() {
-	stop_traffic
 	echo "1..$n"
 	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
@@ -165,70 +167,6 @@ policy_writes() {
 
 # (No process substitution anywhere: the test VM may lack /dev/fd.)
 
-# Loopback TCP over IPv4 and IPv6: a server that echoes once and closes,
-# a client that alternately closes at once or waits for the server's FIN
-# (the FIN_WAIT1 -> FIN_WAIT2 -> timewait path).  Bounded by $2 seconds.
-start_traffic() {
-	python3 - "$1" "$2" <<'EOF' &
-import socket
-import sys
-import threading
-import time
-
-port = int(sys.argv[1])
-deadline = time.monotonic() + float(sys.argv[2])
-
-
-def serve(lsk):
-    while True:
-        try:
-            c, _ = lsk.accept()
-        except OSError:
-            return
-        try:
-            c.settimeout(2)
-            c.sendall(c.recv(64))
-        except OSError:
-            pass
-        c.close()
-
-
-addrs = []
-for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-    try:
-        lsk = socket.socket(fam, socket.SOCK_STREAM)
-        lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsk.bind((host, port))
-        lsk.listen(256)
-    except OSError:
-        continue
-    threading.Thread(target=serve, args=(lsk,), daemon=True).start()
-    addrs.append(host)
-
-n = 0
-while addrs and time.monotonic() < deadline:
-    try:
-        s = socket.create_connection((addrs[n % len(addrs)], port), timeout=2)
-        s.sendall(b"x")
-        s.recv(64)
-        if n % 4 >= 2:
-            s.recv(64)
-        s.close()
-    except OSError:
-        time.sleep(0.01)
-    n += 1
-EOF
-	traffic_pid=$!
-}
-
-stop_traffic() {
-	if [ -n "$traffic_pid" ]; then
-		kill "$traffic_pid" 2>/dev/null
-		wait "$traffic_pid" 2>/dev/null
-		traffic_pid=
-	fi
-}
-
 # One loopback connection on $port where the server sends the first FIN.
 # linger: the server closes; its orphaned socket becomes a FIN_WAIT2
 #   timewait socket through tcp_time_wait() when the client's ACK of that
@@ -248,68 +186,7 @@ stop_traffic() {
 # Exits 3, saying so, when no attempt reaches the state: the scenario did not
 # happen and the checks that follow would mean nothing.
 one_conn() {
-	python3 - "$port" "$1" "$here" <<'EOF' | sed 's/^/# /'
-import socket
-import sys
-import time
-
-port, how = int(sys.argv[1]), sys.argv[2]
-sys.path.insert(0, sys.argv[3])
-from tcpstate import TCP_FIN_WAIT2, TIMER_TW, sock_state  # noqa: E402
-
-
-def attempt(lsk):
-    c = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s, _ = lsk.accept()
-    cport = c.getsockname()[1]
-    if how == "linger":
-        s.close()
-    else:
-        s.shutdown(socket.SHUT_WR)
-    assert c.recv(16) == b""
-    t0 = time.monotonic()
-    full_since = None
-    while True:
-        now = time.monotonic()
-        end = sock_state(socket.AF_INET, port, cport)
-        if end and end[0] == TCP_FIN_WAIT2:
-            if how != "linger" or end[1] == TIMER_TW:
-                break
-            # A full orphan in FIN_WAIT2: passing (tcp_time_wait() about to
-            # run) or kept on its keepalive timer (the ACK met an owned
-            # socket).  Only the latter lasts.
-            full_since = full_since or now
-            if now - full_since > 1:
-                print("one_conn linger: server end kept as a full FIN_WAIT2 "
-                      "socket (ACK met the socket inside close()); retrying")
-                c.close()
-                return False
-        else:
-            full_since = None
-        if now - t0 > 10:
-            print("one_conn %s: server end never reached FIN_WAIT2 (%s)"
-                  % (how, end))
-            sys.exit(3)
-        time.sleep(0.002)
-    print("one_conn %s: server end in FIN_WAIT2 after %.1f ms"
-          % (how, (time.monotonic() - t0) * 1000))
-    c.close()
-    time.sleep(0.2)
-    if how != "linger":
-        s.close()
-    return True
-
-
-lsk = socket.socket()
-lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsk.bind(("127.0.0.1", port))
-lsk.listen(1)
-for _ in range(5):
-    if attempt(lsk):
-        sys.exit(0)
-print("one_conn %s: no attempt showed the scenario" % how)
-sys.exit(3)
-EOF
+	"$conn" one "$port" "$1" | sed 's/^/# /'
 	return "${PIPESTATUS[0]}"
 }
 
@@ -335,8 +212,29 @@ if [ ! -r "$ko" ]; then
 	echo "$me: module '$ko' not found (make -C module KDIR=...)" >&2
 	exit 2
 fi
-trap stop_traffic EXIT
 echo "TAP version 13"
+# The connection helper: $TCPLAT_CONN, or one built next to the module or
+# in this directory that is newer than its source, or else built here into
+# a temporary directory (the source tree may be read-only, as in the VM).
+# Without it the connection checks below fail: their scenarios cannot run.
+conn_src=$here/test/tcplat_conn.c
+conn=${TCPLAT_CONN:-}
+if [ -z "$conn" ]; then
+	for c in "$(dirname "$ko")/test/tcplat_conn" "$here/test/tcplat_conn"; do
+		if [ -x "$c" ] && ! [ "$conn_src" -nt "$c" ]; then
+			conn=$c
+			break
+		fi
+	done
+fi
+if [ -z "$conn" ]; then
+	conn_tmp=$(mktemp -d)
+	conn=$conn_tmp/tcplat_conn
+	trap 'rm -rf "$conn_tmp"' EXIT
+	"${CC:-cc}" -O2 -Wall -o "$conn" "$conn_src" 2>&1 | sed 's/^/# cc| /'
+fi
+echo "# connection helper: $conn"
+[ -x "$conn" ] || echo "# $conn missing: the connection checks will fail"
 loaded && rmmod tcplat
 
 dmesg -C 2>/dev/null
@@ -696,33 +594,14 @@ done
 # other_netns_conn HOW: one_conn in a network namespace of its own.
 other_netns_conn() {
 	unshare -n bash -c "ip link set lo up && $(declare -f one_conn) &&
-		port=$port here=$here one_conn $1"
+		port=$port conn=$conn one_conn $1"
 }
 
 # remote_port_close CPORT: a client bound to CPORT closes first toward a
 # server on $port, so the client's socket (remote port $port) goes through
 # tcp_time_wait(FIN_WAIT2).
 remote_port_close() {
-	python3 - "$port" "$1" <<'EOF'
-import socket
-import sys
-import time
-
-port, cport = int(sys.argv[1]), int(sys.argv[2])
-lsk = socket.socket()
-lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsk.bind(("127.0.0.1", port))
-lsk.listen(1)
-c = socket.socket()
-c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-c.bind(("127.0.0.1", cport))
-c.connect(("127.0.0.1", port))
-s, _ = lsk.accept()
-c.close()                       # orphaned client: FIN_WAIT1, then the ACK
-assert s.recv(16) == b""        # the server saw the FIN
-time.sleep(0.5)                 # ACK sent, client through tcp_time_wait()
-s.close()
-EOF
+	"$conn" remote "$port" "$1"
 }
 
 # rst_to_fin_wait2 OFFSET: a server end on $port in FIN_WAIT2 (a full
@@ -733,61 +612,7 @@ EOF
 # widener added meanwhile (read before the client's own close, whose FIN
 # the widener delays too).
 rst_to_fin_wait2() {
-	python3 - "$port" "$1" <<'EOF'
-import socket
-import struct
-import sys
-import time
-
-port, off = int(sys.argv[1]), int(sys.argv[2])
-TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ, TCP_SEND_QUEUE = 19, 20, 21, 2
-TCP_FIN_WAIT2 = 5
-HITS = "/proc/sys/net/ipv4/tcplat/widen_hits"
-
-
-def hits():
-    with open(HITS) as f:
-        return int(f.read())
-
-
-def state(sk):
-    return sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
-
-
-def csum(data):
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-lsk = socket.socket()
-lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsk.bind(("127.0.0.1", port))
-lsk.listen(1)
-c = socket.create_connection(("127.0.0.1", port))
-s, _ = lsk.accept()
-cport = c.getsockname()[1]
-c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
-c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
-seq = c.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ)
-c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
-s.shutdown(socket.SHUT_WR)      # server end: FIN_WAIT1, FIN_WAIT2 on the ACK
-assert c.recv(16) == b""
-time.sleep(0.3)
-assert state(s) == TCP_FIN_WAIT2
-h0 = hits()
-seq = (seq + off) & 0xffffffff
-lo = socket.inet_aton("127.0.0.1")
-hdr = struct.pack("!HHIIBBHHH", cport, port, seq, 0, 5 << 4, 0x04, 0, 0, 0)
-pseudo = lo + lo + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
-hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
-raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-raw.sendto(hdr, ("127.0.0.1", 0))
-time.sleep(0.3)
-print("%s %d" % ("alive" if state(s) == TCP_FIN_WAIT2 else "reset", hits() - h0))
-c.close()
-EOF
+	"$conn" rst "$port" "$1"
 }
 
 # flood N: N connections to $port whose server ends all close at once
@@ -795,29 +620,7 @@ EOF
 # tcp_time_wait(FIN_WAIT2) within a fraction of a second.  Prints the
 # seconds the whole thing took, rounded up.
 flood() {
-	python3 - "$port" "$1" <<'EOF'
-import math
-import socket
-import sys
-import time
-
-port, n = int(sys.argv[1]), int(sys.argv[2])
-lsk = socket.socket()
-lsk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lsk.bind(("127.0.0.1", port))
-lsk.listen(n)
-t0 = time.monotonic()
-cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
-ss = [lsk.accept()[0] for _ in range(n)]
-for s in ss:
-    s.close()
-for c in cs:
-    assert c.recv(16) == b""
-time.sleep(1)
-for c in cs:
-    c.close()
-print(math.ceil(time.monotonic() - t0))
-EOF
+	"$conn" flood "$port" "$1"
 }
 
 # within_budget HITS SECONDS: HITS delays of 100 ms fit the widener's

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists: module/test-sysctl.sh needs loopback connections
+ * that reach a precise TCP state before it reads tcplat's counters: a
+ * server-first close whose server end is seen in FIN_WAIT2, a client-first
+ * close from a chosen port, a RST with a chosen sequence number aimed at a
+ * FIN_WAIT2 socket, and a burst of server-first closes.  The shell cannot
+ * make them, and the module directory must not depend on Python (it is the
+ * DKMS source), so they live in this one small test-only program, built by
+ * "make -C module testprogs" and never installed.
+ *
+ *   tcplat_conn one PORT linger|halfclose   one connection, server closes
+ *                                           first; exit 3 if its server end
+ *                                           never shows FIN_WAIT2
+ *   tcplat_conn remote PORT CPORT           client bound to CPORT closes
+ *                                           first toward a server on PORT
+ *   tcplat_conn rst PORT OFFSET             RST at rcv_nxt + OFFSET to a
+ *                                           FIN_WAIT2 server end; prints
+ *                                           "alive|reset <widen_hits delta>"
+ *   tcplat_conn flood PORT N                N server-first closes at once;
+ *                                           prints the seconds, rounded up
+ *
+ * Loopback IPv4 only.  Exit status 0 when the scenario happened, 3 when
+ * one_conn could not produce it, 1 on any other error (said on stderr).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TCP_FIN_WAIT2_STATE	5	/* st in /proc/net/tcp, tcpi_state */
+#define TIMER_TW		3	/* timer type of a timewait socket */
+#define WIDEN_HITS		"/proc/sys/net/ipv4/tcplat/widen_hits"
+#define MAX_FLOOD		1000
+
+static void die(const char *what)
+{
+	fprintf(stderr, "tcplat_conn: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "tcplat_conn: %s\n", what);
+	exit(1);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static long parse_num(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "tcplat_conn: bad number '%s'\n", s);
+		exit(1);
+	}
+	return v;
+}
+
+static struct sockaddr_in lo_addr(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+static int tcp_socket(void)
+{
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		die("SO_REUSEADDR");
+	return fd;
+}
+
+static int listener(int port, int backlog)
+{
+	struct sockaddr_in a = lo_addr(port);
+	int fd = tcp_socket();
+
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("bind");
+	if (listen(fd, backlog))
+		die("listen");
+	return fd;
+}
+
+/* A client connected to 127.0.0.1:port, from cport if not 0. */
+static int connect_to(int port, int cport, int timeout_s)
+{
+	struct sockaddr_in a = lo_addr(port);
+	struct timeval tv = { timeout_s, 0 };
+	int fd = tcp_socket();
+
+	if (cport) {
+		struct sockaddr_in b = lo_addr(cport);
+
+		if (bind(fd, (struct sockaddr *)&b, sizeof(b)))
+			die("bind (client port)");
+	}
+	if (timeout_s &&
+	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))))
+		die("socket timeout");
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("connect");
+	return fd;
+}
+
+static int accept_one(int lsk)
+{
+	int fd = accept(lsk, NULL, NULL);
+
+	if (fd < 0)
+		die("accept");
+	return fd;
+}
+
+static int local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len))
+		die("getsockname");
+	return ntohs(a.sin_port);
+}
+
+/* The peer's FIN has arrived: recv() returns end of file. */
+static void expect_eof(int fd)
+{
+	char buf[16];
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+	if (n < 0)
+		die("recv");
+	if (n)
+		fail("recv: data where end of file was expected");
+}
+
+/*
+ * State and timer type of the socket with local port lport and remote port
+ * rport in /proc/net/tcp (loopback only, so the two ports name the
+ * connection).  A timewait socket shows its substate and timer type 3.
+ * Returns 0 when there is none.
+ */
+static int sock_state(unsigned int lport, unsigned int rport, unsigned int *st, unsigned int *tr)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		die("/proc/net/tcp");
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return 0;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned int lp, rp;
+
+		if (sscanf(line, "%*s %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%x %x %*s %x",
+			   &lp, &rp, st, tr) == 4 && lp == lport && rp == rport)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * One connection whose server end closes first (linger: close(); halfclose:
+ * shutdown(SHUT_WR)); the client closes only once that server end is in
+ * FIN_WAIT2: a timewait socket in that substate for linger, the full socket
+ * for halfclose.  Returns 0 if it was not (linger: the ACK met the socket
+ * inside close() and tcp_rcv_state_process() kept a full orphan on its
+ * keepalive timer); exits 3 if the server end never got there.
+ */
+static int one_attempt(int lsk, int port, int linger)
+{
+	const char *how = linger ? "linger" : "halfclose";
+	int c = connect_to(port, 0, 5), s = accept_one(lsk);
+	int cport = local_port(c);
+	double t0, full_since = 0;
+
+	if (linger)
+		close(s);
+	else if (shutdown(s, SHUT_WR))
+		die("shutdown");
+	expect_eof(c);
+	t0 = now_s();
+	for (;;) {
+		double now = now_s();
+		unsigned int st = 0, tr = 0;
+		int found = sock_state(port, cport, &st, &tr);
+
+		if (found && st == TCP_FIN_WAIT2_STATE) {
+			if (!linger || tr == TIMER_TW)
+				break;
+			/*
+			 * A full orphan in FIN_WAIT2: passing (tcp_time_wait()
+			 * about to run) or kept on its keepalive timer.  Only
+			 * the latter lasts.
+			 */
+			if (!full_since)
+				full_since = now;
+			if (now - full_since > 1) {
+				printf("one_conn linger: %s %s; retrying\n",
+				       "server end kept as a full FIN_WAIT2 socket",
+				       "(ACK met the socket inside close())");
+				close(c);
+				return 0;
+			}
+		} else {
+			full_since = 0;
+		}
+		if (now - t0 > 10) {
+			printf("one_conn %s: server end never reached FIN_WAIT2 ",
+			       how);
+			if (found)
+				printf("(state %u, timer %u)\n", st, tr);
+			else
+				printf("(no socket)\n");
+			exit(3);
+		}
+		sleep_ms(2);
+	}
+	printf("one_conn %s: server end in FIN_WAIT2 after %.1f ms\n",
+	       how, (now_s() - t0) * 1000);
+	close(c);
+	sleep_ms(200);
+	if (!linger)
+		close(s);
+	return 1;
+}
+
+static int cmd_one(int port, const char *how)
+{
+	int linger, i, lsk;
+
+	if (!strcmp(how, "linger"))
+		linger = 1;
+	else if (!strcmp(how, "halfclose"))
+		linger = 0;
+	else
+		fail("one: want linger or halfclose");
+	lsk = listener(port, 1);
+	for (i = 0; i < 5; i++) {
+		fflush(stdout);
+		if (one_attempt(lsk, port, linger))
+			return 0;
+	}
+	printf("one_conn %s: no attempt showed the scenario\n", how);
+	return 3;
+}
+
+/*
+ * A client bound to cport closes first toward a server on port: the
+ * client's socket (remote port = port) goes through tcp_time_wait().
+ */
+static int cmd_remote(int port, int cport)
+{
+	int lsk = listener(port, 1);
+	int c = connect_to(port, cport, 0), s = accept_one(lsk);
+
+	close(c);		/* orphaned client: FIN_WAIT1, then the ACK */
+	expect_eof(s);		/* the server saw the FIN */
+	sleep_ms(500);		/* ACK sent, client through tcp_time_wait() */
+	close(s);
+	close(lsk);
+	return 0;
+}
+
+static long widen_hits(void)
+{
+	FILE *f = fopen(WIDEN_HITS, "r");
+	long v;
+
+	if (!f)
+		die(WIDEN_HITS);
+	if (fscanf(f, "%ld", &v) != 1)
+		fail("cannot read " WIDEN_HITS);
+	fclose(f);
+	return v;
+}
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		die("TCP_INFO");
+	return ti.tcpi_state;
+}
+
+/* Big-endian stores into a packet buffer. */
+static void put16(unsigned char *p, unsigned int v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void put32(unsigned char *p, unsigned long v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+/* The Internet checksum of len (even) bytes. */
+static unsigned int csum(const unsigned char *p, size_t len)
+{
+	unsigned long sum = 0;
+	size_t i;
+
+	for (i = 0; i < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+/*
+ * The server end on port in FIN_WAIT2 (a full socket: shutdown, not close)
+ * gets a RST from a raw socket with sequence number rcv_nxt + off (rcv_nxt
+ * read from the client with TCP_REPAIR while it is still ESTABLISHED).
+ * Prints the server end's state after the RST ("alive": still FIN_WAIT2,
+ * "reset": closed) and how many delays the widener added meanwhile (read
+ * before the client's own close, whose FIN the widener delays too).
+ */
+static int cmd_rst(int port, long off)
+{
+	int lsk = listener(port, 1);
+	int c = connect_to(port, 0, 5), s = accept_one(lsk);
+	int on = 1, off_ = 0, q = TCP_SEND_QUEUE, raw, cport = local_port(c);
+	struct sockaddr_in dst = lo_addr(0);
+	/* a 12-byte pseudo header, then the 20-byte TCP header */
+	unsigned char pkt[32] = { 0 }, *th = pkt + 12;
+	socklen_t len = sizeof(unsigned int);
+	unsigned int seq;
+	long h0;
+
+	if (setsockopt(c, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) ||
+	    setsockopt(c, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
+	    getsockopt(c, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, &len) ||
+	    setsockopt(c, IPPROTO_TCP, TCP_REPAIR, &off_, sizeof(off_)))
+		die("TCP_REPAIR");
+	if (shutdown(s, SHUT_WR))	/* FIN_WAIT1, FIN_WAIT2 on the ACK */
+		die("shutdown");
+	expect_eof(c);
+	sleep_ms(300);
+	if (tcp_state(s) != TCP_FIN_WAIT2_STATE)
+		fail("rst: server end not in FIN_WAIT2 before the RST");
+	h0 = widen_hits();
+
+	put32(pkt, INADDR_LOOPBACK);
+	put32(pkt + 4, INADDR_LOOPBACK);
+	put16(pkt + 8, IPPROTO_TCP);
+	put16(pkt + 10, 20);
+	put16(th, cport);
+	put16(th + 2, port);
+	put32(th + 4, (seq + off) & 0xffffffffUL);
+	th[12] = 5 << 4;	/* data offset: 5 words */
+	th[13] = 0x04;		/* RST */
+	put16(th + 16, csum(pkt, sizeof(pkt)));
+	raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+	if (raw < 0)
+		die("raw socket");
+	if (sendto(raw, th, 20, 0, (struct sockaddr *)&dst, sizeof(dst)) != 20)
+		die("sendto");
+	sleep_ms(300);
+	printf("%s %ld\n", tcp_state(s) == TCP_FIN_WAIT2_STATE ? "alive" : "reset",
+	       widen_hits() - h0);
+	fflush(stdout);
+	close(raw);
+	close(c);
+	return 0;
+}
+
+/*
+ * n connections to port whose server ends all close at once while the
+ * clients stay open: n server sockets go through tcp_time_wait(FIN_WAIT2)
+ * within a fraction of a second.  Prints the seconds it took, rounded up.
+ */
+static int cmd_flood(int port, int n)
+{
+	int lsk = listener(port, n), cs[MAX_FLOOD], ss[MAX_FLOOD], i;
+	double t0 = now_s(), t;
+	long secs;
+
+	for (i = 0; i < n; i++)
+		cs[i] = connect_to(port, 0, 0);
+	for (i = 0; i < n; i++)
+		ss[i] = accept_one(lsk);
+	for (i = 0; i < n; i++)
+		close(ss[i]);
+	for (i = 0; i < n; i++)
+		expect_eof(cs[i]);
+	sleep_ms(1000);
+	for (i = 0; i < n; i++)
+		close(cs[i]);
+	t = now_s() - t0;
+	secs = (long)t;
+	if (secs < t)
+		secs++;
+	printf("%ld\n", secs);
+	close(lsk);
+	return 0;
+}
+
+static void bad_usage(void)
+{
+	fprintf(stderr,
+		"usage: tcplat_conn one PORT linger|halfclose\n"
+		"       tcplat_conn remote PORT CPORT\n"
+		"       tcplat_conn rst PORT OFFSET\n"
+		"       tcplat_conn flood PORT N\n");
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	int port;
+
+	if (argc != 4)
+		bad_usage();
+	port = parse_num(argv[2], 1, 65535);
+	if (!strcmp(argv[1], "one"))
+		return cmd_one(port, argv[3]);
+	if (!strcmp(argv[1], "remote"))
+		return cmd_remote(port, parse_num(argv[3], 1, 65535));
+	if (!strcmp(argv[1], "rst"))
+		return cmd_rst(port, parse_num(argv[3], 0, 0xffffffffL));
+	if (!strcmp(argv[1], "flood"))
+		return cmd_flood(port, parse_num(argv[3], 1, MAX_FLOOD));
+	bad_usage();
+	return 1;
+}
