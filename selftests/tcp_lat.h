@@ -646,6 +646,41 @@ static inline void summarize(unsigned long long *v, unsigned long n,
 	}
 }
 
+/*
+ * --samples FILE: start @path empty (at option parsing, so a path that
+ * cannot be written is a usage error and nothing runs).
+ */
+static inline void samples_open(const char *opt, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		bad_arg(opt, path, strerror(errno));
+	fclose(f);
+}
+
+/*
+ * Append @n latencies (nanoseconds, in the order measured) to @path, one
+ * "<label> <microseconds>" line each: the raw data behind the percentiles,
+ * for distribution plots (scripts/plot-cdf).  Call before summarize(),
+ * which sorts @v.
+ */
+static inline int samples_write(const char *path, const char *label,
+				const unsigned long long *v, unsigned long n)
+{
+	unsigned long i;
+	FILE *f;
+
+	if (!path)
+		return 0;
+	f = fopen(path, "a");
+	if (!f)
+		return -1;
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s %llu\n", label, v[i] / NSEC_PER_USEC);
+	return fclose(f) ? -1 : 0;
+}
+
 /* ---- sockets: closing, connecting, accepting ------------------------------ */
 
 /* Close @fd with SO_LINGER {1, 0}: a RST, no timewait socket. */

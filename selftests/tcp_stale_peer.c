@@ -61,6 +61,7 @@ struct options {
 	bool no_drop;
 	bool stale_forever;
 	bool no_netns;
+	const char *samples;
 	enum expectation expect;
 };
 
@@ -88,6 +89,8 @@ static void usage(FILE *out)
 		"                       SYN retransmissions\n"
 		"      --no-netns       stay in the current network namespace (to capture\n"
 		"                       packets); lo must be up\n"
+		"      --samples FILE   write the latency of every reconnect,\n"
+		"                       one \"<family> <us>\" line each, to FILE\n"
 		"      --expect WHAT    race:   fail unless >= 50%% of reconnects met the stale peer\n"
 		"                       fast:   fail unless every reconnect met it and resent\n"
 		"                               its SYN right behind its RST (one\n"
@@ -107,6 +110,7 @@ enum {
 	OPT_DELAY_US,
 	OPT_STALE_FOREVER,
 	OPT_NO_NETNS,
+	OPT_SAMPLES,
 	OPT_EXPECT,
 };
 
@@ -120,6 +124,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "delay-us",	required_argument, NULL, OPT_DELAY_US },
 		{ "stale-forever", no_argument,	   NULL, OPT_STALE_FOREVER },
 		{ "no-netns",	no_argument,	   NULL, OPT_NO_NETNS },
+		{ "samples",	required_argument, NULL, OPT_SAMPLES },
 		{ "expect",	required_argument, NULL, OPT_EXPECT },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 },
@@ -161,6 +166,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_NETNS:
 			o->no_netns = true;
+			break;
+		case OPT_SAMPLES:
+			samples_open("--samples", optarg);
+			o->samples = optarg;
 			break;
 		case OPT_EXPECT:
 			if (!strcmp(optarg, "race"))
@@ -528,6 +537,11 @@ static void run_test(const struct options *o, int family)
 	}
 
 	n = t.done;
+	if (samples_write(o->samples, t.fname, t.conn_ns, n)) {
+		ksft_print_msg("%s: --samples %s: %s\n", t.fname, o->samples,
+			       strerror(errno));
+		failed = true;
+	}
 	summarize(t.conn_ns, n, &ls);
 	pct = n ? 100.0 * t.hits / n : 0.0;
 	fmt_count(s_syn, sizeof(s_syn),

@@ -95,6 +95,7 @@ struct options {
 	unsigned long widen_mode;
 	enum expectation expect;
 	bool no_netns;
+	const char *samples;
 	/* --widen-us: the deterministic mode, see parse_opts() */
 	bool quickack;
 	bool server_linger;
@@ -211,6 +212,8 @@ static void usage(FILE *out)
 		"                       report: only report (default)\n"
 		"      --no-netns       stay in the current network namespace (to capture\n"
 		"                       packets); lo must be up\n"
+		"      --samples FILE   write the latency of every connection (connect to close),\n"
+		"                       one \"<family> <us>\" line each, to FILE\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and at least two CPUs.\n",
@@ -222,6 +225,7 @@ enum {
 	OPT_WIDEN_MODE,
 	OPT_EXPECT,
 	OPT_NO_NETNS,
+	OPT_SAMPLES,
 };
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -235,6 +239,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "widen-mode",	required_argument, NULL, OPT_WIDEN_MODE },
 		{ "expect",	required_argument, NULL, OPT_EXPECT },
 		{ "no-netns",	no_argument,	   NULL, OPT_NO_NETNS },
+		{ "samples",	required_argument, NULL, OPT_SAMPLES },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 },
 	};
@@ -295,6 +300,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_NETNS:
 			o->no_netns = true;
+			break;
+		case OPT_SAMPLES:
+			samples_open("--samples", optarg);
+			o->samples = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -974,6 +983,11 @@ static void run_test(const struct options *o, int family, int cpus[2])
 			over1s++;
 	}
 	pct = n ? 100.0 * hits / n : 0.0;
+	if (samples_write(o->samples, r.fname, r.txn_ns, n)) {
+		ksft_print_msg("%s: --samples %s: %s\n", r.fname, o->samples,
+			       strerror(errno));
+		failed = true;
+	}
 	summarize(r.txn_ns, n, &txn);
 	summarize(r.conn_ns, n, &con);
 
