@@ -29,7 +29,7 @@
  * loopback against a server with a deliberately small listen backlog and,
  * optionally, a slow accept loop.  Per transaction it measures the time
  * from connect() to the complete response, checks every response byte, and
- * when the response has not arrived --probe-ms after the write, samples the
+ * when the response has not arrived PROBE_MS after the write, samples the
  * client socket (SIOCOUTQ, TCP_INFO) to tell a request stuck in the client's
  * send queue (the 2003 case) from a stalled connect() (a dropped SYN) and
  * from a slow server.  TcpExt counter deltas of the test's own network
@@ -55,9 +55,13 @@
 #define PROG			"tcp_lo_stall"
 
 #define MAX_CLIENTS		1024
-#define MAX_SERVER_THREADS	16
-#define MAX_RESP_BODY		65536
-#define RESP_HDR_MAX		128
+/* Response body bytes. */
+#define RESP_SIZE		512
+#define RESP_BUF_SIZE		(128 + RESP_SIZE)
+/* First sample of the client socket this long after the request. */
+#define PROBE_MS		100UL
+/* Stalled transactions listed. */
+#define SHOW_MAX		10
 #define REQ_MAX			64
 #define STALL_NS		NSEC_PER_SEC
 /* While the request is unacked after the probe, look again this often. */
@@ -72,16 +76,10 @@ struct options {
 	unsigned long accept_delay_us;
 	unsigned long send_delay_us;
 	unsigned long ramp_ms;
-	unsigned long resp_size;
-	unsigned long server_threads;
-	unsigned long probe_ms;
 	unsigned long io_timeout_s;
-	unsigned long show;
-	long syncookies;		/* -1: leave the namespace default */
 	unsigned int port;
 	bool ipv4;
 	bool ipv6;
-	bool verbose;
 };
 
 /* ---- command line ---------------------------------------------------- */
@@ -94,7 +92,8 @@ static void usage(FILE *out)
 		"(LKML 2003 \"loopback behaviour under high load\").\n"
 		"\n"
 		"  -t, --time SECONDS        run time per test (default 10); transactions in\n"
-		"                            flight then finish or time out (--io-timeout)\n"
+		"                            flight then finish or fail 2 * SECONDS + 10 s\n"
+		"                            after their connect()\n"
 		"  -c, --clients N           concurrent client threads (default 32)\n"
 		"  -b, --backlog N           listen() backlog of the server (default 8)\n"
 		"      --accept-delay-us N   pause after each accept(): a slow accept loop\n"
@@ -102,19 +101,9 @@ static void usage(FILE *out)
 		"      --send-delay-us N     pause between connect() and the request (default 0;\n"
 		"                            the 2003 report's workaround)\n"
 		"      --ramp-ms N           start the clients evenly over N ms (default 1000)\n"
-		"      --resp-size N         response body bytes (default 512)\n"
-		"      --server-threads N    threads serving accepted connections (default 1)\n"
-		"      --probe-ms N          sample the client socket this long after the\n"
-		"                            request was written and no response came (default 100)\n"
-		"      --io-timeout SECONDS  a transaction not complete this long after its\n"
-		"                            connect() fails (default 2 * --time + 10)\n"
-		"      --syncookies N        set net.ipv4.tcp_syncookies to 0, 1 or 2 in the test\n"
-		"                            namespace (default: leave the namespace default)\n"
-		"      --show N              list at most N stalled transactions (default 10)\n"
 		"  -4                        IPv4 only (127.0.0.1)\n"
 		"  -6                        IPv6 only (::1); default: both, as two tests\n"
 		"  -p, --port PORT           server port (default 0: any free port)\n"
-		"  -v, --verbose             list every stalled transaction\n"
 		"  -h, --help                this text\n"
 		"\n"
 		"Each test runs in its own network namespace (needs root).  A transaction is\n"
@@ -126,12 +115,6 @@ enum {
 	OPT_ACCEPT_DELAY = 256,
 	OPT_SEND_DELAY,
 	OPT_RAMP,
-	OPT_RESP_SIZE,
-	OPT_SERVER_THREADS,
-	OPT_PROBE_MS,
-	OPT_IO_TIMEOUT,
-	OPT_SYNCOOKIES,
-	OPT_SHOW,
 };
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -143,14 +126,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "accept-delay-us",	required_argument, NULL, OPT_ACCEPT_DELAY },
 		{ "send-delay-us",	required_argument, NULL, OPT_SEND_DELAY },
 		{ "ramp-ms",		required_argument, NULL, OPT_RAMP },
-		{ "resp-size",		required_argument, NULL, OPT_RESP_SIZE },
-		{ "server-threads",	required_argument, NULL, OPT_SERVER_THREADS },
-		{ "probe-ms",		required_argument, NULL, OPT_PROBE_MS },
-		{ "io-timeout",		required_argument, NULL, OPT_IO_TIMEOUT },
-		{ "syncookies",		required_argument, NULL, OPT_SYNCOOKIES },
-		{ "show",		required_argument, NULL, OPT_SHOW },
 		{ "port",		required_argument, NULL, 'p' },
-		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 },
 	};
@@ -162,15 +138,9 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	o->backlog = 8;
 	o->accept_delay_us = 1000;
 	o->ramp_ms = 1000;
-	o->resp_size = 512;
-	o->server_threads = 1;
-	o->probe_ms = 100;
-	o->io_timeout_s = 0;		/* 2 * time_s + 10, see below */
-	o->show = 10;
-	o->syncookies = -1;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:c:b:p:46vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:c:b:p:46h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->time_s = opt_ulong("--time", optarg, 1, 3600UL);
@@ -190,25 +160,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case OPT_RAMP:
 			o->ramp_ms = opt_ulong("--ramp-ms", optarg, 0, 60000UL);
 			break;
-		case OPT_RESP_SIZE:
-			o->resp_size = opt_ulong("--resp-size", optarg, 0, MAX_RESP_BODY);
-			break;
-		case OPT_SERVER_THREADS:
-			o->server_threads = opt_ulong("--server-threads", optarg,
-						      1, MAX_SERVER_THREADS);
-			break;
-		case OPT_PROBE_MS:
-			o->probe_ms = opt_ulong("--probe-ms", optarg, 1, 10000UL);
-			break;
-		case OPT_IO_TIMEOUT:
-			o->io_timeout_s = opt_ulong("--io-timeout", optarg, 1, 600UL);
-			break;
-		case OPT_SYNCOOKIES:
-			o->syncookies = opt_ulong("--syncookies", optarg, 0, 2UL);
-			break;
-		case OPT_SHOW:
-			o->show = opt_ulong("--show", optarg, 0, 1000000UL);
-			break;
 		case 'p':
 			o->port = opt_ulong("--port", optarg, 0, 65535UL);
 			break;
@@ -217,9 +168,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case '6':
 			o->ipv6 = true;
-			break;
-		case 'v':
-			o->verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -239,8 +187,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	 * exponentially, so that one comes at most about one run time after
 	 * the end of the run: wait that long before calling it failed.
 	 */
-	if (!o->io_timeout_s)
-		o->io_timeout_s = 2 * o->time_s + 10;
+	o->io_timeout_s = 2 * o->time_s + 10;
 }
 
 /* ---- the protocol ------------------------------------------------------ */
@@ -278,11 +225,6 @@ static size_t build_response(char *buf, size_t sz, unsigned int cli,
 		buf[hlen + i] = (char)(x >> 24);
 	}
 	return hlen + body;
-}
-
-static size_t resp_buf_size(const struct options *o)
-{
-	return RESP_HDR_MAX + o->resp_size;
 }
 
 /* ---- one test's state ---------------------------------------------------- */
@@ -383,13 +325,13 @@ struct test {
 	int stop_server;
 	pthread_t acceptor;
 	bool acceptor_started;
-	unsigned long srv_started;	/* server threads running */
+	bool srv_started;		/* server thread running */
 	int srv_errno;			/* errno of a failed server_start() */
 	unsigned long accepted;
 	unsigned long accept_err;
 	unsigned long left_open;	/* accepted, never answered */
 	struct conn conns;		/* list head of open connections */
-	struct server_thread srv[MAX_SERVER_THREADS];
+	struct server_thread srv;
 	struct client *cli;
 	pthread_mutex_t lock;
 	char err[256];			/* first failure, for the report */
@@ -507,14 +449,14 @@ static bool conn_event(struct server_thread *st, struct conn *c)
 	build_request(again, sizeof(again), cli, seq);
 	if (strcmp(again, c->req))
 		goto bad;
-	c->resp = malloc(resp_buf_size(t->o));
+	c->resp = malloc(RESP_BUF_SIZE);
 	if (!c->resp) {
 		note_err(t, "server: out of memory");
 		st->io_err++;
 		return true;
 	}
-	c->resp_len = build_response(c->resp, resp_buf_size(t->o), cli, seq,
-				     t->o->resp_size);
+	c->resp_len = build_response(c->resp, RESP_BUF_SIZE, cli, seq,
+				     RESP_SIZE);
 write:
 	ret = conn_write(st, c);
 	if (!ret)
@@ -558,10 +500,8 @@ static void *acceptor_fn(void *arg)
 {
 	struct test *t = arg;
 	struct pollfd pfd = { .fd = t->lfd, .events = POLLIN };
-	unsigned long rr = 0;
 
 	while (!flag_get(&t->stop_server)) {
-		struct server_thread *st;
 		struct epoll_event ev;
 		struct conn *c;
 		int fd;
@@ -586,10 +526,9 @@ static void *acceptor_fn(void *arg)
 		}
 		c->fd = fd;
 		conn_add(t, c);
-		st = &t->srv[rr++ % t->o->server_threads];
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
-		if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		if (epoll_ctl(t->srv.epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			note_err(t, "server: epoll_ctl: %s", strerror(errno));
 			conn_free(t, c);
 			continue;
@@ -603,7 +542,6 @@ static void *acceptor_fn(void *arg)
 static int server_start(struct test *t)
 {
 	struct sockaddr_storage ss;
-	unsigned long i;
 	socklen_t alen;
 	int ret;
 
@@ -622,26 +560,20 @@ static int server_start(struct test *t)
 			 t->o->port, strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < t->o->server_threads; i++) {
-		struct server_thread *st = &t->srv[i];
-
-		st->t = t;
-		st->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (st->epfd < 0) {
-			snprintf(t->err, sizeof(t->err), "epoll_create1: %s",
-				 strerror(errno));
-			return -1;
-		}
+	t->srv.t = t;
+	t->srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->srv.epfd < 0) {
+		snprintf(t->err, sizeof(t->err), "epoll_create1: %s",
+			 strerror(errno));
+		return -1;
 	}
-	for (i = 0; i < t->o->server_threads; i++) {
-		ret = pthread_create(&t->srv[i].tid, NULL, server_thread_fn, &t->srv[i]);
-		if (ret) {
-			snprintf(t->err, sizeof(t->err), "pthread_create: %s",
-				 strerror(ret));
-			return -1;
-		}
-		t->srv_started++;
+	ret = pthread_create(&t->srv.tid, NULL, server_thread_fn, &t->srv);
+	if (ret) {
+		snprintf(t->err, sizeof(t->err), "pthread_create: %s",
+			 strerror(ret));
+		return -1;
 	}
+	t->srv_started = true;
 	ret = pthread_create(&t->acceptor, NULL, acceptor_fn, t);
 	if (ret) {
 		snprintf(t->err, sizeof(t->err), "pthread_create: %s", strerror(ret));
@@ -654,21 +586,18 @@ static int server_start(struct test *t)
 /* Stop and join the server threads that were started; count what is left. */
 static void server_stop(struct test *t)
 {
-	unsigned long i;
-
 	flag_set(&t->stop_server);
 	if (t->acceptor_started)
 		pthread_join(t->acceptor, NULL);
-	for (i = 0; i < t->srv_started; i++)
-		pthread_join(t->srv[i].tid, NULL);
+	if (t->srv_started)
+		pthread_join(t->srv.tid, NULL);
 	/* Connections still open: the clients are gone, drop them. */
 	while (t->conns.next != &t->conns) {
 		conn_free(t, t->conns.next);
 		t->left_open++;
 	}
-	for (i = 0; i < t->o->server_threads; i++)
-		if (t->srv[i].epfd >= 0)
-			close(t->srv[i].epfd);
+	if (t->srv.epfd >= 0)
+		close(t->srv.epfd);
 	if (t->lfd >= 0)
 		close(t->lfd);
 }
@@ -708,7 +637,7 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 {
 	const struct options *o = c->t->o;
 	unsigned long long deadline = t0 + o->io_timeout_s * NSEC_PER_SEC;
-	unsigned long long probe_at = tw + o->probe_ms * NSEC_PER_MSEC;
+	unsigned long long probe_at = tw + PROBE_MS * NSEC_PER_MSEC;
 	unsigned long long probe2_at = tw + NSEC_PER_SEC;
 	unsigned long long next_outq = 0, now, wait;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -757,7 +686,7 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 			wait = next_outq - now;
 		if (poll(&pfd, 1, (int)((wait + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC)) <= 0)
 			continue;
-		n = recv(fd, c->buf + got, resp_buf_size(o) - got, MSG_DONTWAIT);
+		n = recv(fd, c->buf + got, RESP_BUF_SIZE - got, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0)
@@ -826,8 +755,8 @@ static int transaction(struct client *c, unsigned long seq, struct txn *x)
 	memset(x, 0, sizeof(*x));
 	x->cli = c->id;
 	x->seq = seq;
-	expect_len = build_response(c->expect, resp_buf_size(o), c->id, seq,
-				    o->resp_size);
+	expect_len = build_response(c->expect, RESP_BUF_SIZE, c->id, seq,
+				    RESP_SIZE);
 	len = build_request(req, sizeof(req), c->id, seq);
 	alen = loopback_addr(t->family, t->sport, &ss);
 
@@ -985,7 +914,7 @@ static void show_stall(const struct test *t, const struct txn *x)
 
 	if (x->probed)
 		snprintf(probe, sizeof(probe), FMT_PROBE, x->outq, x->unacked,
-			 x->retransmits, t->o->probe_ms, x->outq_1s);
+			 x->retransmits, PROBE_MS, x->outq_1s);
 	ksft_print_msg(FMT_STALL,
 		       t->fname, x->total_ns / NSEC_PER_MSEC,
 		       stall_name(stall_kind(x)), x->cli, x->seq, x->cport,
@@ -1020,7 +949,7 @@ static unsigned long show_stalls(const struct test *t)
 
 				if (kind == STALL_NONE || sendq != first)
 					continue;
-				if (!o->verbose && shown >= o->show)
+				if (shown >= SHOW_MAX)
 					return shown;
 				show_stall(t, x);
 				shown++;
@@ -1046,12 +975,10 @@ static int collect(struct test *t, struct totals *s)
 			s->failed += t->cli[i].fails[j];
 		}
 	}
-	for (i = 0; i < o->server_threads; i++) {
-		s->served += t->srv[i].served;
-		s->bad_req += t->srv[i].bad_req;
-		s->early_eof += t->srv[i].early_eof;
-		s->io_err += t->srv[i].io_err;
-	}
+	s->served = t->srv.served;
+	s->bad_req = t->srv.bad_req;
+	s->early_eof = t->srv.early_eof;
+	s->io_err = t->srv.io_err;
 	tot = malloc((s->txns + 1) * sizeof(*tot));
 	con = malloc((s->txns + 1) * sizeof(*con));
 	if (!tot || !con) {
@@ -1153,7 +1080,7 @@ static void report(struct test *t, const struct totals *s,
 		       s->total.over1s, s->stalled[STALL_SENDQ],
 		       s->stalled[STALL_CONNECT], s->stalled[STALL_OTHER]);
 	ksft_print_msg(FMT_UNACKED,
-		       o->probe_ms, s->sendq_at_probe, s->sendq_1s,
+		       PROBE_MS, s->sendq_at_probe, s->sendq_1s,
 		       s->max_unacked_ns / NSEC_PER_MSEC);
 	ksft_print_msg(FMT_RTX,
 		       s->syn_rtx, s->data_rtx, synack, v[2], v[10]);
@@ -1173,21 +1100,6 @@ static void report(struct test *t, const struct totals *s,
 }
 
 /* ---- one test ------------------------------------------------------------ */
-
-static int set_syncookies(const struct options *o, char *why, size_t sz)
-{
-	char val[24];
-
-	if (o->syncookies < 0)
-		return 0;
-	snprintf(val, sizeof(val), "%ld", o->syncookies);
-	if (sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", val)) {
-		snprintf(why, sz, "cannot set net.ipv4.tcp_syncookies: %s",
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 #define FMT_FAIL \
 	"%s: %lu transactions, %lu failed, %lu stalled >= 1 s (%lu with the request in the send queue)\n"
@@ -1215,16 +1127,11 @@ static void run_test(const struct options *o, int family)
 	pthread_mutex_init(&t.lock, NULL);
 	t.conns.next = &t.conns;
 	t.conns.prev = &t.conns;
-	for (i = 0; i < MAX_SERVER_THREADS; i++)
-		t.srv[i].epfd = -1;
+	t.srv.epfd = -1;
 
 	/* Threads created from now on live in the new namespace. */
 	if (enter_netns(why, sizeof(why))) {
 		ksft_test_result_skip("%s: %s\n", fname, why);
-		goto out;
-	}
-	if (set_syncookies(o, why, sizeof(why))) {
-		ksft_test_result_fail("%s: %s\n", fname, why);
 		goto out;
 	}
 	cookies = sysctl_read_ll("/proc/sys/net/ipv4/tcp_syncookies");
@@ -1240,8 +1147,8 @@ static void run_test(const struct options *o, int family)
 	for (i = 0; i < o->clients; i++) {
 		t.cli[i].t = &t;
 		t.cli[i].id = i;
-		t.cli[i].buf = malloc(resp_buf_size(o));
-		t.cli[i].expect = malloc(resp_buf_size(o));
+		t.cli[i].buf = malloc(RESP_BUF_SIZE);
+		t.cli[i].expect = malloc(RESP_BUF_SIZE);
 		if (!t.cli[i].buf || !t.cli[i].expect) {
 			ksft_test_result_fail("%s: out of memory\n", fname);
 			goto out;
@@ -1343,11 +1250,5 @@ int main(int argc, char **argv)
 	else if (o.ipv6)
 		ksft_test_result_skip("ipv6: interrupted\n");
 
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
-	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
-		ksft_print_cnts();
-		exit(KSFT_SKIP);
-	}
-	ksft_exit_pass();
+	lat_exit();
 }
