@@ -12,18 +12,22 @@ tracefs=/sys/kernel/tracing
 
 bt_die() { echo "${0##*/}: $*" >&2; exit 2; }
 
-# shellcheck disable=SC2034 # port, quiet and cmd are the callers' variables
-# bt_options PORT_ALLOWED "$@": the options every tool takes, into port
-# (0: all), quiet and cmd (bpftrace -c COMMAND); -p only if PORT_ALLOWED
-# is 1.  -h prints the tool's header comment.
+# shellcheck disable=SC2034 # port, thresh, quiet and cmd are the callers' variables
+# bt_options ALLOWED "$@": the options every tool takes, into port (0:
+# all), thresh (0: none), quiet and cmd (bpftrace -c COMMAND); -p only if
+# ALLOWED has a p (or is 1), -t MS only if it has a t.  -h prints the
+# tool's header comment.
 bt_options() {
-	local with_port=$1
+	local allowed=$1
 	shift
-	port=0 quiet=0 cmd=()
+	[ "$allowed" = 1 ] && allowed=p
+	port=0 thresh=0 quiet=0 cmd=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		-p) [ "$with_port" = 1 ] || bt_die "unknown option '-p' (see --help)"
+		-p) [[ "$allowed" == *p* ]] || bt_die "unknown option '-p' (see --help)"
 		    port=${2:-}; shift 2 || bt_die "-p needs a port" ;;
+		-t) [[ "$allowed" == *t* ]] || bt_die "unknown option '-t' (see --help)"
+		    thresh=${2:-}; shift 2 || bt_die "-t needs a time in ms" ;;
 		-q) quiet=1; shift ;;
 		-c) cmd=(-c "${2:-}"); shift 2 || bt_die "-c needs a command" ;;
 		-h | --help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
@@ -32,6 +36,9 @@ bt_options() {
 	done
 	if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || [ "$port" -gt 65535 ]; then
 		bt_die "-p wants a port 0..65535, not '$port'"
+	fi
+	if ! [[ "$thresh" =~ ^[0-9]{1,9}$ ]]; then
+		bt_die "-t wants a time in ms, 0..999999999, not '$thresh'"
 	fi
 }
 
