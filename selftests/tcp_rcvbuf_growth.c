@@ -47,6 +47,10 @@
 #define DRAIN_BOUND_S		200	/* > TCP_RTO_MAX: one more retransmit */
 #define PROGRESS_S		30
 #define DEFAULT_RMEM_MAX	(256UL << 20)
+/* netem round-trip time, half on each side. */
+#define RTT_MS			20UL
+/* net.ipv4.tcp_adv_win_scale as in the blog; ignored since 6.6. */
+#define ADV_WIN_SCALE		"-2"
 #define IO_TIMEOUT_S		1
 
 #define R_DEV			"rbr0"
@@ -76,18 +80,14 @@ static const char * const reader_names[] = {
 
 struct options {
 	unsigned long time_s;
-	unsigned long rtt_ms;
 	enum reader_mode reader;
 	unsigned long switch_s;
 	unsigned long rmem_max;
-	long adv_win_scale;
 	long shrink_window;		/* -1: leave the kernel's default */
 	unsigned long size;
-	unsigned int port;
 	const char *csv_path;
 	bool ipv4;
 	bool ipv6;
-	bool verbose;
 };
 
 /*
@@ -215,7 +215,6 @@ static void usage(FILE *out)
 		"over veth between two network namespaces with netem delay.\n"
 		"\n"
 		"  -t, --time SECONDS     timed run per test (default 20); then drain and verify\n"
-		"      --rtt-ms MS        netem round-trip time, half on each side (default 20)\n"
 		"      --reader MODE      slow:      read 1 B every 1 ms (default)\n"
 		"                         none:      never read until the end of the run\n"
 		"                         alternate: slow and fast (3300 B every 1 ms),\n"
@@ -223,42 +222,23 @@ static void usage(FILE *out)
 		"      --switch-s N       alternate period in seconds (default 5; blog: 240)\n"
 		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default %lu,\n"
 		"                         the blog's 256 MiB, window scale 13)\n"
-		"      --adv-win-scale N  net.ipv4.tcp_adv_win_scale, -31..31 (default -2 as in\n"
-		"                         the blog; ignored by kernels since 6.6)\n"
 		"      --shrink-window 0|1  set net.ipv4.tcp_shrink_window (since 6.5) of the\n"
 		"                         receiver; default: leave it (0, the stock behaviour)\n"
 		"  -s, --size BYTES       sender write size (default 1448)\n"
-		"  -p, --port PORT        sender's listening port (default 0: any free port)\n"
 		"      --csv FILE         write the 100 ms time series of every test to FILE\n"
 		"  -4                     IPv4 only\n"
 		"  -6                     IPv6 only; default: both, as two tests\n"
-		"  -v, --verbose          a progress line every second (default every %d s)\n"
 		"  -h, --help             this text\n"
 		"\n"
-		"Needs root (network namespaces), ip and tc (netem).  Run it in a VM.\n",
+		"Netem RTT 20 ms, tcp_adv_win_scale -2 (the blog's), a progress line every\n"
+		"%d s.  Needs root (network namespaces), ip and tc (netem).  Run it in a VM.\n",
 		PROG, DEFAULT_RMEM_MAX, PROGRESS_S);
 }
 
-/* Signed decimal in [@min, @max]. */
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	unsigned long v;
-	bool neg = s && s[0] == '-';
-
-	if (!parse_ulong(neg ? s + 1 : s, (unsigned long)max + (neg ? 1 : 0), &v))
-		return false;
-	if (neg ? -(long)v < min : (long)v > max)
-		return false;
-	*out = neg ? -(long)v : (long)v;
-	return true;
-}
-
 enum {
-	OPT_RTT_MS = 256,
-	OPT_READER,
+	OPT_READER = 256,
 	OPT_SWITCH_S,
 	OPT_RMEM_MAX,
-	OPT_ADV_WIN_SCALE,
 	OPT_SHRINK_WINDOW,
 	OPT_CSV,
 };
@@ -267,16 +247,12 @@ static void parse_opts(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "time",		required_argument, NULL, 't' },
-		{ "rtt-ms",		required_argument, NULL, OPT_RTT_MS },
 		{ "reader",		required_argument, NULL, OPT_READER },
 		{ "switch-s",		required_argument, NULL, OPT_SWITCH_S },
 		{ "rmem-max",		required_argument, NULL, OPT_RMEM_MAX },
-		{ "adv-win-scale",	required_argument, NULL, OPT_ADV_WIN_SCALE },
 		{ "shrink-window",	required_argument, NULL, OPT_SHRINK_WINDOW },
 		{ "size",		required_argument, NULL, 's' },
-		{ "port",		required_argument, NULL, 'p' },
 		{ "csv",		required_argument, NULL, OPT_CSV },
-		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 },
 	};
@@ -285,22 +261,17 @@ static void parse_opts(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->time_s = 20;
-	o->rtt_ms = 20;
 	o->reader = READER_SLOW;
 	o->switch_s = 5;
 	o->rmem_max = DEFAULT_RMEM_MAX;
-	o->adv_win_scale = -2;
 	o->shrink_window = -1;
 	o->size = 1448;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:s:p:46vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:s:46h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->time_s = opt_ulong("-t/--time", optarg, 1, 86400);
-			break;
-		case OPT_RTT_MS:
-			o->rtt_ms = opt_ulong("--rtt-ms", optarg, 0, 10000);
 			break;
 		case OPT_READER:
 			for (i = 0; i < (int)ARRAY_SIZE(reader_names); i++)
@@ -316,18 +287,11 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case OPT_RMEM_MAX:
 			o->rmem_max = opt_ulong("--rmem-max", optarg, 4096, 1UL << 30);
 			break;
-		case OPT_ADV_WIN_SCALE:
-			if (!parse_long(optarg, -31, 31, &o->adv_win_scale))
-				bad_arg("--adv-win-scale", optarg, "-31..31");
-			break;
 		case OPT_SHRINK_WINDOW:
 			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 1);
 			break;
 		case 's':
 			o->size = opt_ulong("-s/--size", optarg, 1, 1 << 20);
-			break;
-		case 'p':
-			o->port = opt_ulong("-p/--port", optarg, 0, 65535);
 			break;
 		case OPT_CSV:
 			if (!optarg[0])
@@ -339,9 +303,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case '6':
 			v6 = true;
-			break;
-		case 'v':
-			o->verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -446,7 +407,7 @@ static int netns_setup(struct test *t)
 {
 	int ret;
 
-	veth_ns_init(&t->net, t->family, t->o->rtt_ms);
+	veth_ns_init(&t->net, t->family, RTT_MS);
 	ret = veth_ns_setup(&t->net, R_DEV, S_DEV);
 	if (ret)
 		fail_msg(t, "%s", t->net.err);
@@ -510,8 +471,7 @@ static void sysctls_setup(struct test *t)
 	snprintf(val, sizeof(val), "%lu %lu %lu", mn, def, t->o->rmem_max);
 	knob_set(&t->rmem, "tcp_rmem", val);
 	knob_set(&t->wscale, "tcp_window_scaling", "1");
-	snprintf(val, sizeof(val), "%ld", t->o->adv_win_scale);
-	knob_set(&t->adv, "tcp_adv_win_scale", val);
+	knob_set(&t->adv, "tcp_adv_win_scale", ADV_WIN_SCALE);
 	/* scaling_ratio replaced it in 6.6 (dfa2f0483360): still there, unused. */
 	if (t->adv.exists && kernel_version(rel, sizeof(rel)) >= 6006) {
 		t->adv.effective = false;
@@ -552,11 +512,11 @@ static int connect_pair(struct test *t)
 	}
 	t->lfd = fd;
 	alen = inet_addr_port(t->family, veth_ns_addr(t->family, false),
-			      t->o->port, &ss);
+			      0, &ss);
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
 	    bind(fd, (struct sockaddr *)&ss, alen) || listen(fd, 4) ||
 	    local_port(fd, &t->port) || set_io_timeouts(fd, 10)) {
-		fail_msg(t, "sender bind/listen on port %u: %s", t->o->port,
+		fail_msg(t, "sender bind/listen: %s",
 			 strerror(errno));
 		return -1;
 	}
@@ -690,10 +650,7 @@ static void take_sample(struct test *t, unsigned long long t_ns, int phase,
 	if (have_si)
 		t->sender_retrans = si.tcpi_total_retrans;
 
-	if (t->o->verbose)
-		show = t_ms % 1000 < 100;
-	else
-		show = t_ms % (PROGRESS_S * 1000) < 100 && t_ms >= PROGRESS_S * 1000;
+	show = t_ms % (PROGRESS_S * 1000) < 100 && t_ms >= PROGRESS_S * 1000;
 	if (show && !quiet)
 		ksft_print_msg(FMT_PROGRESS, t->fname, t_ms / 1000, mem[SK_MEMINFO_RCVBUF],
 			       mem[SK_MEMINFO_RMEM_ALLOC], unread,
@@ -873,7 +830,7 @@ static void print_summary(struct test *t, const char *rel, bool data_ok)
 	ksft_print_msg(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4
 		       "%swindow_scaling=%s adv_win_scale=%s adv_win_scale_used=%s shrink_window=%s tcp_mem0_bytes=%s\n",
 		       PROG, t->fname, rel, reader_names[t->o->reader],
-		       t->o->switch_s, t->o->rtt_ms, t->o->size, t->duration_s,
+		       t->o->switch_s, RTT_MS, t->o->size, t->duration_s,
 		       t->drain_s, t->samples,
 		       t->rmem2, t->start_rcvbuf, t->peak_rcvbuf,
 		       ratio(t->peak_rcvbuf, t->rmem2),
@@ -951,7 +908,7 @@ static void run_test(const struct options *o, int family, int orig_ns,
 	t.fname = family_name(family);
 	t.csv = csv;
 	t.orig_ns = orig_ns;
-	veth_ns_init(&t.net, family, o->rtt_ms);
+	veth_ns_init(&t.net, family, RTT_MS);
 	t.lfd = -1;
 	t.sfd = -1;
 	t.rfd = -1;
@@ -990,7 +947,7 @@ static void run_test(const struct options *o, int family, int orig_ns,
 		return;
 	}
 	ksft_print_msg(FMT_START, t.fname, veth_ns_addr(family, false), veth_ns_addr(family, true),
-		       t.port, o->rtt_ms, reader_names[o->reader], t.rmem.value,
+		       t.port, RTT_MS, reader_names[o->reader], t.rmem.value,
 		       t.wscale.value, t.adv.value, t.shrink.value);
 
 	ret = pthread_create(&t.sender, NULL, sender_main, &t);
@@ -1096,7 +1053,7 @@ int main(int argc, char **argv)
 		skip_all(&o, "needs root (network namespaces, veth, sysctls)");
 	if (!have_tool("ip -V >/dev/null 2>&1"))
 		skip_all(&o, "ip (iproute2) not found");
-	if (o.rtt_ms && !have_tool("tc -V >/dev/null 2>&1"))
+	if (RTT_MS && !have_tool("tc -V >/dev/null 2>&1"))
 		skip_all(&o, "tc (iproute2) not found");
 	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
 		sscanf(buf, "%lld %lld %lld", &tcp_mem[0], &tcp_mem[1], &tcp_mem[2]);

@@ -40,17 +40,17 @@
 #define BATCH		64			/* connects in flight */
 #define RBUF		(256 * 1024)
 #define PERIOD		65521			/* prime: pattern period */
+#define RTT_MS		20UL			/* netem round-trip time */
+#define WRITE_BYTES	1448UL			/* per connection per write */
+#define WRITE_MS	10UL			/* write period */
+#define READ_BYTES	10UL			/* per read: 1 B/ms */
+#define READ_MS		10UL			/* read period */
+#define SNDBUF		16384UL			/* sender SO_SNDBUF */
+#define DRAIN_S		300UL			/* bound on the final drain */
 
 struct options {
 	unsigned long conns;
 	unsigned long time_s;
-	unsigned long rtt_ms;
-	unsigned long write_bytes;	/* per connection every write_ms */
-	unsigned long write_ms;
-	unsigned long read_bytes;	/* every read_ms; 0: never read */
-	unsigned long read_ms;
-	unsigned long sndbuf;		/* sender SO_SNDBUF; 0: autotuned */
-	unsigned long drain_s;
 	unsigned long rmem_max;		/* tcp_rmem[2]; 0: leave the default */
 	long shrink_window;		/* -1: leave the default */
 	int family;
@@ -104,14 +104,6 @@ static void usage(FILE *out)
 		"\n"
 		"  -n, --conns N          connections (default 1000)\n"
 		"  -t, --time SECONDS     timed run (default 60); then drain and verify\n"
-		"      --rtt-ms MS        netem round-trip time (default 20)\n"
-		"      --write-bytes B    bytes offered per connection per write (default 1448)\n"
-		"      --write-ms MS      write period per connection (default 10)\n"
-		"      --read-bytes B     bytes each receiver reads per read (default 10;\n"
-		"                         0: never read until the end)\n"
-		"      --read-ms MS       read period per connection (default 10: 1 B/ms)\n"
-		"      --sndbuf BYTES     sender SO_SNDBUF (default 16384; 0: autotuned)\n"
-		"      --drain-s S        bound on the final drain (default 300)\n"
 		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default: leave\n"
 		"                         the kernel's; the blog's is 268435456)\n"
 		"      --shrink-window 0|1  net.ipv4.tcp_shrink_window of the receiver\n"
@@ -120,13 +112,14 @@ static void usage(FILE *out)
 		"  -4 | -6                family (default -4)\n"
 		"  -h, --help             this text\n"
 		"\n"
-		"Kernel defaults for tcp_rmem and tcp_wmem.  Needs root, ip, tc; run it in a VM.\n",
+		"Netem RTT 20 ms; each connection offered 1448 B every 10 ms, read 10 B\n"
+		"every 10 ms; sender SO_SNDBUF 16384; drain bound 300 s.  Kernel defaults\n"
+		"for tcp_rmem and tcp_wmem.  Needs root, ip, tc; run it in a VM.\n",
 		PROG);
 }
 
 enum {
-	OPT_RTT = 256, OPT_WRITE, OPT_WRITE_MS, OPT_READ, OPT_READ_MS,
-	OPT_SNDBUF, OPT_DRAIN, OPT_RMEM_MAX, OPT_SHRINK, OPT_CSV,
+	OPT_RMEM_MAX = 256, OPT_SHRINK, OPT_CSV,
 };
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -134,13 +127,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "conns", required_argument, NULL, 'n' },
 		{ "time", required_argument, NULL, 't' },
-		{ "rtt-ms", required_argument, NULL, OPT_RTT },
-		{ "write-bytes", required_argument, NULL, OPT_WRITE },
-		{ "write-ms", required_argument, NULL, OPT_WRITE_MS },
-		{ "read-bytes", required_argument, NULL, OPT_READ },
-		{ "read-ms", required_argument, NULL, OPT_READ_MS },
-		{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
-		{ "drain-s", required_argument, NULL, OPT_DRAIN },
 		{ "rmem-max", required_argument, NULL, OPT_RMEM_MAX },
 		{ "shrink-window", required_argument, NULL, OPT_SHRINK },
 		{ "csv", required_argument, NULL, OPT_CSV },
@@ -152,13 +138,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->conns = 1000;
 	o->time_s = 60;
-	o->rtt_ms = 20;
-	o->write_bytes = 1448;
-	o->write_ms = 10;
-	o->read_bytes = 10;
-	o->read_ms = 10;
-	o->sndbuf = 16384;
-	o->drain_s = 300;
 	o->shrink_window = -1;
 	o->family = AF_INET;
 
@@ -170,27 +149,6 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case 't':
 			o->time_s = opt_ulong("-t/--time", optarg, 1, 86400);
-			break;
-		case OPT_RTT:
-			o->rtt_ms = opt_ulong("--rtt-ms", optarg, 0, 10000);
-			break;
-		case OPT_WRITE:
-			o->write_bytes = opt_ulong("--write-bytes", optarg, 1, PERIOD);
-			break;
-		case OPT_WRITE_MS:
-			o->write_ms = opt_ulong("--write-ms", optarg, 1, 10000);
-			break;
-		case OPT_READ:
-			o->read_bytes = opt_ulong("--read-bytes", optarg, 0, RBUF);
-			break;
-		case OPT_READ_MS:
-			o->read_ms = opt_ulong("--read-ms", optarg, 1, 10000);
-			break;
-		case OPT_SNDBUF:
-			o->sndbuf = opt_ulong("--sndbuf", optarg, 0, 1 << 30);
-			break;
-		case OPT_DRAIN:
-			o->drain_s = opt_ulong("--drain-s", optarg, 1, 86400);
 			break;
 		case OPT_RMEM_MAX:
 			o->rmem_max = opt_ulong("--rmem-max", optarg, 131072, 1UL << 30);
@@ -318,8 +276,7 @@ static int open_conns(const struct options *o, struct veth_ns *v,
 				goto out_close;
 			}
 			c[k].sfd = fd;
-			if (o->sndbuf &&
-			    set_int(fd, SOL_SOCKET, SO_SNDBUF, (int)o->sndbuf)) {
+			if (set_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF)) {
 				ksft_print_msg("SO_SNDBUF: %s\n", strerror(errno));
 				goto out_close;
 			}
@@ -487,7 +444,7 @@ int main(int argc, char **argv)
 		return KSFT_SKIP;
 	}
 	if (!have_tool("ip -V >/dev/null 2>&1") ||
-	    (o.rtt_ms && !have_tool("tc -V >/dev/null 2>&1"))) {
+	    !have_tool("tc -V >/dev/null 2>&1")) {
 		printf("%s: SKIP: ip or tc (iproute2) not found\n", PROG);
 		return KSFT_SKIP;
 	}
@@ -519,7 +476,7 @@ int main(int argc, char **argv)
 	lat_catch_signals();
 	sysctl_read("/proc/sys/net/ipv4/tcp_mem", tcp_mem, sizeof(tcp_mem));
 
-	veth_ns_init(&v, o.family, o.rtt_ms);
+	veth_ns_init(&v, o.family, RTT_MS);
 	ret = veth_ns_setup(&v, R_DEV, S_DEV);
 	if (ret == -2) {
 		printf("%s: SKIP: %s\n", PROG, v.err);
@@ -553,8 +510,8 @@ int main(int argc, char **argv)
 	if (veth_ns_enter(&v, v.r_ns, "receiver"))
 		ksft_exit_fail_msg("%s\n", v.err);
 	printf(FMT_HELLO,
-	       PROG, o.conns, family_name(o.family), o.rtt_ms, o.write_bytes,
-	       o.write_ms, o.read_bytes, o.read_ms, o.sndbuf, tcp_rmem, tcp_mem,
+	       PROG, o.conns, family_name(o.family), RTT_MS, WRITE_BYTES,
+	       WRITE_MS, READ_BYTES, READ_MS, SNDBUF, tcp_rmem, tcp_mem,
 	       o.time_s);
 	fflush(stdout);
 
@@ -570,18 +527,18 @@ int main(int argc, char **argv)
 			break;
 		if (now >= next_tick) {
 			for (i = 0; i < o.conns; i++)
-				send_some(i, &c[i], o.write_bytes);
-			next_tick += o.write_ms * NSEC_PER_MSEC;
+				send_some(i, &c[i], WRITE_BYTES);
+			next_tick += WRITE_MS * NSEC_PER_MSEC;
 			if (next_tick < now)
-				next_tick = now + o.write_ms * NSEC_PER_MSEC;
+				next_tick = now + WRITE_MS * NSEC_PER_MSEC;
 		}
-		if (o.read_bytes && now >= next_read) {
+		if (now >= next_read) {
 			for (i = 0; i < o.conns; i++)
-				if (recv_some(i, &c[i], rbuf, o.read_bytes))
+				if (recv_some(i, &c[i], rbuf, READ_BYTES))
 					ksft_exit_fail_msg("recv %lu: %s\n", i, strerror(errno));
-			next_read += o.read_ms * NSEC_PER_MSEC;
+			next_read += READ_MS * NSEC_PER_MSEC;
 			if (next_read < now)
-				next_read = now + o.read_ms * NSEC_PER_MSEC;
+				next_read = now + READ_MS * NSEC_PER_MSEC;
 		}
 		if (now >= next_sample) {
 			if (sample(&o, c, &tot, rcvbufs))
@@ -616,7 +573,7 @@ int main(int argc, char **argv)
 		}
 		now = now_ns();
 		el = next_tick < next_sample ? next_tick : next_sample;
-		if (o.read_bytes && next_read < el)
+		if (next_read < el)
 			el = next_read;
 		if (el > now)
 			sleep_ns(el - now);
@@ -637,7 +594,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.conns; i++)
 		shutdown(c[i].sfd, SHUT_WR);
 	open_left = o.conns;
-	end = now_ns() + o.drain_s * NSEC_PER_SEC;
+	end = now_ns() + DRAIN_S * NSEC_PER_SEC;
 	while (open_left && now_ns() < end && !lat_stopped()) {
 		open_left = 0;
 		for (i = 0; i < o.conns; i++) {
@@ -660,9 +617,9 @@ int main(int argc, char **argv)
 
 	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4,
 	       PROG, family_name(o.family), o.conns,
-	       o.read_bytes ? "slow" : "none", o.write_bytes, o.write_ms,
-	       o.read_bytes, o.read_ms, o.time_s, o.rtt_ms,
-	       o.sndbuf, sw, tcp_rmem, tcp_mem, page, samples, base_pages * page,
+	       "slow", WRITE_BYTES, WRITE_MS,
+	       READ_BYTES, READ_MS, o.time_s, RTT_MS,
+	       SNDBUF, sw, tcp_rmem, tcp_mem, page, samples, base_pages * page,
 	       peak_pages * page, last.mem_pages * page, peak_rmem,
 	       peak_rcvbuf_sum, peak_wmem, max_rcvbuf, max_rmem, last.at_limit,
 	       rcvbufs[o.conns / 2], rcvbufs[o.conns * 9 / 10],
