@@ -9,7 +9,7 @@
 #   make selftests
 #   make check                         the CI suite (7.3 in full, 6.12 static), < 1 h cold
 #   make check-full                    everything on both bases (workstation)
-#   make demo                          the before/after story
+#   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
 
 BASE ?= 7.3
 VARIANT ?= patched
@@ -62,7 +62,7 @@ check-static: deps
 	@scripts/check --static-only
 
 demo: deps
-	@scripts/demo
+	@scripts/demo --base $(BASE)
 
 clean:
 	$(MAKE) -C module clean KDIR=$(CURDIR)/$(KOBJ) >/dev/null 2>&1 || true
