@@ -16,7 +16,11 @@
 # failures) and clean connects (none), tcp-overview beside the three
 # connection-setup reproducers and
 # tcp_stale_peer (its totals against theirs) and beside clean connects
-# (zeros).
+# (zeros), tcp-lo-stall beside tcp_acceptq_full (one stall per family:
+# its wait, drops and retransmits against the reproducer's), beside
+# tcp_lo_stall's stuck requests (-p, -t; at least its count of requests
+# unacked after 1 s) and beside clean transactions and a bulk transfer
+# (no stall); -p and -t of tcp-stale-ack, -p and loStall of tcp-overview.
 #
 #   test-bpftrace.sh --expect stock|patched
 #
@@ -32,7 +36,7 @@ die() { echo "test-bpftrace: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--expect) expect=${2:-}; shift 2 || die "--expect needs stock or patched" ;;
-	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
 	*) die "unknown option '$1'" ;;
 	esac
 done
@@ -92,6 +96,25 @@ else
 	check "tcp-stale-ack: patched resends right behind the RST (5)" \
 		is "$out" "@syn_resend_by[right behind the RST]" 5
 fi
+
+# -p: a port no socket of the reproducer uses shows nothing.  -t: one
+# line per reconnect, with its 4-tuple, when it took at least that long
+# (on a stock kernel the SYN resend alone waits 2 jiffies, >= 4 ms).
+out=$("$here/tcp-stale-ack" -p 1 -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+check "tcp_stale_peer met its stale peer (tcp-stale-ack -p 1)" \
+	grep -q 'ipv4: 5 of 5 reconnects' <<<"$out"
+v=$(value "$out" "@n_stale")
+check "tcp-stale-ack -p 1: no stale ACK on another port (${v:-absent})" [ "${v:-0}" = 0 ]
+out=$("$here/tcp-stale-ack" -t 4 -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+check "tcp-stale-ack -t 4: 5 stale ACKs counted" is "$out" "@n_stale" 5
+tuples=$(grep -Ec '^[0-9]+ +connected +127\.0\.0\.1:[0-9]+ +> +127\.0\.0\.1:[0-9]+ ' <<<"$out")
+if [ "$expect" = stock ]; then
+	check "tcp-stale-ack -t 4: stock: 5 reconnect lines with their 4-tuple" [ "$tuples" = 5 ]
+else
+	check "tcp-stale-ack -t 4: patched: at most 5 reconnect lines ($tuples)" [ "$tuples" -le 5 ]
+fi
+check "tcp-stale-ack -t 4: no per-event line of the default form" \
+	[ "$(grep -Ec '^[0-9]+ +(stale-ack|syn-resend) ' <<<"$out")" = 0 ]
 
 # A slow reader (seed 003): on a stock kernel the prune path raises
 # sk_rcvbuf again and again while the reader lags; with patch 0007 it does
@@ -166,12 +189,114 @@ for pair in t_synq=reqq_full_drop t_accq=syn_listen_overflows \
 	want=$(keysum "$out" "$key") got=$(total "$out" "@$m: ")
 	check "tcp-overview: @$m $got = $key $want (> 0)" same_positive "$got" "$want"
 done
+# loStall: tcp_acceptq_full holds one request behind the full queue.
+want=$(keysum "$out" ack_held) got=$(total "$out" "@t_lostall: ")
+check "tcp-overview: @t_lostall $got = ack_held $want (> 0)" same_positive "$got" "$want"
+# -p: a port nobody uses leaves every column at 0 beside the same scenario.
+out=$("$here/tcp-overview" -p 1 -c "$top/selftests/tcp_acceptq_full -4" 2>&1)
+check "tcp-overview -p 1: tcp_acceptq_full dropped a SYN and a request" \
+	same_positive "$(keysum "$out" ack_held)" 1
+check "tcp-overview -p 1: no event counted on another port" \
+	[ "$(grep -Ec '^@t_[a-z]+: [1-9]' <<<"$out")" = 0 ]
 out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
 check "tcp-overview: 5 stale ACKs beside tcp_stale_peer -n 5" is "$out" "@t_stale" 5
 out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
 for m in t_stale t_synq t_accq t_ackq t_noport t_closed; do
 	check "tcp-overview: clean connects leave @$m at 0" zero_or_absent "$out" "@$m"
 done
+check "tcp-overview: clean connects leave @t_lostall at 0" zero_or_absent "$out" "@t_lostall"
+
+# The loopback stall (seed 002).  tcp_acceptq_full's third-ACK part holds
+# one client per family ESTABLISHED with its request dropped at the full
+# accept queue (the request socket stays in SYN_RECV, retransmitting its
+# SYN-ACK) until the application accepts one connection: one stall per
+# family, whose figures must match the reproducer's own.
+# kv LINE KEY: the value of KEY=value in a reproducer's summary line.
+kv() { grep -o " $2=[^ ]*" <<<"$1" | head -n1 | cut -d= -f2; }
+# stall_lines OUTPUT: tcp-lo-stall's per-event lines.
+stall_lines() { grep -E '^[0-9]+ +(accepted|reset|closed|stuck) ' <<<"$1"; }
+# within A LO HI: LO <= A <= HI (integers).
+within() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+# ge_positive A B: A >= B and B is above 0.
+ge_positive() { [ "$1" -ge "$2" ] && [ "$2" -gt 0 ]; }
+# both_positive A B: A and B above 0.
+both_positive() { [ "$1" -gt 0 ] && [ "$2" -gt 0 ]; }
+# ends_all LINES FIELD SUFFIX: there are lines and FIELD ends with SUFFIX in all.
+ends_all() {
+	[ -n "$1" ] && ! awk -v f="$2" -v s="$3" \
+		'substr($f, length($f) - length(s) + 1) != s { bad = 1 } END { exit !bad }' <<<"$1"
+}
+# none_below LINES FIELD MIN: no line has FIELD under MIN.
+none_below() { ! awk -v f="$2" -v m="$3" '$f < m { bad = 1 } END { exit !bad }' <<<"$1"; }
+# acceptq_stalls OUTPUT: 2 stalls, both accepted, none left.
+acceptq_stalls() { is "$1" "@stalls" 2 && is "$1" "@ended[accepted]" 2 && is "$1" "@still_stuck" 0; }
+# quiet_stalls OUTPUT: no stall line, no stall counted, none left.
+quiet_stalls() { [ -z "$(stall_lines "$1")" ] && zero_or_absent "$1" "@stalls" && is "$1" "@still_stuck" 0; }
+out=$("$here/tcp-lo-stall" -c "$top/selftests/tcp_acceptq_full" 2>&1)
+echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
+check "tcp-lo-stall attached" grep -q '^Attaching' <<<"$out"
+check "tcp_acceptq_full held a request behind a full accept queue (2 families)" \
+	[ "$(grep -c ' scenario=acceptq .* ack_held=1 ' <<<"$out")" = 2 ]
+check "tcp-lo-stall: 2 stalls, 2 accepted, none left" acceptq_stalls "$out"
+for fam in ipv4:127.0.0.1 'ipv6:\[::1\]'; do
+	sum=$(grep " scenario=acceptq family=${fam%%:*} " <<<"$out")
+	ev=$(stall_lines "$out" | grep -E "^[0-9]+ +accepted +${fam#*:}:[0-9]+ ")
+	check "tcp-lo-stall: one ${fam%%:*} stall" [ "$(grep -c . <<<"$ev")" = 1 ]
+	read -r _ _ _ _ waited synack rtx drops _ <<<"$ev"
+	req_ms=$(kv "$sum" req_ms) ovf=$(kv "$sum" ack_listen_overflows)
+	sak=$(kv "$sum" ack_syn_retrans) req_rtx=$(kv "$sum" req_rtx)
+	# The client's figure ends when its 5 ms poll sees the ACK; ours when
+	# the server has the data, just before: never later, a little earlier.
+	check "tcp-lo-stall: ${fam%%:*} waited ${waited:-?} ms, the request was acked after ${req_ms:-?} ms" \
+		within "${waited%.*}" "$((${req_ms:-0} - 250))" "$((${req_ms:-0} + 1))"
+	check "tcp-lo-stall: ${fam%%:*} ${drops:-?} segments dropped = ack_listen_overflows ${ovf:-?}" \
+		same_positive "${drops:-0}" "${ovf:-x}"
+	check "tcp-lo-stall: ${fam%%:*} ${rtx:-?} client retransmits = req_rtx ${req_rtx:-?}" \
+		same_positive "${rtx:-0}" "${req_rtx:-x}"
+	check "tcp-lo-stall: ${fam%%:*} ${synack:-?} SYN-ACK retransmits >= ack_syn_retrans ${sak:-?} (> 0)" \
+		ge_positive "${synack:-0}" "${sak:-0}"
+done
+
+# tcp_lo_stall under the load that sticks requests (all clients at once,
+# a slow accept loop): every stall on the listener's port, none shorter
+# than -t, at least as many as requests the clients saw unacked 1 s after
+# the write.
+lport=35011
+out=$("$here/tcp-lo-stall" -p "$lport" -t 900 -c "$top/selftests/tcp_lo_stall -4 -p $lport -t 5 -c 64 --accept-delay-us 2000 --ramp-ms 0" 2>&1)
+echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
+sum=$(grep '# tcp_lo_stall: family=ipv4 ' <<<"$out")
+echo "$sum"
+s1=$(kv "$sum" sendq_1s) ovf=$(kv "$sum" listen_overflows)
+check "tcp_lo_stall overflowed the accept queue (${ovf:-?}) and left requests unacked for 1 s (${s1:-?})" \
+	both_positive "${ovf:-0}" "${s1:-0}"
+ev=$(stall_lines "$out")
+nev=$(grep -c . <<<"$ev")
+check "tcp-lo-stall -p $lport: $nev stalls, all on server port $lport" ends_all "$ev" 3 ":$lport"
+check "tcp-lo-stall -t 900: no line under 900 ms" none_below "$ev" 5 900
+check "tcp-lo-stall: $nev stalls of >= 900 ms >= sendq_1s ${s1:-?}" [ "$nev" -ge "${s1:-1}" ]
+got=$(value "$out" "@synack_rtx") want=$(kv "$sum" synack_retrans)
+check "tcp-lo-stall: ${got:-0} SYN-ACK retransmits during stalls <= synack_retrans ${want:-?}" \
+	[ "${got:-0}" -le "${want:--1}" ]
+
+# Benign: clean short transactions (queue never full) and a bulk transfer.
+benign=$(mktemp /tmp/benign.XXXXXX)
+cat >"$benign" <<EOF
+#!/bin/sh
+$top/selftests/tcp_lo_stall -4 -t 3 -c 4 --accept-delay-us 0 -b 128
+iperf3 -s -1 -p 35012 >/dev/null 2>&1 &
+sleep 1
+iperf3 -c 127.0.0.1 -p 35012 -t 2 -f m
+EOF
+out=$("$here/tcp-lo-stall" -c "/bin/sh $benign" 2>&1)
+rm -f "$benign"
+echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
+sum=$(grep '# tcp_lo_stall: family=ipv4 ' <<<"$out")
+txns=$(kv "$sum" txns) ovf=$(kv "$sum" listen_overflows)
+check "clean transactions ran (txns ${txns:-?}) without overflow (${ovf:-?})" \
+	within "${txns:-0}" 1 999999999
+check "... and the accept queue never overflowed" [ "${ovf:-x}" = 0 ]
+check "a bulk transfer ran (iperf3)" grep -Eq 'sec +[0-9.]+ [MG]Bytes .* receiver' <<<"$out"
+check "tcp-lo-stall: quiet beside them (no stall, none left)" quiet_stalls "$out"
 
 echo "1..$n"
 echo "# test-bpftrace ($expect, $(uname -r)): $((n - bad)) passed, $bad failed"
