@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists:
+ *
+ * The series' fixes sit on the TCP fast path: the TIME_WAIT and SYN
+ * re-lookups and the closed-socket ACK are tested for every segment that
+ * meets a socket in the wrong state, the stale-ACK resend for every SYN
+ * that meets a timewait socket, the window clamp for every receive
+ * buffer adjustment.  Their cost must be nil on the connections that
+ * never need them.  This load generator gives a rate to compare with the
+ * fixes on and off (scripts/measure/fastpath-ab switches them through the
+ * tcplat module in one boot):
+ *
+ *  - crr: the seed's client/server loop, one connection per transaction:
+ *    the client connects, sends a small request, the server reads it,
+ *    answers with a small response and closes first, the client reads the
+ *    response and EOF and closes;
+ *  - rr: one persistent connection, request and response back and forth.
+ *
+ * It runs in its own network namespace over loopback, the server thread
+ * and the client thread pinned to two different CPUs, for --time seconds,
+ * and prints one line:
+ *
+ *   tcp_rr: mode=crr family=ipv4 secs=5.00 transactions=N rate=R p50_us=A p99_us=B
+ *
+ * rate is transactions per second; p50/p99 are the client's transaction
+ * times (socket() to close() in crr, write() to the last byte of the
+ * response in rr).  It is a benchmark, not a test: it has no verdict on
+ * the rate, it fails only when a transaction fails.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <pthread.h>
+
+#include "tcp_lat.h"
+
+#define PROG		"tcp_rr"
+#define SIZE_MAX_BYTES	65536
+/* How long one socket call may block before the run is declared failed. */
+#define IO_TIMEOUT_S	10
+
+enum mode { MODE_CRR, MODE_RR };
+
+struct run {
+	enum mode mode;
+	int family;
+	unsigned long time_s;
+	unsigned long size;
+	int cpu_srv, cpu_cli;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	int lfd;
+	/* set by the client when it is done, read by the server */
+	int done;
+	/* results of the client */
+	unsigned long long *lat;
+	unsigned long n, cap;
+	unsigned long long elapsed_ns;
+	char srv_why[160];
+	char cli_why[160];
+};
+
+/* ---- helpers --------------------------------------------------------- */
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* Two CPUs of the affinity mask, or -1 when there are fewer. */
+static int pick_cpus(int *a, int *b)
+{
+	cpu_set_t set;
+	int cpu, found = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (!found)
+			*a = cpu;
+		else
+			*b = cpu;
+		found++;
+	}
+	return found == 2 ? 0 : -1;
+}
+
+/* Read exactly @len bytes; 0, or -1 with errno (EPIPE on early EOF). */
+static int read_full(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (!n) {
+			errno = EPIPE;
+			return -1;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const char *buf, size_t len)
+{
+	size_t put = 0;
+	ssize_t n;
+
+	while (put < len) {
+		n = write(fd, buf + put, len - put);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		put += n;
+	}
+	return 0;
+}
+
+static bool is_done(struct run *r)
+{
+	return __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
+}
+
+/* ---- server ----------------------------------------------------------- */
+
+/* Wait for a connection on the listener; -1 when the client is done. */
+static int server_accept(struct run *r)
+{
+	struct pollfd pfd = { .fd = r->lfd, .events = POLLIN };
+	int fd;
+
+	for (;;) {
+		if (is_done(r))
+			return -1;
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			break;
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+			snprintf(r->srv_why, sizeof(r->srv_why), "accept: %s",
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (set_io_timeouts(fd, IO_TIMEOUT_S) ||
+	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
+		snprintf(r->srv_why, sizeof(r->srv_why), "setsockopt: %s",
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *server_main(void *arg)
+{
+	struct run *r = arg;
+	char *buf;
+	int fd;
+
+	pin_self(r->cpu_srv);
+	buf = calloc(1, r->size);
+	if (!buf) {
+		snprintf(r->srv_why, sizeof(r->srv_why), "out of memory");
+		return NULL;
+	}
+	while ((fd = server_accept(r)) >= 0) {
+		/* crr: one transaction, then the server closes first */
+		do {
+			if (read_full(fd, buf, r->size))
+				break;
+			if (write_full(fd, buf, r->size)) {
+				snprintf(r->srv_why, sizeof(r->srv_why),
+					 "server write: %s", strerror(errno));
+				break;
+			}
+		} while (r->mode == MODE_RR);
+		close(fd);
+		if (r->srv_why[0])
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* ---- client ----------------------------------------------------------- */
+
+static int lat_push(struct run *r, unsigned long long ns)
+{
+	if (r->n == r->cap) {
+		unsigned long cap = r->cap ? 2 * r->cap : 65536;
+		unsigned long long *v = realloc(r->lat, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		r->lat = v;
+		r->cap = cap;
+	}
+	r->lat[r->n++] = ns;
+	return 0;
+}
+
+static int client_connect(struct run *r)
+{
+	int fd;
+
+	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(r->cli_why, sizeof(r->cli_why), "socket: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (set_io_timeouts(fd, IO_TIMEOUT_S) ||
+	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	    connect(fd, (struct sockaddr *)&r->addr, r->alen)) {
+		snprintf(r->cli_why, sizeof(r->cli_why), "connect: %s",
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One request and its response on @fd; 0 or -1 with cli_why set. */
+static int client_rr(struct run *r, int fd, char *req, char *resp)
+{
+	if (write_full(fd, req, r->size)) {
+		snprintf(r->cli_why, sizeof(r->cli_why), "client write: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (read_full(fd, resp, r->size)) {
+		snprintf(r->cli_why, sizeof(r->cli_why), "client read: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (memcmp(req, resp, r->size)) {
+		snprintf(r->cli_why, sizeof(r->cli_why),
+			 "response differs from the request");
+		return -1;
+	}
+	return 0;
+}
+
+/* crr: the whole connection; 0 or -1 with cli_why set. */
+static int client_crr_one(struct run *r, char *req, char *resp)
+{
+	char eof;
+	ssize_t n;
+	int fd;
+
+	fd = client_connect(r);
+	if (fd < 0)
+		return -1;
+	if (client_rr(r, fd, req, resp)) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, &eof, 1);
+	if (n != 0) {
+		snprintf(r->cli_why, sizeof(r->cli_why),
+			 "no EOF after the response: %s",
+			 n < 0 ? strerror(errno) : "extra data");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void *client_main(void *arg)
+{
+	struct run *r = arg;
+	unsigned long long t0, t, end, seq = 0;
+	char *req, *resp;
+	int fd = -1;
+
+	pin_self(r->cpu_cli);
+	req = calloc(1, r->size);
+	resp = calloc(1, r->size);
+	if (!req || !resp) {
+		snprintf(r->cli_why, sizeof(r->cli_why), "out of memory");
+		goto out;
+	}
+	if (r->mode == MODE_RR) {
+		fd = client_connect(r);
+		if (fd < 0)
+			goto out;
+	}
+	t0 = now_ns();
+	end = t0 + r->time_s * NSEC_PER_SEC;
+	for (t = t0; t < end && !lat_stopped(); seq++) {
+		unsigned long long t1 = t;
+		int ret;
+
+		memcpy(req, &seq, r->size < sizeof(seq) ? r->size : sizeof(seq));
+		if (r->mode == MODE_RR)
+			ret = client_rr(r, fd, req, resp);
+		else
+			ret = client_crr_one(r, req, resp);
+		if (ret)
+			break;
+		t = now_ns();
+		if (lat_push(r, t - t1)) {
+			snprintf(r->cli_why, sizeof(r->cli_why), "out of memory");
+			break;
+		}
+	}
+	r->elapsed_ns = now_ns() - t0;
+out:
+	if (fd >= 0)
+		close(fd);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	free(req);
+	free(resp);
+	return NULL;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [-m crr|rr] [-4|-6] [-t SECONDS] [-s BYTES]\n"
+		"Request/response rate over loopback in a private network namespace.\n"
+		"\n"
+		"  -m, --mode crr|rr    crr: a new connection per transaction (default);\n"
+		"                       rr: one persistent connection\n"
+		"  -4, -6               address family (default IPv4)\n"
+		"  -t, --time SECONDS   duration (default 5)\n"
+		"  -s, --size BYTES     request and response size (default 64)\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Prints \"%s: mode=... family=... secs=... transactions=... rate=...\n"
+		"p50_us=... p99_us=...\" on one line.  Needs root (a network namespace).\n"
+		"Exit: 0 done, 1 a transaction failed or bad arguments, 4 skip.\n",
+		PROG, PROG);
+}
+
+static void parse_opts(int argc, char **argv, struct run *r)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "time", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	bool v4 = false, v6 = false;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:46t:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "crr"))
+				r->mode = MODE_CRR;
+			else if (!strcmp(optarg, "rr"))
+				r->mode = MODE_RR;
+			else
+				bad_arg("--mode", optarg, "need crr or rr");
+			break;
+		case '4':
+			v4 = true;
+			break;
+		case '6':
+			v6 = true;
+			break;
+		case 't':
+			r->time_s = opt_ulong("--time", optarg, 1, 3600);
+			break;
+		case 's':
+			r->size = opt_ulong("--size", optarg, 1, SIZE_MAX_BYTES);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			bad_option(c, argv);
+		}
+	}
+	no_operands(argc, argv);
+	if (v4 && v6) {
+		fprintf(stderr, "%s: -4 and -6 exclude each other\n", PROG);
+		bad_usage();
+	}
+	r->family = v6 ? AF_INET6 : AF_INET;
+}
+
+static int listen_loopback(struct run *r, char *why, size_t sz)
+{
+	unsigned short port;
+	int fd;
+
+	r->alen = loopback_addr(r->family, 0, &r->addr);
+	fd = socket(r->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, sz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&r->addr, r->alen) ||
+	    listen(fd, 128) || local_port(fd, &port)) {
+		snprintf(why, sz, "listener: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	r->alen = loopback_addr(r->family, port, &r->addr);
+	r->lfd = fd;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = {
+		.mode = MODE_CRR,
+		.time_s = 5,
+		.size = 64,
+		.lfd = -1,
+	};
+	pthread_t srv, cli;
+	struct lat_summary s;
+	char why[256];
+	double secs;
+
+	parse_opts(argc, argv, &r);
+	lat_catch_signals();
+	if (pick_cpus(&r.cpu_srv, &r.cpu_cli)) {
+		printf("# %s: SKIP: needs two CPUs for the server and client threads\n",
+		       PROG);
+		return KSFT_SKIP;
+	}
+	if (enter_netns(why, sizeof(why))) {
+		printf("# %s: SKIP: %s\n", PROG, why);
+		return KSFT_SKIP;
+	}
+	if (listen_loopback(&r, why, sizeof(why))) {
+		if (r.family == AF_INET6 && errno == EADDRNOTAVAIL) {
+			printf("# %s: SKIP: no IPv6 loopback: %s\n", PROG, why);
+			return KSFT_SKIP;
+		}
+		fprintf(stderr, "%s: %s\n", PROG, why);
+		return KSFT_FAIL;
+	}
+	if (pthread_create(&srv, NULL, server_main, &r)) {
+		fprintf(stderr, "%s: cannot start the server thread\n", PROG);
+		return KSFT_FAIL;
+	}
+	if (pthread_create(&cli, NULL, client_main, &r)) {
+		fprintf(stderr, "%s: cannot start the client thread\n", PROG);
+		__atomic_store_n(&r.done, 1, __ATOMIC_RELEASE);
+		pthread_join(srv, NULL);
+		return KSFT_FAIL;
+	}
+	pthread_join(cli, NULL);
+	pthread_join(srv, NULL);
+	close(r.lfd);
+
+	if (r.cli_why[0] || r.srv_why[0]) {
+		fprintf(stderr, "%s: mode=%s family=%s failed after %lu transactions: %s%s%s\n",
+			PROG, r.mode == MODE_RR ? "rr" : "crr",
+			family_name(r.family), r.n, r.cli_why,
+			r.cli_why[0] && r.srv_why[0] ? "; " : "", r.srv_why);
+		free(r.lat);
+		return KSFT_FAIL;
+	}
+	if (!r.n || lat_stopped()) {
+		fprintf(stderr, "%s: %s\n", PROG,
+			lat_stopped() ? "interrupted" : "no transaction completed");
+		free(r.lat);
+		return KSFT_FAIL;
+	}
+	secs = (double)r.elapsed_ns / NSEC_PER_SEC;
+	summarize(r.lat, r.n, &s);
+	printf("%s: mode=%s family=%s secs=%.2f ", PROG,
+	       r.mode == MODE_RR ? "rr" : "crr", family_name(r.family), secs);
+	printf("transactions=%lu rate=%.1f p50_us=%llu p99_us=%llu\n",
+	       r.n, r.n / secs, s.p50, s.p99);
+	free(r.lat);
+	return 0;
+}
