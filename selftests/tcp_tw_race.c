@@ -1016,10 +1016,6 @@ static void run_test(const struct options *o, int family, int cpus[2])
 		       r.fin_rtx, r.slow_close, con.p50, con.p99, con.p999, con.max,
 		       r.elapsed_ns / NSEC_PER_MSEC, r.cpu_server, r.cpu_client,
 		       s_whit, s_fw2);
-
-	fmt_count(s_syn, sizeof(s_syn), d_syn);
-	fmt_count(s_twr, sizeof(s_twr), d_twr);
-	fmt_count(s_csk, sizeof(s_csk), d_csk);
 	ksft_print_msg("%s/%s: %lu of %lu connections in %llu ms, port %u -> %u, cpus %d/%d%s\n",
 		       r.fname, mode_name(o->mode), n, o->count,
 		       r.elapsed_ns / NSEC_PER_MSEC, r.c.cport, r.sport,
