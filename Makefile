@@ -10,6 +10,7 @@
 #   make check                         the CI suite (7.3 in full, 6.12 static), < 1 h cold
 #   make check-full                    everything on both bases (workstation)
 #   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
+#   make bench [BASE=6.12] [BENCH_ARGS=--quick]  A/B ratios (build/bench/<base>/results.rst)
 
 BASE ?= 7.3
 VARIANT ?= patched
@@ -17,12 +18,12 @@ BASES := 6.12 7.3
 
 KOBJ = build/$(BASE)/$(if $(filter stock,$(VARIANT)),stock,patched)/$(if $(filter debug,$(VARIANT)),o-debug,o)
 
-.PHONY: all deps kernel kernels module selftests check check-full check-static demo clean help
+.PHONY: all deps kernel kernels module selftests check check-full check-static demo bench clean help
 
 all: help
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -63,6 +64,12 @@ check-static: deps
 
 demo: deps
 	@scripts/demo --base $(BASE)
+
+# The cost and the gain of the fixes, each an A/B in one boot of the
+# patched kernel, repeated, as ratios with their spread (about 1 h 15 min;
+# BENCH_ARGS=--quick for a short trial).
+bench: deps
+	@scripts/bench --base $(BASE) $(BENCH_ARGS)
 
 clean:
 	$(MAKE) -C module clean KDIR=$(CURDIR)/$(KOBJ) >/dev/null 2>&1 || true
