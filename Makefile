@@ -66,7 +66,7 @@ demo: deps
 	@scripts/demo --base $(BASE)
 
 # The cost and the gain of the fixes, each an A/B in one boot of the
-# patched kernel, repeated, as ratios with their spread (about 1 h 15 min;
+# patched kernel, repeated, as ratios with their spread (about 2 h;
 # BENCH_ARGS=--quick for a short trial).
 bench: deps
 	@scripts/bench --base $(BASE) $(BENCH_ARGS)
