@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <linux/bpf.h>		/* BPF_TCP_*: the values of tcpi_state */
 #include <linux/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -596,6 +597,41 @@ static inline void fmt_count(char *buf, size_t sz, long long v)
 		snprintf(buf, sz, "na");
 	else
 		snprintf(buf, sz, "%lld", v);
+}
+
+/* ---- CPUs ----------------------------------------------------------------- */
+
+/*
+ * The first two CPUs of the affinity mask in @a and @b: returns how many
+ * there were (0..2), or -1 when the mask cannot be read.
+ */
+static inline int pick_cpus(int *a, int *b)
+{
+	cpu_set_t set;
+	int cpu, found = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (!found)
+			*a = cpu;
+		else
+			*b = cpu;
+		found++;
+	}
+	return found;
+}
+
+/* Pin the calling thread to @cpu. */
+static inline int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /* ---- latency statistics --------------------------------------------------- */

@@ -62,35 +62,6 @@ struct run {
 
 /* ---- helpers --------------------------------------------------------- */
 
-static int pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-/* Two CPUs of the affinity mask, or -1 when there are fewer. */
-static int pick_cpus(int *a, int *b)
-{
-	cpu_set_t set;
-	int cpu, found = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	for (cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-		if (!CPU_ISSET(cpu, &set))
-			continue;
-		if (!found)
-			*a = cpu;
-		else
-			*b = cpu;
-		found++;
-	}
-	return found == 2 ? 0 : -1;
-}
-
 /* Read exactly @len bytes; 0, or -1 with errno (EPIPE on early EOF). */
 static int read_full(int fd, char *buf, size_t len)
 {
@@ -437,7 +408,7 @@ int main(int argc, char **argv)
 
 	parse_opts(argc, argv, &r);
 	lat_catch_signals();
-	if (pick_cpus(&r.cpu_srv, &r.cpu_cli)) {
+	if (pick_cpus(&r.cpu_srv, &r.cpu_cli) != 2) {
 		printf("# %s: SKIP: needs two CPUs for the server and client threads\n",
 		       PROG);
 		return KSFT_SKIP;

@@ -422,36 +422,6 @@ static long long delta(long long before, long long after)
 	return after - before;
 }
 
-/* ---- namespace and CPUs ----------------------------------------------- */
-
-static int pick_cpus(int *a, int *b)
-{
-	cpu_set_t set;
-	int cpu, found = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	for (cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
-		if (!CPU_ISSET(cpu, &set))
-			continue;
-		if (!found)
-			*a = cpu;
-		else
-			*b = cpu;
-		found++;
-	}
-	return found;
-}
-
-static int pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 /* ---- sockets ------------------------------------------------------------ */
 
 /* ---- server thread ---------------------------------------------------- */
