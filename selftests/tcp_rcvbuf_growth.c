@@ -1074,12 +1074,5 @@ int main(int argc, char **argv)
 	close(orig_ns);
 	if (csv && fclose(csv))
 		ksft_print_msg("closing %s: %s\n", o.csv_path, strerror(errno));
-
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
-	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt()) {
-		ksft_print_cnts();
-		exit(KSFT_SKIP);
-	}
-	ksft_exit_pass();
+	lat_exit();
 }
