@@ -53,47 +53,10 @@ repro=${TCPLAT_REPRO:-$here/../selftests/tcp_tw_race}
 port=${TCPLAT_PORT:-47123}
 dir=/proc/sys/net/ipv4/tcplat
 
-n=0
-passed=0
-failed=0
-skipped=0
+# shellcheck source=module/test/tap.sh
+. "$here/test/tap.sh"
 werr=
 conn_tmp=
-
-# TAP: one "ok N - ..." or "not ok N - ..." line per check, skips as
-# "ok N - # SKIP ...", everything else as "# " comments.
-ok() {
-	n=$((n + 1)) passed=$((passed + 1))
-	echo "ok $n - $*"
-}
-
-fail() {
-	n=$((n + 1)) failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
-
-skip() {
-	n=$((n + 1)) skipped=$((skipped + 1))
-	echo "ok $n - # SKIP $*"
-}
-
-check() {
-	local what=$1
-
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		fail "$what"
-	fi
-}
-
-finish() {
-	echo "1..$n"
-	echo "# $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
 
 # Writes "$2\n" to sysctl $1 with one write(2); the error text, if any,
 # is left in $werr and the exit status tells whether the write worked.

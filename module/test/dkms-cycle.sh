@@ -47,37 +47,8 @@ case "$base" in
 esac
 deb=$top/build/$base/debian
 
-n=0
-passed=0
-failed=0
-
-ok() {
-	n=$((n + 1)) passed=$((passed + 1))
-	echo "ok $n - $*"
-}
-
-fail() {
-	n=$((n + 1)) failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
-
-check() {
-	local what=$1
-
-	shift
-	if "$@"; then
-		ok "$what"
-	else
-		fail "$what"
-	fi
-}
-
-finish() {
-	echo "1..$n"
-	echo "# $passed passed, $failed failed, 0 skipped"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+# shellcheck source=module/test/tap.sh
+. "$here/tap.sh"
 
 skip_all() {
 	echo "1..0 # SKIP $me: $*"
