@@ -8,7 +8,7 @@
 #   make module BASE=7.3 [VARIANT=patched]
 #   make selftests
 #   make check                         the CI suite (7.3 in full, 6.12 static), < 1 h cold
-#   make check-full                    everything on both bases (workstation)
+#   make check-full                    everything on both bases, debug kernels too
 #   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
 #   make bench [BASE=6.12] [BENCH_ARGS=--quick]  A/B ratios (build/bench/<base>/results.rst)
 
@@ -55,9 +55,11 @@ check: deps
 		scripts/check $(CHECK_PROFILE) $(CHECK_ARGS)
 
 # Everything on both bases: our own stock kernels too, per-patch builds of
-# net/ipv4/ and net/ipv6/, 1000 load/unload cycles on the patched kernels.
+# net/ipv4/ and net/ipv6/, 1000 load/unload cycles on the patched kernels,
+# and the patched-kernel checks again on debug kernels (KASAN, lockdep,
+# kmemleak; two more builds of about 50 min each, and hours under TCG).
 check-full: deps
-	@scripts/check $(CHECK_ARGS)
+	@scripts/check --debug 6.12 --debug 7.3 $(CHECK_ARGS)
 
 check-static: deps
 	@scripts/check --static-only

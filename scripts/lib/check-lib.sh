@@ -23,9 +23,14 @@ stage() {
 
 fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
+# run NAME CMD...: one check.  With CHECK_ONLY set (scripts/check --only
+# REGEX) a check whose name does not match is left out, not counted.
 run() {
 	local name=$1 log=$out/$1.log rc start secs
 	shift
+	if [ -n "${CHECK_ONLY:-}" ] && ! [[ "$name" =~ $CHECK_ONLY ]]; then
+		return 0
+	fi
 	start=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
@@ -158,9 +163,13 @@ check_shellcheck() {
 	shellcheck -x "${files[@]}"
 }
 
+# A clean build of the selftests in a folder of its own: the binaries in
+# selftests/ may be in use by a VM run at the same time.
 check_selftests_build() {
-	make -C selftests clean >/dev/null 2>&1
-	make -C selftests all
+	local o=$out/selftests-build
+	rm -rf "$o"
+	mkdir -p "$o"
+	make -C selftests OUTPUT="$o" all
 }
 
 # Every patch builds on its own: apply patches 1..k to a pristine worktree
@@ -214,9 +223,23 @@ bzimage() { echo "$top/build/$1/bzImage-$2"; }
 
 # vm-run on one of our kernels, or (variant debian) on Debian's own kernel
 # with its initramfs, as unpacked by scripts/debian-kernel.
+#
+# On the debug kernel (variant debug: KASAN, lockdep, kmemleak) each bound
+# is DEBUG_SLOWDOWN (3) times longer, and the command runs under
+# scripts/kmemleak-guard, which fails it when kmemleak finds a leak it left.
 vm_run_on() {
-	local base=$1 variant=$2
+	local base=$1 variant=$2 args=()
 	shift 2
+	if [ "$variant" = debug ]; then
+		while [ $# -gt 0 ]; do
+			case "$1" in
+			--timeout) args+=(--timeout "$(($2 * ${DEBUG_SLOWDOWN:-3}))"); shift 2 ;;
+			--) args+=(-- scripts/kmemleak-guard); shift; break ;;
+			*) args+=("$1"); shift ;;
+			esac
+		done
+		set -- "${args[@]}" "$@"
+	fi
 	if [ "$variant" = debian ]; then
 		scripts/vm-run --debian "$base" "$@"
 	else
@@ -262,32 +285,17 @@ check_vm_module() {
 	# CHECK_STOCK_CYCLES the 200 of the stock ones (make check sets both
 	# lower to stay within CI's hour; make check-full leaves them).
 	# The debug kernel (KASAN, lockdep, kmemleak) is slow under TCG: 200
-	# cycles and a longer bound.  Patched and debug kernels have the real
+	# cycles, and vm_run_on gives it a longer bound.  Patched and debug kernels have the real
 	# key; the stand-in is the stock build's (test-sysctl.sh skips it).
 	local cycles=${CHECK_CYCLES:-1000} timeout=1800 keyvariant=$variant
 	case "$variant" in
 	stock | debian) cycles=${CHECK_STOCK_CYCLES:-200} ;;
-	debug) cycles=200 timeout=3600 ;;
+	debug) cycles=200 ;;
 	esac
 	case "$variant" in patched | debug) keyvariant=stock ;; esac
 	vm_run_on "$base" "$variant" --tcg-single --timeout "$timeout" -- \
 		env TCPLAT_FAKEKEY_KO="$(module_dir "$base" "$keyvariant")/test/tcplat_fakekey.ko" \
 		TCPLAT_CYCLES="$cycles" module/test-sysctl.sh "$ko"
-}
-
-# The module on the debug kernel (KASAN, lockdep, kmemleak): 200 load/unload
-# cycles under the race reproducer, then a kmemleak scan (test-sysctl.sh).
-# That kernel takes about 50 minutes to build here, so it is built on
-# request only (make kernel BASE=<base> VARIANT=debug); without it the
-# check is skipped and says so.
-check_vm_module_debug() {
-	local base=$1 ko
-	if [ ! -e "$(bzimage "$base" debug)" ]; then
-		echo "no debug kernel for $base (make kernel BASE=$base VARIANT=debug, ~50 min)"
-		return 4
-	fi
-	scripts/module-build "$base" debug || return 1
-	check_vm_module "$base" debug
 }
 
 check_vm_tw_race() {
@@ -329,8 +337,8 @@ tap_verdict() {
 # socket N"), never as a transaction of 0 us (which it was while
 # FAIL_SOCKET was 0, the value of success).
 check_vm_lo_stall_socket_fail() {
-	local base=$1 res
-	res=$(vm_run_on "$base" patched -- \
+	local base=$1 variant=${2:-patched} res
+	res=$(vm_run_on "$base" "$variant" -- \
 		prlimit --nofile=14:14 selftests/tcp_lo_stall -4 -t 2 -c 16 2>&1)
 	if ! grep -Eq '^#   failed: socket [1-9]' <<<"$res"; then
 		echo "socket() failures under RLIMIT_NOFILE 14 were not counted:"
@@ -353,12 +361,12 @@ check_vm_series_selftest() {
 }
 
 check_vm_toggle() {
-	local base=$1 ko
-	ko=$(module_dir "$base" patched)/tcplat.ko
+	local base=$1 variant=${2:-patched} ko
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 1200 -- \
+	vm_run_on "$base" "$variant" --timeout 1200 -- \
 		selftests/tw_race_vm.sh --ko "$ko" --toggle \
-		--results "$top/build/results/$base-toggle"
+		--results "$top/build/results/$base-$variant-toggle"
 }
 
 # The stale-ACK resend of patch 0005 (tcp_stale_peer --expect fast, 200
@@ -401,20 +409,20 @@ check_vm_bpftrace() {
 # readers): "shrink" must keep sk_rcvbuf within 2 x tcp_rmem[1] with every
 # byte delivered, and "grow" must bring the growth back for the slow reader.
 check_vm_clamp_toggle() {
-	local base=$1 ko
-	ko=$(module_dir "$base" patched)/tcplat.ko
+	local base=$1 variant=${2:-patched} ko
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 900 -- \
+	vm_run_on "$base" "$variant" --timeout 900 -- \
 		scripts/measure/rcvbuf-ab --ko "$ko" --time 8 --readers "slow none"
 }
 
 # The SYN fixes switched off and on in one boot through tcplat
 # (selftests/syn_toggle_vm.sh): every switch brings its bug back.
 check_vm_syn_toggle() {
-	local base=$1 ko
-	ko=$(module_dir "$base" patched)/tcplat.ko
+	local base=$1 variant=${2:-patched} ko
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	scripts/vm-run -k "$(bzimage "$base" patched)" --timeout 900 -- \
+	vm_run_on "$base" "$variant" --timeout 900 -- \
 		selftests/syn_toggle_vm.sh --ko "$ko" \
-		--results "$top/build/results/$base-syn-toggle"
+		--results "$top/build/results/$base-$variant-syn-toggle"
 }
