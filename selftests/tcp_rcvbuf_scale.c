@@ -45,6 +45,7 @@
 #define WRITE_MS	10UL			/* write period */
 #define READ_BYTES	10UL			/* per read: 1 B/ms */
 #define READ_MS		10UL			/* read period */
+#define FAST_BYTES	33000UL			/* --switch-s fast phase: 3300 B/ms */
 #define SNDBUF		16384UL			/* sender SO_SNDBUF */
 #define DRAIN_S		300UL			/* bound on the final drain */
 
@@ -53,6 +54,7 @@ struct options {
 	unsigned long time_s;
 	unsigned long rmem_max;		/* tcp_rmem[2]; 0: leave the default */
 	long shrink_window;		/* -1: leave the default */
+	unsigned long switch_s;		/* 0: slow readers only */
 	int family;
 	const char *csv_path;
 };
@@ -109,6 +111,8 @@ static void usage(FILE *out)
 		"      --shrink-window 0|1  net.ipv4.tcp_shrink_window of the receiver\n"
 		"                         (default: leave it)\n"
 		"      --csv FILE         one line per second: memory sums and peaks\n"
+		"      --switch-s N       alternate readers: slow and fast (33000 B every\n"
+		"                         10 ms), switching every N seconds (default 0: slow)\n"
 		"  -4 | -6                family (default -4)\n"
 		"  -h, --help             this text\n"
 		"\n"
@@ -119,7 +123,7 @@ static void usage(FILE *out)
 }
 
 enum {
-	OPT_RMEM_MAX = 256, OPT_SHRINK, OPT_CSV,
+	OPT_RMEM_MAX = 256, OPT_SHRINK, OPT_CSV, OPT_SWITCH,
 };
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -130,6 +134,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "rmem-max", required_argument, NULL, OPT_RMEM_MAX },
 		{ "shrink-window", required_argument, NULL, OPT_SHRINK },
 		{ "csv", required_argument, NULL, OPT_CSV },
+		{ "switch-s", required_argument, NULL, OPT_SWITCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -160,6 +165,9 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			if (!optarg[0])
 				bad_arg("--csv", optarg, "a file name");
 			o->csv_path = optarg;
+			break;
+		case OPT_SWITCH:
+			o->switch_s = opt_ulong("--switch-s", optarg, 0, 86400);
 			break;
 		case '4':
 			o->family = AF_INET;
@@ -533,8 +541,13 @@ int main(int argc, char **argv)
 				next_tick = now + WRITE_MS * NSEC_PER_MSEC;
 		}
 		if (now >= next_read) {
+			/* Odd periods of --switch-s read fast. */
+			size_t want = o.switch_s &&
+				      (now - t0) / (o.switch_s * NSEC_PER_SEC) % 2 ?
+				      FAST_BYTES : READ_BYTES;
+
 			for (i = 0; i < o.conns; i++)
-				if (recv_some(i, &c[i], rbuf, READ_BYTES))
+				if (recv_some(i, &c[i], rbuf, want))
 					ksft_exit_fail_msg("recv %lu: %s\n", i, strerror(errno));
 			next_read += READ_MS * NSEC_PER_MSEC;
 			if (next_read < now)
@@ -617,7 +630,7 @@ int main(int argc, char **argv)
 
 	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4,
 	       PROG, family_name(o.family), o.conns,
-	       "slow", WRITE_BYTES, WRITE_MS,
+	       o.switch_s ? "alternate" : "slow", WRITE_BYTES, WRITE_MS,
 	       READ_BYTES, READ_MS, o.time_s, RTT_MS,
 	       SNDBUF, sw, tcp_rmem, tcp_mem, page, samples, base_pages * page,
 	       peak_pages * page, last.mem_pages * page, peak_rmem,
