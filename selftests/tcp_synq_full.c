@@ -193,7 +193,7 @@ struct synq_res {
 	long long min_us;
 	long long overflows, drops, reqq_drop, syn_retrans, timeouts, emb_rsts;
 	long long nft_dropped;
-	long long cookie_us, cookies;
+	long long cookie_us, cookies, cookies_sent;
 };
 
 struct synq_ctx {
@@ -268,11 +268,11 @@ fail:
 }
 
 #define FMT_SYNQ \
-	"%s: scenario=synq family=%s backlog=%d queued=%lu syncookies=0 samples=%d connected=%lu min_us=%lld p50_us=%llu p99_us=%llu max_us=%llu client_syn_rtx=%lu listen_overflows=%s listen_drops=%s reqq_full_drop=%s syn_retrans=%s timeouts=%s embryonic_rsts=%s synack_dropped=%s cookie_us=%s reqq_full_do_cookies=%s\n"
+	"%s: scenario=synq family=%s backlog=%d queued=%lu syncookies=0 samples=%d connected=%lu min_us=%lld p50_us=%llu p99_us=%llu max_us=%llu client_syn_rtx=%lu listen_overflows=%s listen_drops=%s reqq_full_drop=%s syn_retrans=%s timeouts=%s embryonic_rsts=%s synack_dropped=%s cookie_us=%s reqq_full_do_cookies=%s syncookies_sent=%s\n"
 
 static void synq_report(struct setup_test *t, struct synq_res *r)
 {
-	char b[9][24];
+	char b[10][24];
 
 	ksft_print_msg(FMT_SYNQ, program_invocation_short_name, t->fname,
 		       BACKLOG, r->queued, SAMPLES, r->connected, r->min_us,
@@ -281,7 +281,7 @@ static void synq_report(struct setup_test *t, struct synq_res *r)
 		       cnt(b[2], r->reqq_drop), cnt(b[3], r->syn_retrans),
 		       cnt(b[4], r->timeouts), cnt(b[5], r->emb_rsts),
 		       cnt(b[6], r->nft_dropped), cnt(b[7], r->cookie_us),
-		       cnt(b[8], r->cookies));
+		       cnt(b[8], r->cookies), cnt(b[9], r->cookies_sent));
 	ksft_print_msg("  %-34s %10s %10s %10s\n", "connect() latency (us)",
 		       "min", "p50", "max");
 	ksft_print_msg("  %-34s %10lld %10llu %10llu\n",
@@ -311,6 +311,7 @@ static int synq_test(struct setup_test *t)
 	x.fill = r.queued;
 	r.cookie_us = -1;
 	r.cookies = -1;
+	r.cookies_sent = -1;
 
 	if (alt_addr_setup(t))
 		goto out;
@@ -349,6 +350,7 @@ static int synq_test(struct setup_test *t)
 		r.cookie_us = lat / NSEC_PER_USEC;
 		mib_snapshot(t->cur);
 		r.cookies = mib_delta(t->b, t->cur, "TCPReqQFullDoCookies");
+		r.cookies_sent = mib_delta(t->b, t->cur, "SyncookiesSent");
 	}
 
 	r.overflows = mib_delta(t->a, t->b, "ListenOverflows");
