@@ -15,7 +15,10 @@
  *    with -EINVAL unless the whole buffer was consumed, and rejects writes
  *    at a non-zero file position instead of ignoring them;
  *  - a zero-length write parses nothing and returns 0; the wrapper says
- *    -EINVAL so the temporary is never used unset.
+ *    -EINVAL so the temporary is never used unset;
+ *  - only the first PAGE_SIZE - 1 bytes are parsed, yet the whole write is
+ *    reported as consumed: "1", 4094 blanks, "2" stored 1 and passed the
+ *    check above.  The wrapper refuses writes of PAGE_SIZE bytes or more.
  */
 #include <linux/capability.h>
 #include <linux/errno.h>
@@ -66,7 +69,7 @@ int tcplat_parse_int(void *buffer, size_t *lenp, loff_t *ppos,
 	};
 	int ret;
 
-	if (*ppos || !len)
+	if (*ppos || !len || len >= PAGE_SIZE)
 		return -EINVAL;
 	ret = proc_dointvec_minmax(&tmp, 1, buffer, lenp, ppos);
 	if (ret)

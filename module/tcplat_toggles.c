@@ -139,6 +139,7 @@ static int tcplat_policy_handler(const struct ctl_table *table, int write,
 				 void *buffer, size_t *lenp, loff_t *ppos)
 {
 	struct tcplat_policy *p = table->data;
+	const char *nl;
 	char val[16] = "";
 	struct ctl_table tmp = {
 		.data = val,
@@ -160,6 +161,14 @@ static int tcplat_policy_handler(const struct ctl_table *table, int write,
 	if (!p->policy)
 		return -EOPNOTSUPP;
 	if (*ppos || *lenp >= sizeof(val))
+		return -EINVAL;
+	/*
+	 * proc_dostring() stops at a NUL or a newline and drops the rest:
+	 * "grow\nshrink" or "grow\0x" would read as "grow".  Only one final
+	 * newline is allowed.
+	 */
+	nl = memchr(buffer, '\n', *lenp);
+	if (memchr(buffer, '\0', *lenp) || (nl && nl != buffer + *lenp - 1))
 		return -EINVAL;
 	ret = proc_dostring(&tmp, 1, buffer, lenp, ppos);
 	if (ret)
