@@ -1,0 +1,897 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Why this file exists: the series changes what tcp_v4_rcv()/tcp_v6_rcv()
+ * do with segments that meet a closing or timewait socket (issue 17: "bad
+ * input: malformed segments").  This test sends malformed segments (RSTs
+ * in and out of the window, SYNs, odd flag combinations, out-of-window
+ * FIN and data, ACKs of data never sent) at a kernel socket in every
+ * state from SYN_SENT to both timewait substates, over IPv4 and IPv6, and
+ * checks the reply and the socket state against RFC 793/9293 and 5961.
+ *
+ * The program is the remote peer, a tiny packetdrill: in a network
+ * namespace of its own, veth0 carries the kernel's addresses (10.0.0.1,
+ * fd00::1) and static neighbour entries for the peer (10.0.0.2, fd00::2)
+ * pointing at veth1, which has no address, no IPv6 and no forwarding, so
+ * the local stack drops what arrives there.  The peer reads and writes
+ * raw frames on veth1 (AF_PACKET) and knows every sequence number.
+ *
+ * Each case first asserts that the socket was in the intended state
+ * ("setup failed" otherwise), then the verdict: pass (RFC behaviour),
+ * XFAIL (a known upstream deviation, named), fail.  Cases without an RFC
+ * verdict are observations.  One "# CASE" line per case lets a script
+ * diff two kernels (scripts/measure/bad-segments-ab).
+ */
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include "tcp_lat.h"
+
+#define WAIT_NS		(250 * NSEC_PER_MSEC)	/* replies to one segment */
+#define OOW		0x40000000U		/* far outside any window */
+#define UNSENT		100000U			/* acks data never sent */
+#define KPORT		8000			/* kernel listener */
+#define PPORT_SYN_SENT	9000			/* kernel connect()s here */
+#define MAXREP		4
+
+enum { S_SYN_SENT, S_SYN_RECV, S_EST, S_FW1, S_FW2, S_CLOSING, S_CW, S_LA,
+	S_TW, S_TWFW2, S_NUM };
+
+/* Name, /proc st value, and whether it is a timewait socket. */
+static const struct { const char *name; int st; bool tw; } states[] = {
+	{ "SYN_SENT", 2, false }, { "SYN_RECV", 3, false },
+	{ "ESTABLISHED", 1, false }, { "FIN_WAIT1", 4, false },
+	{ "FIN_WAIT2", 5, false }, { "CLOSING", 11, false },
+	{ "CLOSE_WAIT", 8, false }, { "LAST_ACK", 9, false },
+	{ "TW-TIME_WAIT", 6, true }, { "TW-FIN_WAIT2", 5, true },
+};
+
+#define F_FIN	0x01
+#define F_SYN	0x02
+#define F_RST	0x04
+#define F_PSH	0x08
+#define F_ACK	0x10
+#define F_URG	0x20
+#define F_ALL	0xff
+
+enum { Q_EXACT, Q_INWIN, Q_OOW };	/* seq: rcv_nxt, rcv_nxt + 1, far */
+
+static const struct bad { const char *name; int flags, seq, len; bool unsent; }
+cases[] = {
+	{ .name = "rst-exact", .flags = F_RST, .seq = Q_EXACT },
+	{ .name = "rst-inwin", .flags = F_RST, .seq = Q_INWIN },
+	{ .name = "rst-oow", .flags = F_RST, .seq = Q_OOW },
+	{ .name = "syn", .flags = F_SYN, .seq = Q_EXACT },
+	{ .name = "syn-rst", .flags = F_SYN | F_RST, .seq = Q_EXACT },
+	{ .name = "syn-fin", .flags = F_SYN | F_FIN, .seq = Q_EXACT },
+	{ .name = "fin-rst", .flags = F_FIN | F_RST, .seq = Q_EXACT },
+	{ .name = "noflags", .flags = 0, .seq = Q_EXACT },
+	{ .name = "allflags", .flags = F_ALL, .seq = Q_EXACT },
+	{ .name = "fin-oow", .flags = F_FIN | F_ACK, .seq = Q_OOW },
+	{ .name = "ack-unsent", .flags = F_ACK, .seq = Q_EXACT, .unsent = true },
+	{ .name = "data-oow", .flags = F_PSH | F_ACK, .seq = Q_OOW, .len = 10 },
+};
+
+#define NCASES	ARRAY_SIZE(cases)
+
+/* Expected reply (first frame) and state afterwards; E_ANY: no verdict. */
+enum { E_ANY, E_NONE, E_ACK, E_RST, E_SYN };
+enum { A_ANY, A_SAME, A_GONE };
+
+struct expect {
+	int reply, state;		/* RFC */
+	int dreply, dstate;		/* known upstream deviation, if any */
+	const char *why;
+};
+
+struct seg {
+	int flags;
+	unsigned int seq, ack, win, len;
+};
+
+struct peer {
+	int family, pkt, lfd, ifindex;
+	unsigned char mac0[ETH_ALEN], mac1[ETH_ALEN];
+};
+
+struct conn {
+	struct peer *p;
+	int fd;				/* kernel socket, -1 when closed */
+	unsigned short kport, pport;
+	unsigned int K, P;		/* kernel snd_nxt, kernel rcv_nxt */
+	char why[160];
+};
+
+static unsigned short next_pport = 20000;
+
+/* ---- frames ------------------------------------------------------------- */
+
+static unsigned int csum_add(unsigned int sum, const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (b[i] << 8) | b[i + 1];
+	if (len & 1)
+		sum += b[len - 1] << 8;
+	return sum;
+}
+
+static unsigned short csum_fold(unsigned int sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum & 0xffff);
+}
+
+static void addrs(int family, bool kernel, void *a)
+{
+	inet_pton(family, family == AF_INET ? (kernel ? "10.0.0.1" : "10.0.0.2")
+		  : (kernel ? "fd00::1" : "fd00::2"), a);
+}
+
+/* Send one segment from the peer to the kernel socket of @c. */
+static int send_seg(struct conn *c, const struct seg *s, bool mss)
+{
+	unsigned char f[256] = {}, *ip = f + ETH_HLEN, *th;
+	int v4 = c->p->family == AF_INET, iplen = v4 ? 20 : 40;
+	int thlen = mss ? 24 : 20, tlen = thlen + s->len;
+	unsigned int sum;
+
+	memcpy(f, c->p->mac0, ETH_ALEN);
+	memcpy(f + ETH_ALEN, c->p->mac1, ETH_ALEN);
+	f[12] = v4 ? 0x08 : 0x86;
+	f[13] = v4 ? 0x00 : 0xdd;
+	if (v4) {
+		ip[0] = 0x45;
+		ip[2] = (iplen + tlen) >> 8;
+		ip[3] = (iplen + tlen) & 0xff;
+		ip[6] = 0x40;				/* DF */
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		addrs(AF_INET, false, ip + 12);
+		addrs(AF_INET, true, ip + 16);
+		memcpy(ip + 10, (unsigned short[]){ csum_fold(csum_add(0, ip, 20)) }, 2);
+		sum = csum_add(0, ip + 12, 8) + IPPROTO_TCP + tlen;
+	} else {
+		ip[0] = 0x60;
+		ip[4] = tlen >> 8;
+		ip[5] = tlen & 0xff;
+		ip[6] = IPPROTO_TCP;
+		ip[7] = 64;
+		addrs(AF_INET6, false, ip + 8);
+		addrs(AF_INET6, true, ip + 24);
+		sum = csum_add(0, ip + 8, 32) + IPPROTO_TCP + tlen;
+	}
+	th = ip + iplen;
+	th[0] = c->pport >> 8;
+	th[1] = c->pport & 0xff;
+	th[2] = c->kport >> 8;
+	th[3] = c->kport & 0xff;
+	*(unsigned int *)(th + 4) = htonl(s->seq);
+	*(unsigned int *)(th + 8) = htonl(s->flags & F_ACK ? s->ack : 0);
+	th[12] = (thlen / 4) << 4;
+	th[13] = s->flags;
+	th[14] = 0xff;					/* window 65535 */
+	th[15] = 0xff;
+	if (mss) {
+		th[20] = 2;				/* MSS 1400 */
+		th[21] = 4;
+		th[22] = 1400 >> 8;
+		th[23] = 1400 & 0xff;
+	}
+	memset(th + thlen, 'x', s->len);
+	sum = csum_add(sum, th, tlen);
+	memcpy(th + 16, (unsigned short[]){ csum_fold(sum) }, 2);
+	if (send(c->p->pkt, f, ETH_HLEN + iplen + tlen, 0) < 0) {
+		snprintf(c->why, sizeof(c->why), "send: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Next TCP segment from kernel port @c->kport to the peer's port
+ * @c->pport within @until; 1 got one, 0 none.
+ * Checksums are not verified: veth may leave them partial.
+ */
+static int recv_seg(struct conn *c, struct seg *s, unsigned long long until)
+{
+	unsigned char f[2048], *ip, *th, a[16];
+	struct sockaddr_ll sll;
+	int v4 = c->p->family == AF_INET, iplen = v4 ? 20 : 40, plen;
+	unsigned long long now;
+	struct pollfd pfd = { .fd = c->p->pkt, .events = POLLIN };
+	socklen_t sl;
+	ssize_t n;
+
+	for (;;) {
+		now = now_ns();
+		if (now >= until)
+			return 0;
+		if (poll(&pfd, 1, (until - now) / NSEC_PER_MSEC + 1) <= 0)
+			continue;
+		sl = sizeof(sll);
+		n = recvfrom(c->p->pkt, f, sizeof(f), MSG_DONTWAIT,
+			     (struct sockaddr *)&sll, &sl);
+		if (n < ETH_HLEN + iplen + 20 || sll.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		ip = f + ETH_HLEN;
+		if (ntohs(*(unsigned short *)(f + 12)) != (v4 ? ETH_P_IP : ETH_P_IPV6))
+			continue;
+		addrs(c->p->family, false, a);
+		if (v4) {
+			iplen = (ip[0] & 0xf) * 4;
+			plen = ((ip[2] << 8) | ip[3]) - iplen;
+			if (ip[9] != IPPROTO_TCP || memcmp(ip + 16, a, 4))
+				continue;
+		} else {
+			plen = (ip[4] << 8) | ip[5];
+			if (ip[6] != IPPROTO_TCP || memcmp(ip + 24, a, 16))
+				continue;
+		}
+		th = ip + iplen;
+		if (((th[2] << 8) | th[3]) != c->pport ||
+		    ((th[0] << 8) | th[1]) != c->kport)
+			continue;
+		s->seq = ntohl(*(unsigned int *)(th + 4));
+		s->ack = ntohl(*(unsigned int *)(th + 8));
+		s->flags = th[13];
+		s->win = (th[14] << 8) | th[15];
+		s->len = plen - (th[12] >> 4) * 4;
+		return 1;
+	}
+}
+
+/* Wait for a segment with exactly @flags (and @seq when @chk_seq). */
+static int wait_seg(struct conn *c, int flags, bool chk_seq, unsigned int seq,
+		    struct seg *s, const char *what)
+{
+	unsigned long long until = now_ns() + 2 * NSEC_PER_SEC;
+
+	while (recv_seg(c, s, until))
+		if (s->flags == flags && (!chk_seq || s->seq == seq))
+			return 0;
+	snprintf(c->why, sizeof(c->why), "no %s from the kernel", what);
+	return -1;
+}
+
+/* ---- socket state --------------------------------------------------------- */
+
+/* /proc state of the socket of @c: index into states[], -1 gone, -2 other. */
+static int sock_state(struct conn *c)
+{
+	FILE *f = fopen(c->p->family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", "r");
+	unsigned int lp, rp, st, tr;
+	char line[512];
+	bool tw;
+	int i, ret = -1;
+
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%x %x %*x:%*x %x",
+			   &lp, &rp, &st, &tr) != 4 || lp != c->kport || rp != c->pport)
+			continue;
+		ret = -2;
+		tw = tr == 3;	/* the timewait timer */
+		for (i = 0; i < S_NUM; i++)
+			if ((int)st == states[i].st && states[i].tw == tw)
+				ret = i;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+static const char *state_name(int i)
+{
+	return i >= 0 ? states[i].name : i == -1 ? "gone" : "other";
+}
+
+/* Poll until the socket is in @want (at most 2 s); the last state seen. */
+static int wait_state(struct conn *c, int want)
+{
+	unsigned long long until = now_ns() + 2 * NSEC_PER_SEC;
+	int st;
+
+	while ((st = sock_state(c)) != want && now_ns() < until)
+		sleep_ns(POLL_NS);
+	return st;
+}
+
+/* ---- reaching a state ----------------------------------------------------- */
+
+static int ack_it(struct conn *c, unsigned int ack)
+{
+	struct seg s = { .flags = F_ACK, .seq = c->P, .ack = ack };
+
+	return send_seg(c, &s, false);
+}
+
+static int peer_fin(struct conn *c, unsigned int ack)
+{
+	struct seg s = { .flags = F_FIN | F_ACK, .seq = c->P, .ack = ack }, r;
+
+	if (send_seg(c, &s, false))
+		return -1;
+	c->P++;
+	return wait_seg(c, F_ACK, true, c->K, &r, "ACK of the peer's FIN") ||
+	       r.ack != c->P;
+}
+
+static int kernel_fin(struct conn *c, bool do_close)
+{
+	struct seg r;
+
+	if (do_close) {
+		close(c->fd);
+		c->fd = -1;
+	} else if (shutdown(c->fd, SHUT_WR)) {
+		snprintf(c->why, sizeof(c->why), "shutdown: %s", strerror(errno));
+		return -1;
+	}
+	if (wait_seg(c, F_FIN | F_ACK, true, c->K, &r, "FIN"))
+		return -1;
+	c->K++;
+	return 0;
+}
+
+/* The kernel connect()s to the peer; we see its SYN and answer nothing. */
+static int to_syn_sent(struct conn *c)
+{
+	struct sockaddr_storage ss = { .ss_family = c->p->family };
+	struct sockaddr_in *s4 = (void *)&ss;
+	struct sockaddr_in6 *s6 = (void *)&ss;
+	struct seg r;
+
+	c->pport = PPORT_SYN_SENT;
+	c->fd = socket(c->p->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	if (c->p->family == AF_INET) {
+		s4->sin_port = htons(c->pport);
+		addrs(AF_INET, false, &s4->sin_addr);
+	} else {
+		s6->sin6_port = htons(c->pport);
+		addrs(AF_INET6, false, &s6->sin6_addr);
+	}
+	if (connect(c->fd, (struct sockaddr *)&ss, sizeof(ss)) && errno != EINPROGRESS) {
+		snprintf(c->why, sizeof(c->why), "connect: %s", strerror(errno));
+		return -1;
+	}
+	if (local_port(c->fd, &c->kport) || !c->kport) {
+		snprintf(c->why, sizeof(c->why), "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	if (wait_seg(c, F_SYN, false, 0, &r, "SYN"))
+		return -1;
+	c->K = r.seq + 1;
+	c->P = random();	/* the peer's ISN + 1, never sent */
+	return 0;
+}
+
+/* Drive the connection of @c to state @st; 0 or -1 with c->why. */
+static int reach(struct conn *c, int st)
+{
+	struct seg s = { .flags = F_SYN }, r;
+
+	if (st == S_SYN_SENT)
+		return to_syn_sent(c);
+	c->kport = KPORT;
+	c->pport = next_pport++;
+	s.seq = random();
+	if (send_seg(c, &s, true) ||
+	    wait_seg(c, F_SYN | F_ACK, false, 0, &r, "SYN-ACK"))
+		return -1;
+	c->P = s.seq + 1;
+	c->K = r.seq + 1;
+	if (r.ack != c->P) {
+		snprintf(c->why, sizeof(c->why), "SYN-ACK acks %u, not %u", r.ack, c->P);
+		return -1;
+	}
+	if (st == S_SYN_RECV)
+		return 0;
+	if (ack_it(c, c->K))
+		return -1;
+	c->fd = accept_one(c->p->lfd, 2 * NSEC_PER_SEC);
+	if (c->fd < 0) {
+		snprintf(c->why, sizeof(c->why), "accept: %s", strerror(errno));
+		return -1;
+	}
+	switch (st) {
+	case S_FW1:
+		return kernel_fin(c, false);
+	case S_FW2:
+		return kernel_fin(c, false) || ack_it(c, c->K);
+	case S_CLOSING:
+		return kernel_fin(c, false) || peer_fin(c, c->K - 1);
+	case S_CW:
+		return peer_fin(c, c->K);
+	case S_LA:
+		return peer_fin(c, c->K) || kernel_fin(c, false);
+	case S_TW:
+		return kernel_fin(c, false) || ack_it(c, c->K) || peer_fin(c, c->K);
+	case S_TWFW2:
+		/* An orphan acked in FIN_WAIT1 becomes a FIN_WAIT2 timewait sock. */
+		return kernel_fin(c, true) || ack_it(c, c->K);
+	}
+	return 0;
+}
+
+/* ---- expectations ----------------------------------------------------------- */
+
+static void set_exp(struct expect *e, int reply, int state)
+{
+	memset(e, 0, sizeof(*e));
+	e->reply = reply;
+	e->state = state;
+}
+
+static void dev(struct expect *e, int reply, int state, const char *why)
+{
+	e->dreply = reply;
+	e->dstate = state;
+	e->why = why;
+}
+
+/*
+ * RFC 9293 3.10.7 with RFC 5961 (3.2 RST, 4.2 SYN, 5.2 ACK); deviations of
+ * upstream Linux found by reading tcp_input.c, tcp_minisocks.c.
+ */
+static void expect(int st, const char *cs, struct expect *e)
+{
+	set_exp(e, E_ANY, A_ANY);
+	if (!strcmp(cs, "rst-exact"))
+		set_exp(e, E_NONE, A_GONE);
+	else if (!strcmp(cs, "rst-oow") || !strcmp(cs, "noflags"))
+		set_exp(e, E_NONE, A_SAME);
+	else if (!strcmp(cs, "rst-inwin") || !strcmp(cs, "fin-oow") ||
+		 !strcmp(cs, "data-oow") || !strcmp(cs, "ack-unsent") ||
+		 !strcmp(cs, "syn"))
+		set_exp(e, E_ACK, A_SAME);
+
+	switch (st) {
+	case S_SYN_SENT:
+		/* Not synchronized: drop unless SYN, or ACK unacceptable. */
+		if (!strcmp(cs, "rst-inwin") || !strcmp(cs, "fin-oow") ||
+		    !strcmp(cs, "data-oow"))
+			set_exp(e, E_NONE, A_SAME);
+		else if (!strcmp(cs, "ack-unsent"))
+			set_exp(e, E_RST, A_SAME);	/* <SEQ=SEG.ACK><RST> */
+		else if (!strcmp(cs, "syn"))
+			set_exp(e, E_ANY, A_ANY);	/* simultaneous open */
+		else if (!strcmp(cs, "rst-oow"))
+			dev(e, E_SYN, A_SAME,
+			    "an unacceptable ACK, even on an RST, brings the SYN retransmission forward");
+		break;
+	case S_SYN_RECV:
+		if (!strcmp(cs, "ack-unsent"))
+			set_exp(e, E_RST, A_SAME);
+		else if (!strcmp(cs, "syn"))
+			set_exp(e, E_ANY, A_ANY);	/* RFC 793 vs 5961 */
+		else if (!strcmp(cs, "rst-inwin"))
+			dev(e, E_NONE, A_GONE,
+			    "tcp_check_req() takes any in-window RST");
+		break;
+	case S_TW:
+		if (!strcmp(cs, "rst-inwin"))
+			dev(e, E_NONE, A_SAME,
+			    "timewait ignores an RST that is not exactly rcv_nxt");
+		else if (!strcmp(cs, "ack-unsent"))
+			set_exp(e, E_ANY, A_ANY);	/* RFC: only a FIN arrives */
+		break;
+	case S_TWFW2:
+		if (!strcmp(cs, "rst-inwin"))
+			dev(e, E_NONE, A_GONE,
+			    "FIN_WAIT2 timewait takes any in-window RST");
+		else if (!strcmp(cs, "rst-oow"))
+			dev(e, E_ACK, A_SAME,
+			    "FIN_WAIT2 timewait ACKs an out-of-window RST");
+		else if (!strcmp(cs, "syn"))
+			dev(e, E_RST, A_GONE,
+			    "FIN_WAIT2 timewait answers an in-window SYN with RST");
+		else if (!strcmp(cs, "ack-unsent"))
+			dev(e, E_NONE, A_SAME,
+			    "timewait does not check SEG.ACK against SND.NXT");
+		break;
+	}
+}
+
+/* ---- one case ---------------------------------------------------------------- */
+
+static const char * const reply_cls_name[] = { "any", "none", "ack", "rst", "syn" };
+
+static int reply_class(const struct seg *r, int n)
+{
+	if (!n)
+		return E_NONE;
+	if (r[0].flags & F_RST)
+		return E_RST;
+	if (r[0].flags == F_ACK)
+		return E_ACK;
+	if (r[0].flags == F_SYN)
+		return E_SYN;
+	return E_ANY;
+}
+
+/* Relative value for the CASE line: stable across runs and kernels. */
+static void rel(char *buf, size_t sz, const char *k, unsigned int v,
+		unsigned int base)
+{
+	int d = (int)(v - base);
+
+	if (d > -(1 << 24) && d < (1 << 24))
+		snprintf(buf, sz, "%s%+d", k, d);
+	else
+		snprintf(buf, sz, "%s=%s", k, v ? "x" : "0");
+}
+
+static void reply_str(char *out, size_t sz, const struct conn *c,
+		      const struct seg *r, int n)
+{
+	static const char fl[] = "FSRPAU";
+	char sq[24], ak[24];
+	size_t len = 0;
+	int i, b;
+
+	if (!n)
+		snprintf(out, sz, "none");
+	for (i = 0; i < n && len < sz; i++) {
+		len += snprintf(out + len, sz - len, "%s", i ? "," : "");
+		for (b = 0; b < 6 && len < sz; b++)
+			if (r[i].flags & (1 << b))
+				out[len++] = fl[b];
+		rel(sq, sizeof(sq), "s", r[i].seq, c->K);
+		rel(ak, sizeof(ak), "a", r[i].ack, c->P);
+		len += snprintf(out + len, sz - len, "@%s%s%s", sq,
+				r[i].flags & F_ACK ? ak : "",
+				r[i].len ? "+data" : "");
+	}
+}
+
+/* Series and RFC 5961 counters watched per case. */
+static const char * const watch[] = {
+	"TCPChallengeACK", "TCPTWRelookup", "TCPSynRelookup", "TCPSynClosedAck",
+	"TCPSynStaleResend",
+};
+
+/* Tcp: OutRsts of /proc/net/snmp (v4 and v6 share it); -1 if absent. */
+static long long out_rsts(void)
+{
+	char hdr[1024], val[1024], *h, *v, *hs, *vs;
+	long long ret = -1;
+	FILE *f = fopen("/proc/net/snmp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, "Tcp:", 4))
+			continue;
+		h = strtok_r(hdr + 4, MIB_DELIM, &hs);
+		v = strtok_r(val + 4, MIB_DELIM, &vs);
+		for (; h && v; h = strtok_r(NULL, MIB_DELIM, &hs),
+		     v = strtok_r(NULL, MIB_DELIM, &vs))
+			if (!strcmp(h, "OutRsts"))
+				ret = strtoll(v, NULL, 10);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Counters consistent with the replies seen?  NULL or what is wrong. */
+static const char *check_counters(int st, const char *cs, const struct mib_snap *a,
+				  const struct mib_snap *b, long long rst0,
+				  const struct seg *r, int n, char *buf, size_t sz)
+{
+	long long chal = mib_delta(a, b, "TCPChallengeACK"), d;
+	int i, acks = 0, rsts = 0;
+	unsigned int k;
+
+	for (i = 0; i < n; i++) {
+		acks += r[i].flags == F_ACK;
+		rsts += !!(r[i].flags & F_RST);
+	}
+	if (chal > acks) {
+		snprintf(buf, sz, "TCPChallengeACK +%lld but %d ACKs seen", chal, acks);
+		return buf;
+	}
+	/* RFC 5961 answers of a full socket are counted as challenge ACKs. */
+	if (st >= S_EST && st <= S_LA && acks && chal >= 0 && chal != 1 &&
+	    (!strcmp(cs, "rst-inwin") || !strcmp(cs, "syn") ||
+	     !strcmp(cs, "ack-unsent"))) {
+		snprintf(buf, sz, "challenge ACK seen, TCPChallengeACK +%lld", chal);
+		return buf;
+	}
+	if (rst0 >= 0 && out_rsts() - rst0 != rsts) {
+		snprintf(buf, sz, "OutRsts +%lld but %d RSTs seen", out_rsts() - rst0, rsts);
+		return buf;
+	}
+	for (k = 1; k < ARRAY_SIZE(watch); k++) {
+		d = mib_delta(a, b, watch[k]);
+		if (d <= 0)
+			continue;
+		if (k == 4 && st == S_SYN_SENT && d <= 2 &&
+		    (!strcmp(cs, "ack-unsent") || !strcmp(cs, "rst-oow")))
+			continue;	/* patch 0005: SYN resent at once */
+		snprintf(buf, sz, "%s +%lld, not meant to move here", watch[k], d);
+		return buf;
+	}
+	return NULL;
+}
+
+static void run_case(struct peer *p, int st, const struct bad *b)
+{
+	struct conn c = { .p = p, .fd = -1 };
+	const char *fam = family_name(p->family), *bad;
+	struct mib_snap *ma = malloc(sizeof(*ma)), *mb = malloc(sizeof(*mb));
+	char rs[256], cbuf[128];
+	struct seg s, r[MAXREP], x;
+	unsigned long long until;
+	int n = 0, before, after, cls, want;
+	struct expect e;
+	long long rst0;
+	bool ok, dv;
+
+	if (!ma || !mb) {
+		ksft_test_result_fail("%s %s %s: out of memory\n", fam,
+				      states[st].name, b->name);
+		goto out;
+	}
+	if (reach(&c, st)) {
+		if (!c.why[0])
+			snprintf(c.why, sizeof(c.why), "unexpected reply");
+		goto setup_failed;
+	}
+	/* Nothing may be pending: drain, then the socket must be in @st. */
+	while (recv_seg(&c, &x, now_ns() + 20 * NSEC_PER_MSEC))
+		;
+	before = wait_state(&c, st);
+	if (before != st) {
+		snprintf(c.why, sizeof(c.why), "socket %s, not %s",
+			 state_name(before), states[st].name);
+		goto setup_failed;
+	}
+
+	s.flags = b->flags;
+	s.len = b->len;
+	s.seq = c.P + (b->seq == Q_INWIN ? 1 : b->seq == Q_OOW ? OOW : 0);
+	s.ack = c.K + (b->unsent ? UNSENT : 0);
+	if (st == S_SYN_SENT && (!strcmp(b->name, "rst-exact") ||
+				 !strcmp(b->name, "rst-oow"))) {
+		/* RFC 5961 3.2: in SYN_SENT an RST counts by its ACK. */
+		s.flags |= F_ACK;
+		s.ack = c.K + (!strcmp(b->name, "rst-oow") ? UNSENT : 0);
+	}
+	mib_snapshot(ma);
+	rst0 = out_rsts();
+	if (send_seg(&c, &s, false))
+		goto setup_failed;
+	until = now_ns() + WAIT_NS;
+	while (n < MAXREP && recv_seg(&c, &r[n], until)) {
+		/* Timer retransmissions of the kernel's SYN-ACK or FIN. */
+		if (r[n].seq == c.K - 1 &&
+		    ((st == S_SYN_RECV && r[n].flags == (F_SYN | F_ACK)) ||
+		     ((st == S_FW1 || st == S_CLOSING || st == S_LA) &&
+		      (r[n].flags & F_FIN))))
+			continue;
+		n++;
+	}
+	after = sock_state(&c);
+	mib_snapshot(mb);
+
+	reply_str(rs, sizeof(rs), &c, r, n);
+	cls = reply_class(r, n);
+	ksft_print_msg("CASE %s %s %s reply=%s state=%s\n", fam, states[st].name,
+		       b->name, rs, state_name(after));
+	mib_print_deltas("  counters", ma, mb, watch, ARRAY_SIZE(watch), false);
+
+	expect(st, b->name, &e);
+	want = e.state == A_SAME ? st : -1;
+	ok = (e.reply == E_ANY || e.reply == cls) &&
+	     (e.state == A_ANY || after == want);
+	if (ok && e.reply == E_ACK && (r[0].seq != c.K || r[0].ack != c.P))
+		ok = false;
+	if (ok && e.reply == E_RST && st == S_SYN_SENT && r[0].seq != s.ack)
+		ok = false;
+	dv = !ok && e.why && e.dreply == cls &&
+	     (e.dstate == A_ANY || after == (e.dstate == A_SAME ? st : -1));
+	bad = check_counters(st, b->name, ma, mb, rst0, r, n, cbuf, sizeof(cbuf));
+	if (bad)
+		ksft_test_result_fail("%s %s %s: counters: %s\n", fam,
+				      states[st].name, b->name, bad);
+	else if (ok)
+		ksft_test_result_pass("%s %s %s%s\n", fam, states[st].name, b->name,
+				      e.reply == E_ANY && e.state == A_ANY ?
+				      " (observed, no RFC verdict)" : "");
+	else if (dv)
+		ksft_test_result_xfail("%s %s %s: upstream behaviour: %s\n", fam,
+				       states[st].name, b->name, e.why);
+	else
+		ksft_test_result_fail("%s %s %s: reply %s state %s, RFC wants %s, %s\n",
+				      fam, states[st].name, b->name, rs,
+				      state_name(after), reply_cls_name[e.reply],
+				      e.state == A_GONE ? "gone" :
+				      e.state == A_SAME ? "unchanged" : "any state");
+	goto out;
+
+setup_failed:
+	ksft_print_msg("CASE %s %s %s reply=setup-failed\n", fam, states[st].name,
+		       b->name);
+	ksft_test_result_fail("%s %s %s: setup failed: %s\n", fam, states[st].name,
+			      b->name, c.why);
+out:
+	close_rst(c.fd);
+	free(ma);
+	free(mb);
+}
+
+/* ---- namespace ------------------------------------------------------------- */
+
+static int get_mac(const char *dev, unsigned char *mac, int *ifindex)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -1;
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (!ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+		ret = 0;
+	}
+	if (ifindex && !ioctl(fd, SIOCGIFINDEX, &ifr))
+		*ifindex = ifr.ifr_ifindex;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The namespace: veth0 (kernel under test) and veth1 (the peer's wire).
+ * Sysctls, for determinism: challenge ACKs and out-of-window ACKs not
+ * rate-limited; routes with quickack (no delayed ACK to wait for) and
+ * rto_min 5s (no FIN retransmission inside a case).
+ */
+static int setup_ns(char *why, size_t sz)
+{
+	static const char * const sys[][2] = {
+		{ "/proc/sys/net/ipv4/tcp_challenge_ack_limit", "2147483647" },
+		{ "/proc/sys/net/ipv4/tcp_invalid_ratelimit", "0" },
+		{ "/proc/sys/net/ipv4/ip_forward", "0" },
+		{ "/proc/sys/net/ipv4/tcp_syncookies", "0" },
+	};
+	static const char * const cmds[] = {
+		"ip addr add 10.0.0.1/24 dev veth0",
+		"ip addr add fd00::1/64 dev veth0 nodad",
+		"ip link set veth0 up",
+		"ip link set veth1 up",
+		"ip neigh add 10.0.0.2 lladdr %s dev veth0 nud permanent",
+		"ip neigh add fd00::2 lladdr %s dev veth0 nud permanent",
+		"ip route replace 10.0.0.0/24 dev veth0 rto_min 5s quickack 1",
+		"ip -6 route replace fd00::/64 dev veth0 rto_min 5s quickack 1",
+	};
+	unsigned char m[ETH_ALEN];
+	char cmd[128], mac[24];
+	unsigned int i;
+
+	if (enter_netns(why, sz))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(sys); i++)
+		if (sysctl_write(sys[i][0], sys[i][1])) {
+			snprintf(why, sz, "cannot set %s", sys[i][0]);
+			return -1;
+		}
+	if (run_cmd("ip link add veth0 type veth peer name veth1 2>&1") ||
+	    sysctl_write("/proc/sys/net/ipv6/conf/veth1/disable_ipv6", "1") ||
+	    get_mac("veth1", m, NULL)) {
+		snprintf(why, sz, "veth pair failed (CONFIG_VETH, ip?)");
+		return -1;
+	}
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		snprintf(cmd, sizeof(cmd), cmds[i], mac);
+		if (run_cmd("%s 2>&1", cmd)) {
+			snprintf(why, sz, "'%s' failed", cmd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_peer(struct peer *p, int family, char *why, size_t sz)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	struct sockaddr_storage ss = { .ss_family = family };
+	struct sockaddr_in *s4 = (void *)&ss;
+	struct sockaddr_in6 *s6 = (void *)&ss;
+
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	if (get_mac("veth0", p->mac0, NULL) || get_mac("veth1", p->mac1, &p->ifindex)) {
+		snprintf(why, sz, "veth MAC addresses: %s", strerror(errno));
+		return -1;
+	}
+	p->pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	sll.sll_ifindex = p->ifindex;
+	if (p->pkt < 0 || bind(p->pkt, (struct sockaddr *)&sll, sizeof(sll))) {
+		snprintf(why, sz, "AF_PACKET on veth1: %s", strerror(errno));
+		return -1;
+	}
+	if (family == AF_INET) {
+		s4->sin_port = htons(KPORT);
+		addrs(AF_INET, true, &s4->sin_addr);
+	} else {
+		s6->sin6_port = htons(KPORT);
+		addrs(AF_INET6, true, &s6->sin6_addr);
+	}
+	p->lfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&ss, sizeof(ss)) ||
+	    listen(p->lfd, 1024)) {
+		snprintf(why, sz, "listener: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option help[] = { { "help", 0, NULL, 'h' }, { } };
+	bool only4 = false, only6 = false;
+	int c, fams[2], nf = 0, f, st;
+	char why[256];
+	struct peer p;
+	unsigned int k;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":46h", help, NULL)) != -1) {
+		if (c == '4') {
+			only4 = true;
+			continue;
+		}
+		if (c == '6') {
+			only6 = true;
+			continue;
+		}
+		if (c == 'h') {
+			printf("Usage: %s [-4|-6]\n", program_invocation_short_name);
+			printf("Test: sends malformed TCP segments at a kernel socket in every\n"
+			       "state (SYN_SENT .. both timewait substates) and checks the reply\n"
+			       "and state against RFC 9293/5961.  Prints one \"# CASE\" line per\n"
+			       "case.  Needs root.  Exit: 0 pass, 1 fail, 4 skip.\n");
+			return 0;
+		}
+		bad_option(c, argv);
+	}
+	no_operands(argc, argv);
+	if (only4 && only6) {
+		fprintf(stderr, "%s: -4 and -6 exclude each other\n",
+			program_invocation_short_name);
+		bad_usage();
+	}
+	if (!only6)
+		fams[nf++] = AF_INET;
+	if (!only4)
+		fams[nf++] = AF_INET6;
+	ksft_print_header();
+	ksft_set_plan(nf * S_NUM * NCASES);
+	srandom(now_ns());
+	if (setup_ns(why, sizeof(why)))
+		ksft_exit_skip("%s\n", why);
+	for (f = 0; f < nf; f++) {
+		if (open_peer(&p, fams[f], why, sizeof(why))) {
+			for (k = 0; k < S_NUM * NCASES; k++)
+				ksft_test_result_fail("%s: %s\n", family_name(fams[f]), why);
+			continue;
+		}
+		for (st = 0; st < S_NUM; st++)
+			for (k = 0; k < NCASES; k++)
+				run_case(&p, st, &cases[k]);
+		close(p.pkt);
+		close(p.lfd);
+	}
+	lat_exit();
+	return 0;
+}
