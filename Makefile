@@ -47,8 +47,9 @@ selftests: deps
 # What CI runs (.ci/run), sized to pass in under an hour on a cold 2-core
 # machine: 7.3 with our patched kernel and Debian's own image as the stock
 # kernel, per-patch builds of the touched files, fewer module load/unload
-# cycles; 6.12 static checks and per-patch builds only.
-CHECK_PROFILE := --light 6.12 --debian-stock 7.3 --bisect touched
+# cycles; 6.12 static checks, per-patch builds, and on Debian's own 6.12
+# image the module test (the widener's bounds) and the reproducers.
+CHECK_PROFILE := --light 6.12 --debian-vm 6.12 --debian-stock 7.3 --bisect touched
 
 check: deps
 	@CHECK_CYCLES=$${CHECK_CYCLES:-300} CHECK_STOCK_CYCLES=$${CHECK_STOCK_CYCLES:-100} \
