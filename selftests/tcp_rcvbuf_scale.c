@@ -138,13 +138,12 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	int c;
+	int c, family;
 
 	memset(o, 0, sizeof(*o));
 	o->conns = 1000;
 	o->time_s = 60;
 	o->shrink_window = -1;
-	o->family = AF_INET;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:t:46h", longopts, NULL)) != -1) {
@@ -170,10 +169,13 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->switch_s = opt_ulong("--switch-s", optarg, 0, 86400);
 			break;
 		case '4':
-			o->family = AF_INET;
-			break;
 		case '6':
-			o->family = AF_INET6;
+			family = c == '4' ? AF_INET : AF_INET6;
+			if (o->family && o->family != family) {
+				fprintf(stderr, "%s: -4 and -6 exclude each other\n", PROG);
+				bad_usage();
+			}
+			o->family = family;
 			break;
 		case 'h':
 			usage(stdout);
@@ -183,6 +185,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		}
 	}
 	no_operands(argc, argv);
+	if (!o->family)
+		o->family = AF_INET;
 }
 
 /*
@@ -447,6 +451,13 @@ int main(int argc, char **argv)
 	int ret;
 
 	parse_opts(argc, argv, &o);
+	/* A bad --csv is a usage error: before anything else happens. */
+	if (o.csv_path) {
+		csv = fopen(o.csv_path, "w");
+		if (!csv)
+			bad_arg("--csv", o.csv_path, strerror(errno));
+		fprintf(csv, FMT_CSV_HEAD);
+	}
 	if (geteuid()) {
 		printf("%s: SKIP: needs root (network namespaces, veth)\n", PROG);
 		return KSFT_SKIP;
@@ -461,12 +472,6 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		ksft_exit_fail_msg("RLIMIT_NOFILE %lu: %s\n", 2 * o.conns + 64,
 				   strerror(errno));
-	if (o.csv_path) {
-		csv = fopen(o.csv_path, "w");
-		if (!csv)
-			bad_arg("--csv", o.csv_path, strerror(errno));
-		fprintf(csv, FMT_CSV_HEAD);
-	}
 	c = calloc(o.conns, sizeof(*c));
 	rcvbufs = calloc(o.conns, sizeof(*rcvbufs));
 	rbuf = malloc(RBUF);
