@@ -75,7 +75,7 @@ cases[] = {
 #define NCASES	ARRAY_SIZE(cases)
 
 /* Expected reply (first frame) and state afterwards; E_ANY: no verdict. */
-enum { E_ANY, E_NONE, E_ACK, E_RST, E_SYN };
+enum { E_ANY, E_NONE, E_ACK, E_RST };
 enum { A_ANY, A_SAME, A_GONE };
 
 struct expect {
@@ -462,9 +462,6 @@ static void expect(int st, const char *cs, struct expect *e)
 			set_exp(e, E_RST, A_SAME);	/* <SEQ=SEG.ACK><RST> */
 		else if (!strcmp(cs, "syn"))
 			set_exp(e, E_ANY, A_ANY);	/* simultaneous open */
-		else if (!strcmp(cs, "rst-oow"))
-			dev(e, E_SYN, A_SAME,
-			    "an unacceptable ACK, even on an RST, brings the SYN retransmission forward");
 		break;
 	case S_SYN_RECV:
 		if (!strcmp(cs, "ack-unsent"))
@@ -474,6 +471,11 @@ static void expect(int st, const char *cs, struct expect *e)
 		else if (!strcmp(cs, "rst-inwin"))
 			dev(e, E_NONE, A_GONE,
 			    "tcp_check_req() takes any in-window RST");
+		break;
+	case S_EST:
+		if (!strcmp(cs, "ack-unsent"))
+			dev(e, E_NONE, A_SAME,
+			    "tcp_ack() drops SEG.ACK > SND.NXT silently (6.12; 7.3 sends a challenge ACK)");
 		break;
 	case S_TW:
 		if (!strcmp(cs, "rst-inwin"))
@@ -501,7 +503,7 @@ static void expect(int st, const char *cs, struct expect *e)
 
 /* ---- one case ---------------------------------------------------------------- */
 
-static const char * const reply_cls_name[] = { "any", "none", "ack", "rst", "syn" };
+static const char * const reply_cls_name[] = { "any", "none", "ack", "rst" };
 
 static int reply_class(const struct seg *r, int n)
 {
@@ -511,8 +513,6 @@ static int reply_class(const struct seg *r, int n)
 		return E_RST;
 	if (r[0].flags == F_ACK)
 		return E_ACK;
-	if (r[0].flags == F_SYN)
-		return E_SYN;
 	return E_ANY;
 }
 
@@ -583,7 +583,8 @@ static long long out_rsts(void)
 /* Counters consistent with the replies seen?  NULL or what is wrong. */
 static const char *check_counters(int st, const char *cs, const struct mib_snap *a,
 				  const struct mib_snap *b, long long rst0,
-				  const struct seg *r, int n, char *buf, size_t sz)
+				  const struct seg *r, int n, int syn_rtx,
+				  char *buf, size_t sz)
 {
 	long long chal = mib_delta(a, b, "TCPChallengeACK"), d;
 	int i, acks = 0, rsts = 0;
@@ -612,7 +613,7 @@ static const char *check_counters(int st, const char *cs, const struct mib_snap 
 		d = mib_delta(a, b, watch[k]);
 		if (d <= 0)
 			continue;
-		if (k == 4 && st == S_SYN_SENT && d <= 2 &&
+		if (k == 4 && st == S_SYN_SENT && d <= 2 && d <= syn_rtx &&
 		    (!strcmp(cs, "ack-unsent") || !strcmp(cs, "rst-oow")))
 			continue;	/* patch 0005: SYN resent at once */
 		snprintf(buf, sz, "%s +%lld, not meant to move here", watch[k], d);
@@ -629,7 +630,7 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 	char rs[256], cbuf[128];
 	struct seg s, r[MAXREP], x;
 	unsigned long long until;
-	int n = 0, before, after, cls, want;
+	int n = 0, syn_rtx = 0, before, after, cls, want;
 	struct expect e;
 	long long rst0;
 	bool ok, dv;
@@ -670,6 +671,15 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 		goto setup_failed;
 	until = now_ns() + WAIT_NS;
 	while (n < MAXREP && recv_seg(&c, &r[n], until)) {
+		/*
+		 * The SYN of SYN_SENT is resent by its timer (1 s, late under
+		 * a loaded VM) or brought forward by an unacceptable ACK
+		 * (2 jiffies; patch 0005: at once): counted, not compared.
+		 */
+		if (st == S_SYN_SENT && r[n].flags == F_SYN && r[n].seq == c.K - 1) {
+			syn_rtx++;
+			continue;
+		}
 		/* Timer retransmissions of the kernel's SYN-ACK or FIN. */
 		if (r[n].seq == c.K - 1 &&
 		    ((st == S_SYN_RECV && r[n].flags == (F_SYN | F_ACK)) ||
@@ -686,6 +696,8 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 	ksft_print_msg("CASE %s %s %s reply=%s state=%s\n", fam, states[st].name,
 		       b->name, rs, state_name(after));
 	mib_print_deltas("  counters", ma, mb, watch, ARRAY_SIZE(watch), false);
+	if (syn_rtx)
+		ksft_print_msg("  SYN resent %d time(s), not compared\n", syn_rtx);
 
 	expect(st, b->name, &e);
 	want = e.state == A_SAME ? st : -1;
@@ -697,7 +709,8 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 		ok = false;
 	dv = !ok && e.why && e.dreply == cls &&
 	     (e.dstate == A_ANY || after == (e.dstate == A_SAME ? st : -1));
-	bad = check_counters(st, b->name, ma, mb, rst0, r, n, cbuf, sizeof(cbuf));
+	bad = check_counters(st, b->name, ma, mb, rst0, r, n, syn_rtx, cbuf,
+			     sizeof(cbuf));
 	if (bad)
 		ksft_test_result_fail("%s %s %s: counters: %s\n", fam,
 				      states[st].name, b->name, bad);
