@@ -57,10 +57,11 @@ check: deps
 
 # Everything on both bases: our own stock kernels too, per-patch builds of
 # net/ipv4/ and net/ipv6/, 1000 load/unload cycles on the patched kernels,
-# and the patched-kernel checks again on debug kernels (KASAN, lockdep,
-# kmemleak; two more builds of about 50 min each, and hours under TCG).
+# the 10-minute stress run, and the patched-kernel checks again on debug
+# kernels (KASAN, lockdep, kmemleak; two more builds of about 50 min each,
+# and hours under TCG).
 check-full: deps
-	@scripts/check --debug 6.12 --debug 7.3 $(CHECK_ARGS)
+	@scripts/check --debug 6.12 --debug 7.3 --stress $(CHECK_ARGS)
 
 check-static: deps
 	@scripts/check --static-only

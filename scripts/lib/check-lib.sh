@@ -426,3 +426,28 @@ check_vm_syn_toggle() {
 		selftests/syn_toggle_vm.sh --ko "$ko" \
 		--results "$top/build/results/$base-$variant-syn-toggle"
 }
+
+# Malformed segments at sockets in every state (selftests/tcp_bad_segments,
+# scripts/measure/bad-segments-ab): the stock kernel of the base and the
+# patched one must each pass their RFC verdicts and answer every case the
+# same way.
+check_vm_bad_segments() {
+	local base=$1 stock=$2 a
+	a=$(bzimage "$base" "$stock")
+	[ "$stock" = debian ] && a=debian:$base
+	scripts/measure/bad-segments-ab --out "$top/build/results/bad-segments-$base" \
+		"$a" "$(bzimage "$base" patched)"
+}
+
+# The stress run (scripts/measure/stress): STRESS_SECONDS (600) of the
+# reproducers at once with tcplat loaded, unloaded and reconfigured, then
+# no splat, leak, stuck socket or bad byte.  Its logs stay in
+# build/results/stress-<base>-<variant>/.
+check_vm_stress() {
+	local base=$1 variant=$2 secs=${STRESS_SECONDS:-600} o
+	o=$top/build/results/stress-$base-$variant
+	rm -rf "$o"
+	vm_run_on "$base" "$variant" --tcg-single --timeout $((secs + 900)) -- \
+		scripts/measure/stress --duration "$secs" \
+		--ko "$(module_dir "$base" "$variant")/tcplat.ko" --out "$o"
+}
