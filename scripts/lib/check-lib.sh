@@ -447,6 +447,7 @@ check_vm_stress() {
 	local base=$1 variant=$2 secs=${STRESS_SECONDS:-600} o
 	o=$top/build/results/stress-$base-$variant
 	rm -rf "$o"
+	mkdir -p "$top/build/results"
 	vm_run_on "$base" "$variant" --tcg-single --timeout $((secs + 900)) -- \
 		scripts/measure/stress --duration "$secs" \
 		--ko "$(module_dir "$base" "$variant")/tcplat.ko" --out "$o"
