@@ -25,7 +25,8 @@
 # a bad option starts its test), e.g. from the top of the repository:
 #   scripts/vm-run -k build/7.3/bzImage-patched -- selftests/fuzz_options.sh
 # With strace installed each case runs under it and must make no socket(),
-# unshare(), setns(), bind(), connect() or listen() call.
+# unshare(), setns(), bind(), connect() or listen() call and run no other
+# program (a second execve(): system("ip -V") is work started too).
 # Environment: FUZZ_OPTIONS_SLOW (seconds a usage error may take, default
 # 20: milliseconds normally, but under strace in a TCG VM sharing two host
 # cores with others, cases took up to 6 s).  KTAP output, one line per case; exits 1 on any failure.
@@ -75,7 +76,7 @@ run() {
 	t0=$(date +%s%N)
 	if [ "$use_strace" = 1 ]; then
 		(ulimit -c 0; timeout -s KILL $((slow * 4)) strace -f -qq -o "$tmp/trace" \
-			-e trace=socket,socketpair,unshare,setns,bind,connect,listen \
+			-e trace=socket,socketpair,unshare,setns,bind,connect,listen,execve \
 			"$@" > "$tmp/out" 2> "$tmp/err")
 	else
 		(ulimit -c 0; timeout -s KILL $((slow * 4)) "$@" > "$tmp/out" 2> "$tmp/err")
@@ -83,9 +84,14 @@ run() {
 	rc=$?
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
-	calls=
-	[ "$use_strace" = 1 ] &&
-		calls=$(grep -Eo "($net_calls)\(" "$tmp/trace" 2>/dev/null | sort -u | tr -d '(' | tr '\n' ' ')
+	calls=''
+	[ "$use_strace" = 1 ] || return 0
+	calls=$(grep -Eo "($net_calls)\(" "$tmp/trace" 2>/dev/null | sort -u | tr -d '(' | tr '\n' ' ')
+	# the program's own execve() is the first; any other one is a command
+	# it ran (system(), popen())
+	[ "$(grep -c 'execve(' "$tmp/trace")" -gt 1 ] &&
+		calls+="execve $(grep -o 'execve("[^"]*"' "$tmp/trace" | sed -n '2p' | cut -d'"' -f2) "
+	return 0
 }
 
 # usage_error PROG WHAT ARGS...: ARGS is a usage error; check how PROG
@@ -102,7 +108,7 @@ usage_error() {
 	fi
 	[ -s "$tmp/err" ] || why+=" nothing on stderr,"
 	[ "$ms" -le $((slow * 1000)) ] || why+=" took $ms ms,"
-	[ -n "$calls" ] && why+=" made network calls ($calls),"
+	[ -n "$calls" ] && why+=" made network calls or ran commands ($calls),"
 	grep -q '^TAP version\|^1\.\.' "$tmp/out" && why+=" started its tests,"
 	if [ -z "$why" ]; then
 		ok "$prog $what: exit 1 in $ms ms: $(head -n 1 "$tmp/err")"
