@@ -16,9 +16,15 @@
  * tcp_syncookies=1 shows the cookie path (TCPReqQFullDoCookies)
  * connecting at once.
  *
+ * With -f N it then floods the listener with N raw SYNs from distinct
+ * source ports, syncookies=1, in bursts; after each burst a real client
+ * connects and sends a pattern that the server checks byte for byte (the
+ * SYN flood of the stress run, scripts/measure/stress).
+ *
  * It reports latencies and asserts no threshold; it fails when the
- * scenario was not produced (the queue never filled, no SYN was dropped)
- * or a measurement could not be taken.
+ * scenario was not produced (the queue never filled, no SYN was dropped,
+ * the flood drew fewer cookies than half its SYNs), a measurement could
+ * not be taken, or a byte arrived wrong.
  */
 #define _GNU_SOURCE
 #include <linux/types.h>
@@ -34,6 +40,12 @@
 
 #define TH_SYN			0x02
 #define TH_RST			0x04
+
+/* -f: SYNs per burst, and what each burst's real connection carries. */
+#define FLOOD_BURST		250
+#define FLOOD_BYTES		32768
+
+static unsigned long flood_syns;
 
 static const char *alt_addr(int family)
 {
@@ -267,6 +279,105 @@ fail:
 	return -1;
 }
 
+struct flood_res {
+	unsigned long syns, conns, bad;
+	unsigned long long bytes;
+	long long cookies_sent;
+};
+
+/* The byte at offset @i of flood connection @conn. */
+static unsigned char flood_byte(unsigned long conn, size_t i)
+{
+	return (unsigned char)(i * 7 + conn * 13 + 1);
+}
+
+/*
+ * One real connection through the flood: connect, send FLOOD_BYTES of
+ * the pattern, and check every byte on the accepted side.
+ */
+static int flood_conn(struct setup_test *t, struct synq_ctx *x,
+		      unsigned long conn, struct flood_res *f)
+{
+	static unsigned char buf[FLOOD_BYTES];
+	int fd, afd = -1, err;
+	size_t i, got = 0;
+	ssize_t n;
+
+	fd = connect_start(t, &x->ls, x->llen);
+	if (fd < 0)
+		return -1;
+	err = connect_wait(fd, now_ns() + CONNECT_WAIT_NS);
+	if (err) {
+		set_why(t, "flood: connect() %lu: %s", conn, strerror(-err));
+		goto out;
+	}
+	afd = accept_one(x->lfd, STEP_NS);
+	if (afd < 0) {
+		set_why(t, "flood: connection %lu was not accepted", conn);
+		goto out;
+	}
+	set_io_timeouts(fd, 5);
+	set_io_timeouts(afd, 5);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = flood_byte(conn, i);
+	if (write(fd, buf, sizeof(buf)) != sizeof(buf) || shutdown(fd, SHUT_WR)) {
+		set_why(t, "flood: send on connection %lu: %s", conn,
+			strerror(errno));
+		goto out;
+	}
+	while ((n = read(afd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < (size_t)n; i++)
+			f->bad += buf[i] != flood_byte(conn, got + i);
+		got += n;
+	}
+	f->bytes += got;
+	if (n < 0 || got != FLOOD_BYTES)
+		set_why(t, "flood: connection %lu delivered %zu of %d bytes%s%s",
+			conn, got, FLOOD_BYTES, n < 0 ? ": " : "",
+			n < 0 ? strerror(errno) : "");
+	else if (!f->bad)
+		f->conns++;
+out:
+	close_rst(afd);
+	close_rst(fd);
+	return t->why[0] ? -1 : 0;
+}
+
+/* -f N: N raw SYNs at the listener with syncookies=1, in bursts. */
+static void synq_flood(struct setup_test *t, struct synq_ctx *x,
+		       struct flood_res *f)
+{
+	unsigned long n;
+
+	mib_snapshot(t->a);
+	while (f->syns < flood_syns && running(t)) {
+		n = flood_syns - f->syns;
+		if (n > FLOOD_BURST)
+			n = FLOOD_BURST;
+		if (raw_send(t, &x->rp, 1024 + f->syns % 64000, n, random(),
+			     TH_SYN))
+			break;
+		f->syns += n;
+		if (flood_conn(t, x, f->syns / FLOOD_BURST, f))
+			break;
+	}
+	mib_snapshot(t->b);
+	f->cookies_sent = mib_delta(t->a, t->b, "SyncookiesSent");
+	ksft_print_msg("%s: scenario=synflood family=%s syns=%lu conns=%lu bytes_verified=%llu bad_bytes=%lu syncookies_sent=%lld\n",
+		       program_invocation_short_name, t->fname, f->syns,
+		       f->conns, f->bytes, f->bad, f->cookies_sent);
+	if (t->why[0])
+		return;
+	if (f->syns < flood_syns)
+		set_why(t, "flood: time bound reached after %lu of %lu SYNs",
+			f->syns, flood_syns);
+	else if (f->bad)
+		set_why(t, "flood: %lu bytes arrived wrong", f->bad);
+	else if (f->cookies_sent < (long long)f->syns / 2)
+		set_why(t, "flood: %lld syncookies for %lu SYNs: the flood did not reach the listener",
+			f->cookies_sent, f->syns);
+}
+
 #define FMT_SYNQ \
 	"%s: scenario=synq family=%s backlog=%d queued=%lu syncookies=0 samples=%d connected=%lu min_us=%lld p50_us=%llu p99_us=%llu max_us=%llu client_syn_rtx=%lu listen_overflows=%s listen_drops=%s reqq_full_drop=%s syn_retrans=%s timeouts=%s embryonic_rsts=%s synack_dropped=%s cookie_us=%s reqq_full_do_cookies=%s syncookies_sent=%s\n"
 
@@ -361,7 +472,17 @@ static int synq_test(struct setup_test *t)
 	r.emb_rsts = mib_delta(t->a, t->b, "EmbryonicRsts");
 	summarize(r.lat, r.connected, &r.s);
 	r.min_us = r.connected ? (long long)(r.lat[0] / NSEC_PER_USEC) : -1;
-	r.nft_dropped = nft_drop_rule_remove(NFT_TABLE);
+	r.nft_dropped = nft_packets("inet " NFT_TABLE);
+	/* The flood keeps the rule: the queue stays full, SYNs draw cookies. */
+	if (flood_syns && !t->why[0] && running(t)) {
+		struct flood_res f = { 0 };
+
+		if (r.cookie_us < 0)
+			set_why(t, "flood: the syncookies=1 control sample failed");
+		else
+			synq_flood(t, &x, &f);
+	}
+	nft_drop_rule_remove(NFT_TABLE);
 	nft = false;
 	synq_report(t, &r);
 
@@ -388,13 +509,22 @@ out:
 	return t->why[0] ? -1 : 0;
 }
 
+static void synq_opt(int c, const char *arg)
+{
+	if (c == 'f')
+		flood_syns = opt_ulong("-f", arg, 1, 1000000);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct setup_prog prog = {
 		.scenario = "synq",
 		.help = "SYN queue full with net.ipv4.tcp_syncookies=0: 3 connect()s whose SYN\n"
-			"is dropped, one control connect() with syncookies=1.  Needs nft.\n",
-		.optstring = "",
+			"is dropped, one control connect() with syncookies=1.  Needs nft.\n"
+			"  -f N        then N raw SYNs with syncookies=1, in bursts of 250, each\n"
+			"              followed by a connection whose bytes are checked\n",
+		.optstring = "f:",
+		.opt = synq_opt,
 		.run = synq_test,
 		.needs_nft = true,
 	};
