@@ -53,15 +53,16 @@ CHECK_PROFILE := --light 6.12 --debian-vm 6.12 --debian-stock 7.3 --bisect touch
 
 check: deps
 	@CHECK_CYCLES=$${CHECK_CYCLES:-300} CHECK_STOCK_CYCLES=$${CHECK_STOCK_CYCLES:-100} \
+		CHECK_FUZZ_TRIALS=$${CHECK_FUZZ_TRIALS:-100} \
 		scripts/check $(CHECK_PROFILE) $(CHECK_ARGS)
 
 # Everything on both bases: our own stock kernels too, per-patch builds of
 # net/ipv4/ and net/ipv6/, 1000 load/unload cycles on the patched kernels,
-# the 10-minute stress run, and the patched-kernel checks again on debug
+# the 10-minute stress run and the option fuzz, and the patched-kernel checks again on debug
 # kernels (KASAN, lockdep, kmemleak; two more builds of about 50 min each,
 # and hours under TCG).
 check-full: deps
-	@scripts/check --debug 6.12 --debug 7.3 --stress $(CHECK_ARGS)
+	@scripts/check --debug 6.12 --debug 7.3 --long $(CHECK_ARGS)
 
 check-static: deps
 	@scripts/check --static-only

@@ -452,3 +452,21 @@ check_vm_stress() {
 		scripts/measure/stress --duration "$secs" \
 		--ko "$(module_dir "$base" "$variant")/tcplat.ko" --out "$o"
 }
+
+# Every tcplat sysctl fuzzed (module/test/fuzz-sysctl.sh): bad, random,
+# split and concurrent writes must fail cleanly and change nothing.
+# CHECK_FUZZ_TRIALS random buffers per entry (300; make check: 100).
+check_vm_fuzz_sysctl() {
+	local base=$1 variant=$2 ko
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	vm_run_on "$base" "$variant" --tcg-single --timeout 1800 -- \
+		env TCPLAT_FUZZ_TRIALS="${CHECK_FUZZ_TRIALS:-300}" \
+		module/test/fuzz-sysctl.sh "$ko"
+}
+
+# Bad command lines for every selftest program (selftests/fuzz_options.sh):
+# exit 1 with a message, no signal, no network work started.
+check_vm_fuzz_options() {
+	vm_run_on "$1" "$2" --timeout 1800 -- selftests/fuzz_options.sh
+}
