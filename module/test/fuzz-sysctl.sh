@@ -24,11 +24,13 @@
 #           module/test/fuzz-sysctl.sh build/7.3/mod-patched/tcplat.ko
 # The module defaults to ../tcplat.ko from this script (module/tcplat.ko of
 # "make -C module").  The byte-exact writes (one write(2) per buffer, NUL
-# bytes, offsets) go through python3.
+# bytes, offsets) and the random buffers go through tcplat_sysctl_write.c
+# (built by "make -C module testprogs", or here with ${CC:-cc}).
 # Environment: TCPLAT_FUZZ_SEED (seed of the random trials, default 17;
 # printed, set it to replay a failure), TCPLAT_FUZZ_TRIALS (random buffers
 # per knob, default 300), TCPLAT_FUZZ_WRITERS (concurrent writers, default
-# 8), TCPLAT_FUZZ_SECS (seconds they run, default 10).
+# 8), TCPLAT_FUZZ_SECS (seconds they run, default 10), TCPLAT_SYSCTL_WRITE
+# (the byte writer to use instead of finding or building one), CC.
 # TAP output, ending with "# N passed, N failed, N skipped"; exits 1 on any
 # failure, 4 (with "1..0 # SKIP") when not run as root.
 
@@ -64,153 +66,31 @@ if [ ! -r "$ko" ]; then
 	echo "$me: module '$ko' not found (make -C module KDIR=...)" >&2
 	exit 2
 fi
-if ! command -v python3 >/dev/null; then
-	echo "1..0 # SKIP $me: python3 missing (needed for byte-exact writes)"
-	exit 4
-fi
-
-# The byte-level writer.  Buffers are given as Python escapes ('\x00',
-# '\n'), so NUL bytes survive the command line.
+# The byte-level writer, tcplat_sysctl_write (see its source for the
+# details); buffers are given as C escapes ('\x00', '\n'), so NUL bytes
+# survive the command line.
 #   write FILE OFFSET BUF...  open FILE once, seek to OFFSET, one write(2)
 #                             per BUF; prints "ok" or the errno name per BUF
+#   batch FILE                the same for each case on stdin (see bad())
 #   random FILE SEED TRIALS int MIN MAX | names NAME,NAME...
 #                             TRIALS random buffers, one write(2) each;
 #                             prints a summary and the offending buffers
-read -r -d '' pysrc <<'EOF'
-import codecs, errno, os, random, re, sys
+# It is $TCPLAT_SYSCTL_WRITE, or one built next to the module or in this
+# directory that is newer than its source, or else built below into $tmp
+# (the source tree may be read-only, as in the VM).
+sw_src=$here/tcplat_sysctl_write.c
+sw=${TCPLAT_SYSCTL_WRITE:-}
+if [ -z "$sw" ]; then
+	for c in "$(dirname "$ko")/test/tcplat_sysctl_write" "$here/tcplat_sysctl_write"; do
+		if [ -x "$c" ] && ! [ "$sw_src" -nt "$c" ]; then
+			sw=$c
+			break
+		fi
+	done
+fi
 
-def unesc(s):
-    return codecs.escape_decode(s.encode())[0]
-
-def rd(path):
-    with open(path, 'rb') as f:
-        return f.read()
-
-def wr(fd, buf):
-    try:
-        n = os.write(fd, buf)
-        return 'ok' if n == len(buf) else 'short%d' % n
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
-
-def arg(b):
-    if b == '-':
-        return sys.stdin.buffer.read()
-    if b.startswith('@'):
-        with open(b[1:], 'rb') as f:
-            return f.read()
-    return unesc(b)
-
-def esc(b):
-    return codecs.escape_encode(b)[0].decode()
-
-def cmd_batch(path):
-    # One case a line: LABEL, OFFSET, BUF... separated by tabs.  Prints
-    # LABEL, the results, the value before and after, tab-separated.
-    for line in sys.stdin.read().splitlines():
-        f = line.split('\t')
-        before = rd(path)
-        try:
-            fd = os.open(path, os.O_WRONLY)
-        except OSError as e:
-            res = ['open-' + errno.errorcode.get(e.errno, str(e.errno))]
-        else:
-            if int(f[1]):
-                os.lseek(fd, int(f[1]), os.SEEK_SET)
-            res = [wr(fd, arg(b)) for b in f[2:]]
-            os.close(fd)
-        print('%s\t%s\t=%s\t=%s' % (f[0], ' '.join(res), esc(before),
-                                   esc(rd(path))))
-    return 0
-
-def cmd_write(path, off, bufs):
-    bufs = [arg(b) for b in bufs]
-    try:
-        fd = os.open(path, os.O_WRONLY)
-    except OSError as e:
-        print('open-' + errno.errorcode.get(e.errno, str(e.errno)))
-        return 1
-    if off:
-        os.lseek(fd, off, os.SEEK_SET)
-    res = [wr(fd, b) for b in bufs]
-    os.close(fd)
-    print(' '.join(res))
-    return 0 if all(r == 'ok' for r in res) else 1
-
-WS = rb'[ \t\n\v\f\r]*'
-
-def maybe_valid(buf, kind, arg):
-    # Conservative: anything the kernel might read as one valid value is
-    # not used as a bad buffer (counted as skipped instead).
-    if kind == 'int':
-        return re.fullmatch(WS + rb'-?[0-9][0-9a-fA-FxX]*' + WS, buf) is not None
-    names = b'|'.join(re.escape(n.encode()) for n in arg)
-    return re.search(rb'(^|[^a-z])(' + names + rb')($|[^a-z])', buf) is not None
-
-def gen(rng):
-    k = rng.randrange(6)
-    if k == 0:       # raw random bytes
-        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 65)))
-    if k == 1:       # the characters a parser cares about
-        alpha = b'0123456789 \t\n\x00-+xX.eabz\xff'
-        return bytes(rng.choice(alpha) for _ in range(rng.randrange(1, 25)))
-    if k == 2:       # a number followed by random bytes
-        return (str(rng.randrange(0, 100)).encode() +
-                bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9))))
-    if k == 3:       # random bytes then a number
-        return (bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9))) +
-                str(rng.randrange(0, 100)).encode())
-    if k == 4:       # printable junk
-        return bytes(rng.randrange(32, 127) for _ in range(rng.randrange(1, 41)))
-    # long: around a page, random content
-    n = rng.choice([4095, 4096, 4097, 8192, rng.randrange(4000, 9000)])
-    return bytes(rng.randrange(256) for _ in range(n))
-
-def cmd_random(path, seed, trials, kind, arg):
-    rng = random.Random(seed)
-    bad = []
-    done = skipped = refused = 0
-    errs = {}
-    for i in range(trials):
-        buf = gen(rng)
-        if maybe_valid(buf, kind, arg):
-            skipped += 1
-            continue
-        before = rd(path)
-        fd = os.open(path, os.O_WRONLY)
-        r = wr(fd, buf)
-        os.close(fd)
-        after = rd(path)
-        done += 1
-        if r != 'ok':
-            refused += 1
-            errs[r] = errs.get(r, 0) + 1
-        if r == 'ok' or after != before:
-            bad.append('trial %d: %s -> %s, %r -> %r' %
-                       (i, repr(buf[:60]), r, before, after))
-    print('trials %d skipped %d written %d refused %d errors %s' %
-          (trials, skipped, done, refused,
-           ','.join('%s:%d' % kv for kv in sorted(errs.items())) or '-'))
-    for b in bad[:10]:
-        print('BAD ' + b)
-    return 1 if bad else 0
-
-a = sys.argv[1:]
-if a[0] == 'write':
-    sys.exit(cmd_write(a[1], int(a[2]), a[3:]))
-if a[0] == 'batch':
-    sys.exit(cmd_batch(a[1]))
-if a[0] == 'random':
-    if a[4] == 'int':
-        arg = (int(a[5]), int(a[6]))
-    else:
-        arg = a[5].split(',')
-    sys.exit(cmd_random(a[1], int(a[2]), int(a[3]), a[4], arg))
-sys.exit(2)
-EOF
-
-py() {
-	python3 -c "$pysrc" "$@"
+sysw() {
+	"$sw" "$@"
 }
 
 # wr NAME OFFSET BUF...: the results are left in $res.
@@ -219,7 +99,7 @@ wr() {
 	local name=$1
 
 	shift
-	res=$(py write "$dir/$name" "$@" 2>&1)
+	res=$(sysw write "$dir/$name" "$@" 2>&1)
 }
 
 val() {
@@ -359,7 +239,7 @@ bad_run() {
 		fi
 		[ "$after" = "$before" ] ||
 			fail "$name$what: value changed by bad write $label: '${before#=}' -> '${after#=}'"
-	done <<<"$(py batch "$dir/$name" < "$tmp/cases")"
+	done <<<"$(sysw batch "$dir/$name" < "$tmp/cases")"
 	: > "$tmp/cases"
 }
 
@@ -374,7 +254,7 @@ good() {
 	fi
 }
 
-# Python escapes of the bad buffers common to every integer knob.
+# C escapes of the bad buffers common to every integer knob.
 page=$(getconf PAGESIZE 2>/dev/null || echo 4096)
 int_bad=(
 	'-1\n' '-2147483648\n' '-2147483649\n' '-9223372036854775808\n'
@@ -434,7 +314,7 @@ int_fuzz() {
 		check "$name: ... reads 1, not 10" [ "$(val "$name")" = 1 ]
 		wr "$name" 0 "$min"
 		check "$name: $trials random buffers (seed $seed)" \
-			py_random "$name" int "$min" "$max"
+			random_bufs "$name" int "$min" "$max"
 		wr "$name" 0 "$orig"
 		check "$name: restored to $orig" [ "$(val "$name")" = "$orig" ]
 	else
@@ -442,7 +322,7 @@ int_fuzz() {
 		bad "$name" "split '1' + '0'" 0 '1' '0\n'
 		bad_run "$name"
 		check "$name: $trials random buffers (seed $seed)" \
-			py_random "$name" int "$min" "$max"
+			random_bufs "$name" int "$min" "$max"
 	fi
 	check "$name: status and kprobes agree with the knobs" consistent
 }
@@ -461,11 +341,11 @@ dd_seek() {
 		fail "$name: value changed by dd seek=1: '$before' -> '$(val "$name")'"
 }
 
-py_random() {
+random_bufs() {
 	local name=$1 out rc line
 
 	shift
-	out=$(py random "$dir/$name" "$seed" "$trials" "$@" 2>&1)
+	out=$(sysw random "$dir/$name" "$seed" "$trials" "$@" 2>&1)
 	rc=$?
 	while IFS= read -r line; do echo "#   $line"; done <<<"$out"
 	return "$rc"
@@ -498,13 +378,13 @@ policy_fuzz() {
 	if wr "$name" 0 "$first"; then
 		good "$name" "' $first '" " $first \n" "$first"
 		check "$name: $trials random buffers (seed $seed)" \
-			py_random "$name" names "$names"
+			random_bufs "$name" names "$names"
 		wr "$name" 0 "$orig"
 		check "$name: restored to $orig" [ "$(val "$name")" = "$orig" ]
 	else
 		echo "# $name refuses every write here ($res)"
 		check "$name: $trials random buffers (seed $seed)" \
-			py_random "$name" names "$names"
+			random_bufs "$name" names "$names"
 	fi
 }
 
@@ -658,6 +538,15 @@ echo "# $me: kernel $(uname -r), module $ko, seed $seed, $trials random buffers 
 echo "# replay: TCPLAT_FUZZ_SEED=$seed TCPLAT_FUZZ_TRIALS=$trials $0 $ko"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ -z "$sw" ]; then
+	sw=$tmp/tcplat_sysctl_write
+	"${CC:-cc}" -O2 -Wall -o "$sw" "$sw_src" 2>&1 | sed 's/^/# cc| /'
+fi
+echo "# byte writer: $sw"
+if [ ! -x "$sw" ]; then
+	fail "no byte writer $sw (from $sw_src): nothing can be fuzzed"
+	finish
+fi
 # The long buffers, passed to the writer on stdin.
 for i in $((page - 1)) "$page" $((page + 1)) $((4 * page)) 1048576; do
 	head -c "$i" /dev/zero | tr '\0' 7 > "$tmp/digits.$i"
