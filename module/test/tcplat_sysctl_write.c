@@ -256,46 +256,16 @@ static void arg(const char *s, struct buf *b)
 }
 
 /*
- * Bytes as codecs.escape_encode() prints them: \t \n \r \\ \' and \xNN
- * for the other non-printables, so a value with newlines or tabs stays on
- * one field of one line.
+ * @len bytes at @p with \t \n \r \\, \ before @quote and \xNN for the
+ * other non-printables, so a value with newlines or tabs stays on one
+ * field of one line.
  */
-static void esc(FILE *f, const struct buf *b)
+static void put_escaped(FILE *f, const unsigned char *p, size_t len,
+			int quote)
 {
 	size_t i;
 	int c;
 
-	for (i = 0; i < b->len; i++) {
-		c = b->p[i];
-		if (c == '\\' || c == '\'')
-			fprintf(f, "\\%c", c);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c < ' ' || c >= 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-}
-
-/* Bytes as Python's repr() prints them: b'...', or b"..." if need be. */
-static void repr(FILE *f, const unsigned char *p, size_t len)
-{
-	int squote = 0, dquote = 0, quote = '\'';
-	size_t i;
-	int c;
-
-	for (i = 0; i < len; i++) {
-		squote |= p[i] == '\'';
-		dquote |= p[i] == '"';
-	}
-	if (squote && !dquote)
-		quote = '"';
-	fprintf(f, "b%c", quote);
 	for (i = 0; i < len; i++) {
 		c = p[i];
 		if (c == '\\' || c == quote)
@@ -311,6 +281,28 @@ static void repr(FILE *f, const unsigned char *p, size_t len)
 		else
 			fputc(c, f);
 	}
+}
+
+/* Bytes as codecs.escape_encode() prints them: a single quote escaped. */
+static void esc(FILE *f, const struct buf *b)
+{
+	put_escaped(f, b->p, b->len, '\'');
+}
+
+/* Bytes as Python's repr() prints them: b'...', or b"..." if need be. */
+static void repr(FILE *f, const unsigned char *p, size_t len)
+{
+	int squote = 0, dquote = 0, quote = '\'';
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		squote |= p[i] == '\'';
+		dquote |= p[i] == '"';
+	}
+	if (squote && !dquote)
+		quote = '"';
+	fprintf(f, "b%c", quote);
+	put_escaped(f, p, len, quote);
 	fputc(quote, f);
 }
 
