@@ -205,7 +205,8 @@ static void usage(FILE *out)
 		"                       at once (TCP_QUICKACK), the server close with\n"
 		"                       SO_LINGER {1, 10} and, in mode 1, the client wait\n"
 		"                       N/2 us between EOF and its close\n"
-		"      --expect WHAT    race:   fail unless >= 50%% of connections hit\n"
+		"      --expect WHAT    race:   fail unless >= 50%% of the connections the\n"
+		"                       widener delayed (widen_hits) hit\n"
 		"                       fixed:  fail if any connection hit\n"
 		"                       (a hit shown by a retransmission or RST; a close\n"
 		"                       that was only slow is reported, not counted)\n"
@@ -822,6 +823,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	struct mib_snap *mib0 = NULL, *mib1 = NULL;
 	struct lat_summary txn, con;
 	unsigned long hits = 0, proven = 0, stale, over100 = 0, over1s = 0, i, n;
+	unsigned long widened;
 	pthread_t srv, cli;
 	bool failed = false;
 	struct run r;
@@ -1041,9 +1043,16 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	switch (o->expect) {
 	case EXPECT_RACE:
-		if (proven * 2 < n) {
-			ksft_print_msg("%s/%s: expected >= 50%% proven hits, got %lu of %lu\n",
-				       r.fname, mode_name(o->mode), proven, n);
+		/*
+		 * Judged against the connections the widener delayed, not
+		 * all of them: its budget (500 ms of delay per second) lets
+		 * only some of a fast run's connections through, a share
+		 * that depends on how fast the host is.
+		 */
+		widened = d_whit > (long long)n ? n : (unsigned long)d_whit;
+		if (d_whit > 0 && proven * 2 < widened) {
+			ksft_print_msg("%s/%s: %lu proven hits, expected >= 50%% of %lu widened\n",
+				       r.fname, mode_name(o->mode), proven, widened);
 			failed = true;
 		}
 		break;
