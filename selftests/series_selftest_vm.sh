@@ -51,7 +51,7 @@ done
 case "$test" in
 tcp_tw_relookup)
 	lost_re='lost, timewait socket left in FIN_WAIT2'
-	bad_re='not forced\|never held\|never released\|did not load\|never reached FIN_WAIT2\|client:'
+	bad_re='attempts forced\|never held\|never released\|did not load\|never reached FIN_WAIT2\|client:'
 	nocounter_re='no TcpExtTCPTWRelookup'
 	;;
 tcp_syn_closed)

@@ -11,8 +11,9 @@
  * tcp_filter(), before bh_lock_sock_nested()) holds one armed FIN or RST
  * in a bounded bpf_loop() busy-wait (tcp_hold.h).  While it is held, the
  * server calls close() on its half-closed FIN_WAIT2 socket, which makes the
- * timewait socket.  Each trial first checks that this happened (the close returned
- * while the segment was held), then the verdict: the timewait socket must
+ * timewait socket.  Each trial first checks that this happened (the close
+ * returned while the segment was held; an attempt where it did not is
+ * retried, a few times at most), then the verdict: the timewait socket must
  * have seen the segment (RST: gone; FIN: TIME_WAIT substate), not be left
  * in FIN_WAIT2.  IPv4 and IPv6, RST and FIN, in a private network
  * namespace over loopback.  Needs root and two CPUs.
@@ -22,6 +23,8 @@
 #include "kselftest_harness.h"
 
 #define TRIALS		3
+/* An attempt whose close() missed the hold (a slow vCPU) is retried. */
+#define ATTEMPTS	(TRIALS + 3)
 #define TCPHDR_FIN	0x01
 #define TCPHDR_RST	0x04
 #define STATE_FIN_WAIT2	5
@@ -148,15 +151,10 @@ static bool state_done(void *arg)
 TEST_F(tw, relookup)
 {
 	const char *what = variant->rst ? "RST" : "FIN";
-	long before, after;
-	int trial;
+	long before, after, missing = 0;
+	int trial = 0, attempt;
 
-	/* Checked at the end, so that a kernel without the fix shows the
-	 * lost segments first.
-	 */
-	before = tcpext_count("TCPTWRelookup");
-
-	for (trial = 0; trial < TRIALS; trial++) {
+	for (attempt = 0; trial < TRIALS; attempt++) {
 		struct held_wait hw = { .map_fd = self->map_fd };
 		struct hold h = { .armed = 0 };
 		struct client c = { .rst = variant->rst };
@@ -165,6 +163,9 @@ TEST_F(tw, relookup)
 		pthread_t thr;
 		__u64 closed;
 
+		ASSERT_GT(ATTEMPTS, attempt)
+			TH_LOG("only %d of %d attempts forced", trial, attempt);
+		before = tcpext_count("TCPTWRelookup");
 		pin(1);
 		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
 		ASSERT_EQ(0, pipe(c.go));
@@ -193,21 +194,29 @@ TEST_F(tw, relookup)
 		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
 		ASSERT_EQ(1, write(c.go[1], "g", 1));
 		ASSERT_TRUE(wait_for(held_done, &hw))
-			TH_LOG("trial %d: the client's %s was never held", trial, what);
+			TH_LOG("attempt %d: the client's %s was never held", attempt, what);
 		close(sfd);
 		closed = now_ns();
 		hw.want_end = true;
 		ASSERT_TRUE(wait_for(held_done, &hw))
-			TH_LOG("trial %d: the held %s was never released", trial, what);
+			TH_LOG("attempt %d: the held %s was never released", attempt, what);
 		pthread_join(thr, NULL);
 		close(c.go[0]);
 		close(c.go[1]);
 		ASSERT_EQ(0, c.err) TH_LOG("client: %s", strerror(c.err));
 
-		/* The scenario: close() returned while the segment was held. */
-		ASSERT_LT(closed, hw.h.end_ns)
-			TH_LOG("trial %d: not forced: %s released %llu us before close()",
-			       trial, what, (closed - hw.h.end_ns) / 1000);
+		/* The scenario: close() returned while the segment was held.
+		 * An attempt where it did not (a vCPU stalled for the whole
+		 * hold, as under KASAN in TCG) is retried; the counter's move
+		 * is shown.
+		 */
+		after = tcpext_count("TCPTWRelookup");
+		if (closed >= hw.h.end_ns) {
+			TH_LOG("attempt %d: not forced: %s released %llu us before close() (+%ld)",
+			       attempt, what, (closed - hw.h.end_ns) / 1000,
+			       after - before);
+			continue;
+		}
 
 		/* The verdict, before any retransmission (RTO >= 200 ms):
 		 * the timewait socket must have seen the segment.
@@ -218,12 +227,19 @@ TEST_F(tw, relookup)
 			TH_LOG("trial %d: %s lost, timewait socket left in FIN_WAIT2",
 			       trial, what);
 		EXPECT_EQ(variant->rst ? -1 : STATE_TIME_WAIT, state);
-	}
 
-	after = tcpext_count("TCPTWRelookup");
-	ASSERT_LE(0, before) TH_LOG("no TcpExtTCPTWRelookup: kernel without the fix");
-	EXPECT_EQ(before + TRIALS, after)
-		TH_LOG("TcpExtTCPTWRelookup rose by %ld, want %d", after - before, TRIALS);
+		/* The path taken, checked after the state so that a kernel
+		 * without the fix shows the lost segments first.
+		 */
+		if (before < 0 || after < 0)
+			missing++;
+		else
+			EXPECT_EQ(before + 1, after)
+				TH_LOG("trial %d: TcpExtTCPTWRelookup rose by %ld, want 1",
+				       trial, after - before);
+		trial++;
+	}
+	ASSERT_EQ(0, missing) TH_LOG("no TcpExtTCPTWRelookup: kernel without the fix");
 }
 
 TEST_HARNESS_MAIN
