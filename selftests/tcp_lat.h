@@ -176,6 +176,39 @@ static inline void bad_option(int c, char **argv)
 	bad_usage();
 }
 
+/* getopt_long()'s last cases: -h prints @usage and exits 0, else bad_option(). */
+static inline void help_or_bad(int c, char **argv, void (*usage)(FILE *out))
+{
+	if (c == 'h') {
+		usage(stdout);
+		exit(0);
+	}
+	bad_option(c, argv);
+}
+
+/* After the loop, for programs testing both families: -4/-6 pick one. */
+static inline void opts_end(int argc, char **argv, bool *ipv4, bool *ipv6)
+{
+	no_operands(argc, argv);
+	if (!*ipv4 && !*ipv6) {
+		*ipv4 = true;
+		*ipv6 = true;
+	}
+}
+
+/* -4 or -6 of a program testing one family (*@family 0 until then). */
+static inline void opt_family(int c, int *family)
+{
+	int f = c == '4' ? AF_INET : AF_INET6;
+
+	if (*family && *family != f) {
+		fprintf(stderr, "%s: -4 and -6 exclude each other\n",
+			program_invocation_short_name);
+		bad_usage();
+	}
+	*family = f;
+}
+
 /* ---- namespace, sysctls, commands --------------------------------------- */
 
 static inline int link_up(const char *name)

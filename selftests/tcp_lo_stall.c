@@ -169,18 +169,11 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case '6':
 			o->ipv6 = true;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			bad_option(c, argv);
+			help_or_bad(c, argv, usage);
 		}
 	}
-	no_operands(argc, argv);
-	if (!o->ipv4 && !o->ipv6) {
-		o->ipv4 = true;
-		o->ipv6 = true;
-	}
+	opts_end(argc, argv, &o->ipv4, &o->ipv6);
 	/*
 	 * A request stuck behind a full accept queue gets in with the first
 	 * retransmission after the load stops.  Retransmissions back off

@@ -304,11 +304,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case '6':
 			v6 = true;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			bad_option(c, argv);
+			help_or_bad(c, argv, usage);
 		}
 	}
 	no_operands(argc, argv);

@@ -138,7 +138,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	int c, family;
+	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->conns = 1000;
@@ -170,18 +170,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case '4':
 		case '6':
-			family = c == '4' ? AF_INET : AF_INET6;
-			if (o->family && o->family != family) {
-				fprintf(stderr, "%s: -4 and -6 exclude each other\n", PROG);
-				bad_usage();
-			}
-			o->family = family;
+			opt_family(c, &o->family);
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			bad_option(c, argv);
+			help_or_bad(c, argv, usage);
 		}
 	}
 	no_operands(argc, argv);

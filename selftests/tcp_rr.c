@@ -330,7 +330,6 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	bool v4 = false, v6 = false;
 	int c;
 
 	opterr = 0;
@@ -345,10 +344,8 @@ static void parse_opts(int argc, char **argv, struct run *r)
 				bad_arg("--mode", optarg, "need crr or rr");
 			break;
 		case '4':
-			v4 = true;
-			break;
 		case '6':
-			v6 = true;
+			opt_family(c, &r->family);
 			break;
 		case 't':
 			r->time_s = opt_ulong("--time", optarg, 1, 3600);
@@ -356,19 +353,13 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		case 's':
 			r->size = opt_ulong("--size", optarg, 1, SIZE_MAX_BYTES);
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			bad_option(c, argv);
+			help_or_bad(c, argv, usage);
 		}
 	}
 	no_operands(argc, argv);
-	if (v4 && v6) {
-		fprintf(stderr, "%s: -4 and -6 exclude each other\n", PROG);
-		bad_usage();
-	}
-	r->family = v6 ? AF_INET6 : AF_INET;
+	if (!r->family)
+		r->family = AF_INET;
 }
 
 static int listen_loopback(struct run *r, char *why, size_t sz)

@@ -182,18 +182,11 @@ static void parse_opts(int argc, char **argv, struct options *o)
 				bad_arg("--expect", optarg,
 					"need 'race', 'fast' or 'report' (every kernel meets the stale peer this test builds: there is no 'fixed')");
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			bad_option(c, argv);
+			help_or_bad(c, argv, usage);
 		}
 	}
-	no_operands(argc, argv);
-	if (!o->ipv4 && !o->ipv6) {
-		o->ipv4 = true;
-		o->ipv6 = true;
-	}
+	opts_end(argc, argv, &o->ipv4, &o->ipv6);
 	if (o->stale_forever && o->no_drop) {
 		fprintf(stderr, "%s: --stale-forever needs the drop rule, not --no-drop\n",
 			PROG);

@@ -306,18 +306,11 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			samples_open("--samples", optarg);
 			o->samples = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			bad_option(c, argv);
+			help_or_bad(c, argv, usage);
 		}
 	}
-	no_operands(argc, argv);
-	if (!o->ipv4 && !o->ipv6) {
-		o->ipv4 = true;
-		o->ipv6 = true;
-	}
+	opts_end(argc, argv, &o->ipv4, &o->ipv6);
 	/* A natural run cannot be forced: it reports, it gives no verdict. */
 	if ((o->expect == EXPECT_RACE || o->expect == EXPECT_FIXED) && !o->widen) {
 		fprintf(stderr, FMT_NEEDS_WIDEN, PROG);
