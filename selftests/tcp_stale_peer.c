@@ -231,6 +231,10 @@ struct test {
 #define fail_msg(t, fmt, ...) \
 	snprintf((t)->c.err, sizeof((t)->c.err), fmt, ##__VA_ARGS__)
 
+#define FMT_FOREVER \
+	"%s: reconnect %lu: ETIMEDOUT after %llu ms, %lld SYN retransmissions, %s right behind a RST\n"
+#define FMT_NOT_EVERY \
+	"%s: expected every reconnect to meet the stale peer and resend its SYN, got %lu and %lu of %lu\n"
 #define FMT_HITS \
 	"  stale peer met %lu (%.2f%%): SYN retransmit %lu (late %lu), RST to SYN %lu\n"
 
@@ -388,7 +392,8 @@ static int run_forever(struct test *t, int fd)
 		fast0 = tcpext_read("TCPSynStaleResend");
 		t0 = now_ns();
 		if (!connect(fd, (struct sockaddr *)&ss, alen)) {
-			fail_msg(t, "connect() succeeded through a peer that answers every SYN with a stale ACK");
+			fail_msg(t,
+				 "connect() succeeded through a peer that answers every SYN with a stale ACK");
 			close(fd);
 			return -1;
 		}
@@ -419,8 +424,8 @@ static int run_forever(struct test *t, int fd)
 			t->fast_max = fast1 - fast0;
 		t->hits++;
 		fmt_count(fast, sizeof(fast), fast0 < 0 ? -1 : fast1 - fast0);
-		ksft_print_msg("%s: reconnect %lu: ETIMEDOUT after %llu ms, %lld SYN retransmissions, %s right behind a RST\n",
-			       t->fname, i, t->conn_ns[i] / NSEC_PER_MSEC, rtx1 - rtx0, fast);
+		ksft_print_msg(FMT_FOREVER, t->fname, i,
+			       t->conn_ns[i] / NSEC_PER_MSEC, rtx1 - rtx0, fast);
 		t->done = ++i;
 	}
 	return 0;
@@ -582,8 +587,7 @@ static void run_test(const struct options *o, int family)
 	}
 	if (o->expect == EXPECT_FAST && (t.hits < n || t.syn_rtx < n)) {
 		/* The scenario did not happen on every reconnect. */
-		ksft_print_msg("%s: expected every reconnect to meet the stale peer and resend its SYN, got %lu and %lu of %lu\n",
-			       t.fname, t.hits, t.syn_rtx, n);
+		ksft_print_msg(FMT_NOT_EVERY, t.fname, t.hits, t.syn_rtx, n);
 		failed = true;
 	}
 	if (o->expect == EXPECT_FAST && !o->stale_forever &&
@@ -607,12 +611,8 @@ static void run_test(const struct options *o, int family)
 			       t.fname, t.fast_max, FAST_RESENDS_MAX);
 		failed = true;
 	}
-	if (failed)
-		ksft_test_result_fail("%s: %lu/%lu reconnects met the stale peer\n",
-				      t.fname, t.hits, n);
-	else
-		ksft_test_result_pass("%s: %lu/%lu reconnects met the stale peer\n",
-				      t.fname, t.hits, n);
+	ksft_test_result(!failed, "%s: %lu/%lu reconnects met the stale peer\n",
+			 t.fname, t.hits, n);
 	free(t.conn_ns);
 }
 

@@ -416,8 +416,6 @@ static long long delta(long long before, long long after)
 	return after - before;
 }
 
-/* ---- sockets ------------------------------------------------------------ */
-
 /* ---- server thread ---------------------------------------------------- */
 
 static void server_ready(struct run *r)
@@ -447,6 +445,9 @@ static ssize_t read4(int fd, unsigned char *buf)
 	return got;
 }
 
+#define srv_fail(r, fmt, ...) \
+	snprintf((r)->srv_err, sizeof((r)->srv_err), fmt, ##__VA_ARGS__)
+
 static void *server_thread(void *arg)
 {
 	struct linger srv_lg = { .l_onoff = 1, .l_linger = IO_TIMEOUT_S };
@@ -459,35 +460,29 @@ static void *server_thread(void *arg)
 
 	err = pin_self(r->cpu_server);
 	if (err) {
-		snprintf(r->srv_err, sizeof(r->srv_err), "server: pin to CPU %d: %s",
-			 r->cpu_server, strerror(err));
+		srv_fail(r, "server: pin to CPU %d: %s", r->cpu_server, strerror(err));
 		goto fail_ready;
 	}
 	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(r->srv_err, sizeof(r->srv_err), "server: socket: %s",
-			 strerror(errno));
+		srv_fail(r, "server: socket: %s", strerror(errno));
 		goto fail_ready;
 	}
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-		snprintf(r->srv_err, sizeof(r->srv_err), "server: SO_REUSEADDR: %s",
-			 strerror(errno));
+		srv_fail(r, "server: SO_REUSEADDR: %s", strerror(errno));
 		goto fail_close;
 	}
 	alen = loopback_addr(r->family, r->o->port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, alen)) {
-		snprintf(r->srv_err, sizeof(r->srv_err), "server: bind %s port %u: %s",
-			 r->fname, r->o->port, strerror(errno));
+		srv_fail(r, "server: bind %s port %u: %s", r->fname, r->o->port, strerror(errno));
 		goto fail_close;
 	}
 	if (listen(fd, 128)) {
-		snprintf(r->srv_err, sizeof(r->srv_err), "server: listen: %s",
-			 strerror(errno));
+		srv_fail(r, "server: listen: %s", strerror(errno));
 		goto fail_close;
 	}
 	if (local_port(fd, &r->sport)) {
-		snprintf(r->srv_err, sizeof(r->srv_err), "server: getsockname: %s",
-			 strerror(errno));
+		srv_fail(r, "server: getsockname: %s", strerror(errno));
 		goto fail_close;
 	}
 	r->lfd = fd;
@@ -505,20 +500,17 @@ static void *server_thread(void *arg)
 				break;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			snprintf(r->srv_err, sizeof(r->srv_err), "server: accept: %s",
-				 strerror(errno));
+			srv_fail(r, "server: accept: %s", strerror(errno));
 			break;
 		}
 		if (set_io_timeouts(cfd, IO_TIMEOUT_S)) {
-			snprintf(r->srv_err, sizeof(r->srv_err),
-				 "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+			srv_fail(r, "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 			close(cfd);
 			break;
 		}
 		n = read4(cfd, buf);
 		if (n < 0) {
-			snprintf(r->srv_err, sizeof(r->srv_err),
-				 "server: read on connection %lu: %s", expected,
+			srv_fail(r, "server: read on connection %lu: %s", expected,
 				 strerror(errno));
 			close(cfd);
 			break;
@@ -533,8 +525,7 @@ static void *server_thread(void *arg)
 		 */
 		if (r->o->server_linger &&
 		    setsockopt(cfd, SOL_SOCKET, SO_LINGER, &srv_lg, sizeof(srv_lg))) {
-			snprintf(r->srv_err, sizeof(r->srv_err), "server: SO_LINGER: %s",
-				 strerror(errno));
+			srv_fail(r, "server: SO_LINGER: %s", strerror(errno));
 			close(cfd);
 			break;
 		}
@@ -1074,14 +1065,8 @@ static void run_test(const struct options *o, int family, int cpus[2])
 		break;
 	}
 
-	if (failed)
-		ksft_test_result_fail("%s %s widen_us=%lu: %lu/%lu hits\n", r.fname,
-				      mode_name(o->mode), o->widen ? o->widen_us : 0,
-				      hits, n);
-	else
-		ksft_test_result_pass("%s %s widen_us=%lu: %lu/%lu hits\n", r.fname,
-				      mode_name(o->mode), o->widen ? o->widen_us : 0,
-				      hits, n);
+	ksft_test_result(!failed, "%s %s widen_us=%lu: %lu/%lu hits\n", r.fname,
+			 mode_name(o->mode), o->widen ? o->widen_us : 0, hits, n);
 
 out_destroy:
 	pthread_cond_destroy(&r.cond);
