@@ -919,29 +919,24 @@ static void run_test(const struct options *o, int family, int orig_ns,
 	t.s1 = malloc(sizeof(*t.s1));
 	if (!t.sbuf || !t.rbuf || !t.r0 || !t.r1 || !t.s0 || !t.s1) {
 		ksft_test_result_fail("%s: out of memory\n", t.fname);
-		test_free(&t);
-		return;
+		goto out;
 	}
 
 	ret = netns_setup(&t);
-	if (ret) {
-		if (ret == -2)
-			ksft_test_result_skip("%s: %s\n", t.fname, t.err);
-		else
-			ksft_test_result_fail("%s: setup: %s\n", t.fname, t.err);
-		test_free(&t);
-		return;
-	}
+	if (ret == -2)
+		ksft_test_result_skip("%s: %s\n", t.fname, t.err);
+	else if (ret)
+		ksft_test_result_fail("%s: setup: %s\n", t.fname, t.err);
+	if (ret)
+		goto out;
 	sysctls_setup(&t);
 	if (t.rmem2 < 0) {
 		ksft_test_result_fail("%s: cannot read net.ipv4.tcp_rmem\n", t.fname);
-		test_free(&t);
-		return;
+		goto out;
 	}
 	if (connect_pair(&t) || snap_both(&t, t.r0, t.s0)) {
 		ksft_test_result_fail("%s: %s\n", t.fname, t.err);
-		test_free(&t);
-		return;
+		goto out;
 	}
 	ksft_print_msg(FMT_START, t.fname, veth_ns_addr(family, false), veth_ns_addr(family, true),
 		       t.port, RTT_MS, reader_names[o->reader], t.rmem.value,
@@ -951,8 +946,7 @@ static void run_test(const struct options *o, int family, int orig_ns,
 	if (ret) {
 		ksft_test_result_fail("%s: pthread_create: %s\n", t.fname,
 				      strerror(ret));
-		test_free(&t);
-		return;
+		goto out;
 	}
 	t.sender_running = true;
 
@@ -1004,14 +998,10 @@ static void run_test(const struct options *o, int family, int orig_ns,
 		ksft_print_msg("%s: interrupted\n", t.fname);
 		failed = true;
 	}
-	if (failed)
-		ksft_test_result_fail(FMT_RESULT "\n", t.fname,
-				      reader_names[o->reader], t.peak_rcvbuf,
-				      100 * ratio(t.peak_rcvbuf, t.rmem2));
-	else
-		ksft_test_result_pass(FMT_RESULT ", data intact\n", t.fname,
-				      reader_names[o->reader], t.peak_rcvbuf,
-				      100 * ratio(t.peak_rcvbuf, t.rmem2));
+	ksft_test_result(!failed, FMT_RESULT "%s\n", t.fname, reader_names[o->reader],
+			 t.peak_rcvbuf, 100 * ratio(t.peak_rcvbuf, t.rmem2),
+			 failed ? "" : ", data intact");
+out:
 	test_free(&t);
 }
 
