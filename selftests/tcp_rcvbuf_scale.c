@@ -422,6 +422,17 @@ static void print_counters(const char *tag, const struct mib_snap *a,
 		printf(" %s%s=%lld", tag, names[i], mib_delta(a, b, names[i]));
 }
 
+/* Counter snapshots of both namespaces; the main thread ends in R. */
+static void snap_both(struct veth_ns *v, struct mib_snap *r, struct mib_snap *s)
+{
+	mib_snapshot(r);
+	if (veth_ns_enter(v, v->s_ns, "sender"))
+		ksft_exit_fail_msg("%s\n", v->err);
+	mib_snapshot(s);
+	if (veth_ns_enter(v, v->r_ns, "receiver"))
+		ksft_exit_fail_msg("%s\n", v->err);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long t0, next_tick, next_read, next_sample, end, el;
@@ -508,12 +519,7 @@ int main(int argc, char **argv)
 	if (open_conns(&o, &v, c))
 		ksft_exit_fail_msg("could not open %lu connections\n", o.conns);
 
-	mib_snapshot(r0);
-	if (veth_ns_enter(&v, v.s_ns, "sender"))
-		ksft_exit_fail_msg("%s\n", v.err);
-	mib_snapshot(s0);
-	if (veth_ns_enter(&v, v.r_ns, "receiver"))
-		ksft_exit_fail_msg("%s\n", v.err);
+	snap_both(&v, r0, s0);
 	printf(FMT_HELLO,
 	       PROG, o.conns, family_name(o.family), RTT_MS, WRITE_BYTES,
 	       WRITE_MS, READ_BYTES, READ_MS, SNDBUF, tcp_rmem, tcp_mem,
@@ -593,12 +599,7 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("no sample taken\n");
 	qsort(rcvbufs, o.conns, sizeof(*rcvbufs), cmp_u32);
 
-	mib_snapshot(r1);
-	if (veth_ns_enter(&v, v.s_ns, "sender"))
-		ksft_exit_fail_msg("%s\n", v.err);
-	mib_snapshot(s1);
-	if (veth_ns_enter(&v, v.r_ns, "receiver"))
-		ksft_exit_fail_msg("%s\n", v.err);
+	snap_both(&v, r1, s1);
 
 	/* Drain: the senders close, every receiver reads to EOF. */
 	for (i = 0; i < o.conns; i++)

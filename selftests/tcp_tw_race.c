@@ -764,16 +764,14 @@ static int widen_setup(struct run *r)
 
 static int widen_restore(struct run *r)
 {
-	int ret = 0;
-
 	if (tcplat_write(TL_WIDEN_MODE, 0) ||
 	    tcplat_write(TL_WIDEN_US, 0) ||
 	    tcplat_write(TL_WIDEN_PORT, 0)) {
 		ksft_print_msg("%s: cannot restore tcplat sysctls to 0: %s\n",
 			       r->fname, strerror(errno));
-		ret = -1;
+		return -1;
 	}
-	return ret;
+	return 0;
 }
 
 /* Is @family usable on loopback in this namespace? */
