@@ -56,7 +56,7 @@ dir=/proc/sys/net/ipv4/tcplat
 # shellcheck source=module/test/tap.sh
 . "$here/test/tap.sh"
 werr=
-conn_tmp=
+conn=
 
 # Writes "$2\n" to sysctl $1 with one write(2); the error text, if any,
 # is left in $werr and the exit status tells whether the write worked.
@@ -167,35 +167,15 @@ for v in cycles conn_rounds port; do
 		exit 2
 	fi
 done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP $me: must run as root"
-	exit 4
-fi
-if [ ! -r "$ko" ]; then
-	echo "$me: module '$ko' not found (make -C module KDIR=...)" >&2
-	exit 2
-fi
+need_root
+need_ko "$ko"
 echo "TAP version 13"
-# The connection helper: $TCPLAT_CONN, or one built next to the module or
-# in this directory that is newer than its source, or else built here into
-# a temporary directory (the source tree may be read-only, as in the VM).
-# Without it the connection checks below fail: their scenarios cannot run.
-conn_src=$here/test/tcplat_conn.c
-conn=${TCPLAT_CONN:-}
-if [ -z "$conn" ]; then
-	for c in "$(dirname "$ko")/test/tcplat_conn" "$here/test/tcplat_conn"; do
-		if [ -x "$c" ] && ! [ "$conn_src" -nt "$c" ]; then
-			conn=$c
-			break
-		fi
-	done
-fi
-if [ -z "$conn" ]; then
-	conn_tmp=$(mktemp -d)
-	conn=$conn_tmp/tcplat_conn
-	trap 'rm -rf "$conn_tmp"' EXIT
-	"${CC:-cc}" -O2 -Wall -o "$conn" "$conn_src" 2>&1 | sed 's/^/# cc| /'
-fi
+# The connection helper: $TCPLAT_CONN, or found or built (test_prog,
+# test/tap.sh).  Without it the connection checks below fail: their
+# scenarios cannot run.
+conn_tmp=$(mktemp -d)
+trap 'rm -rf "$conn_tmp"' EXIT
+test_prog conn tcplat_conn "${TCPLAT_CONN:-}" "$ko" "$conn_tmp"
 echo "# connection helper: $conn"
 [ -x "$conn" ] || echo "# $conn missing: the connection checks will fail"
 loaded && rmmod tcplat

@@ -50,12 +50,7 @@ deb=$top/build/$base/debian
 # shellcheck source=module/test/tap.sh
 . "$here/tap.sh"
 
-skip_all() {
-	echo "1..0 # SKIP $me: $*"
-	exit 4
-}
-
-[ "$(id -u)" -eq 0 ] || skip_all "must run as root"
+need_root
 [ -f "$deb/.done" ] || skip_all "build/$base/debian not prepared (scripts/debian-kernel $base)"
 rel=$(cat "$deb/RELEASE")
 [ "$(uname -r)" = "$rel" ] ||

@@ -58,14 +58,8 @@ for v in seed trials writers secs; do
 		exit 2
 	fi
 done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP $me: must run as root"
-	exit 4
-fi
-if [ ! -r "$ko" ]; then
-	echo "$me: module '$ko' not found (make -C module KDIR=...)" >&2
-	exit 2
-fi
+need_root
+need_ko "$ko"
 # The byte-level writer, tcplat_sysctl_write (see its source for the
 # details); buffers are given as C escapes ('\x00', '\n'), so NUL bytes
 # survive the command line.
@@ -75,19 +69,8 @@ fi
 #   random FILE SEED TRIALS int MIN MAX | names NAME,NAME...
 #                             TRIALS random buffers, one write(2) each;
 #                             prints a summary and the offending buffers
-# It is $TCPLAT_SYSCTL_WRITE, or one built next to the module or in this
-# directory that is newer than its source, or else built below into $tmp
-# (the source tree may be read-only, as in the VM).
-sw_src=$here/tcplat_sysctl_write.c
-sw=${TCPLAT_SYSCTL_WRITE:-}
-if [ -z "$sw" ]; then
-	for c in "$(dirname "$ko")/test/tcplat_sysctl_write" "$here/tcplat_sysctl_write"; do
-		if [ -x "$c" ] && ! [ "$sw_src" -nt "$c" ]; then
-			sw=$c
-			break
-		fi
-	done
-fi
+# It is $TCPLAT_SYSCTL_WRITE, or found or built below (test_prog, tap.sh).
+sw=
 
 sysw() {
 	"$sw" "$@"
@@ -538,13 +521,10 @@ echo "# $me: kernel $(uname -r), module $ko, seed $seed, $trials random buffers 
 echo "# replay: TCPLAT_FUZZ_SEED=$seed TCPLAT_FUZZ_TRIALS=$trials $0 $ko"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ -z "$sw" ]; then
-	sw=$tmp/tcplat_sysctl_write
-	"${CC:-cc}" -O2 -Wall -o "$sw" "$sw_src" 2>&1 | sed 's/^/# cc| /'
-fi
+test_prog sw tcplat_sysctl_write "${TCPLAT_SYSCTL_WRITE:-}" "$ko" "$tmp"
 echo "# byte writer: $sw"
 if [ ! -x "$sw" ]; then
-	fail "no byte writer $sw (from $sw_src): nothing can be fuzzed"
+	fail "no byte writer $sw: nothing can be fuzzed"
 	finish
 fi
 # The long buffers, passed to the writer on stdin.

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Why this file exists: the module's VM tests (test-sysctl.sh,
-# test/dkms-cycle.sh) report in TAP the same way; sourced by both.  One
-# "ok N - ..." or "not ok N - ..." line per check, skips as
-# "ok N - # SKIP ...", everything else as "# " comments; finish prints the
-# plan and "# N passed, N failed, N skipped" and exits 1 on any failure.
+# test/fuzz-sysctl.sh, test/dkms-cycle.sh) report in TAP the same way and
+# share their preamble; sourced by all three.  One "ok N - ..." or
+# "not ok N - ..." line per check, skips as "ok N - # SKIP ...", everything
+# else as "# " comments; finish prints the plan and "# N passed, N failed,
+# N skipped" and exits 1 on any failure.  skip_all, need_root, need_ko and
+# test_prog are the common start of a test script.
 # shellcheck shell=bash
+
+tap_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 n=0
 passed=0
@@ -44,4 +48,46 @@ finish() {
 	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 	exit $?
+}
+
+# skip_all WHY: the whole script cannot run here (exit 4, kselftest's skip).
+skip_all() {
+	echo "1..0 # SKIP ${me:-${0##*/}}: $*"
+	exit 4
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "must run as root"
+}
+
+# need_ko KO: a usage error (exit 2) when the module file is missing.
+need_ko() {
+	[ -r "$1" ] && return
+	echo "${me:-${0##*/}}: module '$1' not found (make -C module KDIR=...)" >&2
+	exit 2
+}
+
+# test_prog VAR NAME OVERRIDE KO TMPDIR: sets VAR to the helper program
+# NAME (source module/test/NAME.c): OVERRIDE when given; else one built next
+# to the module KO (make -C module testprogs) or in module/test/ that is
+# newer than its source; else one compiled here with ${CC:-cc} into TMPDIR
+# (the source tree may be read-only, as in the VM), its messages as
+# "# cc| " comments.  The caller checks that VAR is executable.
+test_prog() {
+	local var=$1 name=$2 prog=$3 ko=$4 tmpdir=$5 src c
+
+	src=$tap_dir/$name.c
+	if [ -z "$prog" ]; then
+		for c in "$(dirname "$ko")/test/$name" "$tap_dir/$name"; do
+			if [ -x "$c" ] && ! [ "$src" -nt "$c" ]; then
+				prog=$c
+				break
+			fi
+		done
+	fi
+	if [ -z "$prog" ]; then
+		prog=$tmpdir/$name
+		"${CC:-cc}" -O2 -Wall -o "$prog" "$src" 2>&1 | sed 's/^/# cc| /'
+	fi
+	printf -v "$var" '%s' "$prog"
 }
