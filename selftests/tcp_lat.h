@@ -232,11 +232,6 @@ out:
 	return ret;
 }
 
-static inline int bring_lo_up(void)
-{
-	return link_up("lo");
-}
-
 /*
  * Move the calling process into a new network namespace with lo up.
  * On failure @why says what went wrong (the caller skips).
@@ -248,7 +243,7 @@ static inline int enter_netns(char *why, size_t sz)
 			 strerror(errno));
 		return -1;
 	}
-	if (bring_lo_up()) {
+	if (link_up("lo")) {
 		snprintf(why, sz, "cannot bring lo up: %s", strerror(errno));
 		return -1;
 	}
@@ -419,27 +414,6 @@ static inline long long nft_drop_rule_remove(const char *table)
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static inline socklen_t loopback_addr(int family, unsigned short port,
-				      struct sockaddr_storage *ss)
-{
-	struct sockaddr_in6 *sin6;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		return sizeof(*sin);
-	}
-	sin6 = (struct sockaddr_in6 *)ss;
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(port);
-	sin6->sin6_addr = in6addr_loopback;
-	return sizeof(*sin6);
-}
-
 /* @addr (numeric v4 or v6) and @port as a sockaddr; 0 on a bad address. */
 static inline socklen_t inet_addr_port(int family, const char *addr,
 				       unsigned short port,
@@ -463,6 +437,13 @@ static inline socklen_t inet_addr_port(int family, const char *addr,
 	return sizeof(*sin6);
 }
 
+static inline socklen_t loopback_addr(int family, unsigned short port,
+				      struct sockaddr_storage *ss)
+{
+	return inet_addr_port(family, family == AF_INET ? "127.0.0.1" : "::1",
+			      port, ss);
+}
+
 static inline int local_port(int fd, unsigned short *port)
 {
 	struct sockaddr_storage ss;
@@ -475,6 +456,32 @@ static inline int local_port(int fd, unsigned short *port)
 	else
 		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	return 0;
+}
+
+/*
+ * A non-blocking listener on loopback, any port; its address in @ss.  On
+ * failure -1, errno, and @why saying which step failed.
+ */
+static inline int loopback_listen(int family, int backlog, unsigned short *port,
+				  struct sockaddr_storage *ss, socklen_t *len,
+				  char *why, size_t sz)
+{
+	int fd;
+
+	*len = loopback_addr(family, 0, ss);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, sz, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)ss, *len) || listen(fd, backlog) ||
+	    local_port(fd, port)) {
+		snprintf(why, sz, "listener: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*len = loopback_addr(family, *port, ss);
+	return fd;
 }
 
 static inline int set_int(int fd, int level, int opt, int val)
@@ -1018,26 +1025,16 @@ static inline bool wait_moved(struct setup_test *t, const struct mib_snap *from,
 	}
 }
 
-/* A non-blocking listener on loopback, any port; its address in @ss. */
 static inline int listener_open(struct setup_test *t, int backlog,
 				unsigned short *port,
 				struct sockaddr_storage *ss, socklen_t *len)
 {
+	char why[128];
 	int fd;
 
-	*len = loopback_addr(t->family, 0, ss);
-	fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		set_why(t, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)ss, *len) || listen(fd, backlog) ||
-	    local_port(fd, port)) {
-		set_why(t, "listener: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	*len = loopback_addr(t->family, *port, ss);
+	fd = loopback_listen(t->family, backlog, port, ss, len, why, sizeof(why));
+	if (fd < 0)
+		set_why(t, "%s", why);
 	return fd;
 }
 

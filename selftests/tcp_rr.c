@@ -362,28 +362,6 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		r->family = AF_INET;
 }
 
-static int listen_loopback(struct run *r, char *why, size_t sz)
-{
-	unsigned short port;
-	int fd;
-
-	r->alen = loopback_addr(r->family, 0, &r->addr);
-	fd = socket(r->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(why, sz, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&r->addr, r->alen) ||
-	    listen(fd, 128) || local_port(fd, &port)) {
-		snprintf(why, sz, "listener: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	r->alen = loopback_addr(r->family, port, &r->addr);
-	r->lfd = fd;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct run r = {
@@ -394,6 +372,7 @@ int main(int argc, char **argv)
 	};
 	pthread_t srv, cli;
 	struct lat_summary s;
+	unsigned short port;
 	char why[256];
 	double secs;
 
@@ -408,7 +387,9 @@ int main(int argc, char **argv)
 		printf("# %s: SKIP: %s\n", PROG, why);
 		return KSFT_SKIP;
 	}
-	if (listen_loopback(&r, why, sizeof(why))) {
+	r.lfd = loopback_listen(r.family, 128, &port, &r.addr, &r.alen, why,
+				sizeof(why));
+	if (r.lfd < 0) {
 		if (r.family == AF_INET6 && errno == EADDRNOTAVAIL) {
 			printf("# %s: SKIP: no IPv6 loopback: %s\n", PROG, why);
 			return KSFT_SKIP;
