@@ -96,6 +96,9 @@ static inline void lat_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* snprintf() into the char array @buf (not a pointer: sizeof is its size). */
+#define set_msg(buf, fmt, ...) snprintf(buf, sizeof(buf), fmt, ##__VA_ARGS__)
+
 /* ---- command line ------------------------------------------------------ */
 
 /* Decimal number without sign, spaces or suffix, at most @max. */

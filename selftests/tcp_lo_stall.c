@@ -541,7 +541,7 @@ static int server_start(struct test *t)
 	t->lfd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t->lfd < 0) {
 		t->srv_errno = errno;
-		snprintf(t->err, sizeof(t->err), "server socket: %s", strerror(errno));
+		set_msg(t->err, "server socket: %s", strerror(errno));
 		return -1;
 	}
 	alen = loopback_addr(t->family, t->o->port, &ss);
@@ -549,27 +549,24 @@ static int server_start(struct test *t)
 	    bind(t->lfd, (struct sockaddr *)&ss, alen) ||
 	    listen(t->lfd, t->o->backlog) || local_port(t->lfd, &t->sport)) {
 		t->srv_errno = errno;
-		snprintf(t->err, sizeof(t->err), "server bind/listen on port %u: %s",
-			 t->o->port, strerror(errno));
+		set_msg(t->err, "server bind/listen on port %u: %s", t->o->port, strerror(errno));
 		return -1;
 	}
 	t->srv.t = t;
 	t->srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->srv.epfd < 0) {
-		snprintf(t->err, sizeof(t->err), "epoll_create1: %s",
-			 strerror(errno));
+		set_msg(t->err, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
 	ret = pthread_create(&t->srv.tid, NULL, server_thread_fn, &t->srv);
 	if (ret) {
-		snprintf(t->err, sizeof(t->err), "pthread_create: %s",
-			 strerror(ret));
+		set_msg(t->err, "pthread_create: %s", strerror(ret));
 		return -1;
 	}
 	t->srv_started = true;
 	ret = pthread_create(&t->acceptor, NULL, acceptor_fn, t);
 	if (ret) {
-		snprintf(t->err, sizeof(t->err), "pthread_create: %s", strerror(ret));
+		set_msg(t->err, "pthread_create: %s", strerror(ret));
 		return -1;
 	}
 	t->acceptor_started = true;

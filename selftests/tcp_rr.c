@@ -121,15 +121,13 @@ static int server_accept(struct run *r)
 		if (fd >= 0)
 			break;
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-			snprintf(r->srv_why, sizeof(r->srv_why), "accept: %s",
-				 strerror(errno));
+			set_msg(r->srv_why, "accept: %s", strerror(errno));
 			return -1;
 		}
 	}
 	if (set_io_timeouts(fd, IO_TIMEOUT_S) ||
 	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
-		snprintf(r->srv_why, sizeof(r->srv_why), "setsockopt: %s",
-			 strerror(errno));
+		set_msg(r->srv_why, "setsockopt: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -145,7 +143,7 @@ static void *server_main(void *arg)
 	pin_self(r->cpu_srv);
 	buf = calloc(1, r->size);
 	if (!buf) {
-		snprintf(r->srv_why, sizeof(r->srv_why), "out of memory");
+		set_msg(r->srv_why, "out of memory");
 		return NULL;
 	}
 	while ((fd = server_accept(r)) >= 0) {
@@ -154,8 +152,7 @@ static void *server_main(void *arg)
 			if (read_full(fd, buf, r->size))
 				break;
 			if (write_full(fd, buf, r->size)) {
-				snprintf(r->srv_why, sizeof(r->srv_why),
-					 "server write: %s", strerror(errno));
+				set_msg(r->srv_why, "server write: %s", strerror(errno));
 				break;
 			}
 		} while (r->mode == MODE_RR);
@@ -190,15 +187,13 @@ static int client_connect(struct run *r)
 
 	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(r->cli_why, sizeof(r->cli_why), "socket: %s",
-			 strerror(errno));
+		set_msg(r->cli_why, "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (set_io_timeouts(fd, IO_TIMEOUT_S) ||
 	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
 	    connect(fd, (struct sockaddr *)&r->addr, r->alen)) {
-		snprintf(r->cli_why, sizeof(r->cli_why), "connect: %s",
-			 strerror(errno));
+		set_msg(r->cli_why, "connect: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -209,18 +204,15 @@ static int client_connect(struct run *r)
 static int client_rr(struct run *r, int fd, char *req, char *resp)
 {
 	if (write_full(fd, req, r->size)) {
-		snprintf(r->cli_why, sizeof(r->cli_why), "client write: %s",
-			 strerror(errno));
+		set_msg(r->cli_why, "client write: %s", strerror(errno));
 		return -1;
 	}
 	if (read_full(fd, resp, r->size)) {
-		snprintf(r->cli_why, sizeof(r->cli_why), "client read: %s",
-			 strerror(errno));
+		set_msg(r->cli_why, "client read: %s", strerror(errno));
 		return -1;
 	}
 	if (memcmp(req, resp, r->size)) {
-		snprintf(r->cli_why, sizeof(r->cli_why),
-			 "response differs from the request");
+		set_msg(r->cli_why, "response differs from the request");
 		return -1;
 	}
 	return 0;
@@ -242,9 +234,8 @@ static int client_crr_one(struct run *r, char *req, char *resp)
 	}
 	n = read(fd, &eof, 1);
 	if (n != 0) {
-		snprintf(r->cli_why, sizeof(r->cli_why),
-			 "no EOF after the response: %s",
-			 n < 0 ? strerror(errno) : "extra data");
+		set_msg(r->cli_why, "no EOF after the response: %s",
+			n < 0 ? strerror(errno) : "extra data");
 		close(fd);
 		return -1;
 	}
@@ -263,7 +254,7 @@ static void *client_main(void *arg)
 	req = calloc(1, r->size);
 	resp = calloc(1, r->size);
 	if (!req || !resp) {
-		snprintf(r->cli_why, sizeof(r->cli_why), "out of memory");
+		set_msg(r->cli_why, "out of memory");
 		goto out;
 	}
 	if (r->mode == MODE_RR) {
@@ -286,7 +277,7 @@ static void *client_main(void *arg)
 			break;
 		t = now_ns();
 		if (lat_push(r, t - t1)) {
-			snprintf(r->cli_why, sizeof(r->cli_why), "out of memory");
+			set_msg(r->cli_why, "out of memory");
 			break;
 		}
 	}

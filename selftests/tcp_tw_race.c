@@ -445,9 +445,6 @@ static ssize_t read4(int fd, unsigned char *buf)
 	return got;
 }
 
-#define srv_fail(r, fmt, ...) \
-	snprintf((r)->srv_err, sizeof((r)->srv_err), fmt, ##__VA_ARGS__)
-
 static void *server_thread(void *arg)
 {
 	struct linger srv_lg = { .l_onoff = 1, .l_linger = IO_TIMEOUT_S };
@@ -460,29 +457,30 @@ static void *server_thread(void *arg)
 
 	err = pin_self(r->cpu_server);
 	if (err) {
-		srv_fail(r, "server: pin to CPU %d: %s", r->cpu_server, strerror(err));
+		set_msg(r->srv_err, "server: pin to CPU %d: %s", r->cpu_server, strerror(err));
 		goto fail_ready;
 	}
 	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		srv_fail(r, "server: socket: %s", strerror(errno));
+		set_msg(r->srv_err, "server: socket: %s", strerror(errno));
 		goto fail_ready;
 	}
 	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-		srv_fail(r, "server: SO_REUSEADDR: %s", strerror(errno));
+		set_msg(r->srv_err, "server: SO_REUSEADDR: %s", strerror(errno));
 		goto fail_close;
 	}
 	alen = loopback_addr(r->family, r->o->port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, alen)) {
-		srv_fail(r, "server: bind %s port %u: %s", r->fname, r->o->port, strerror(errno));
+		set_msg(r->srv_err, "server: bind %s port %u: %s", r->fname,
+			r->o->port, strerror(errno));
 		goto fail_close;
 	}
 	if (listen(fd, 128)) {
-		srv_fail(r, "server: listen: %s", strerror(errno));
+		set_msg(r->srv_err, "server: listen: %s", strerror(errno));
 		goto fail_close;
 	}
 	if (local_port(fd, &r->sport)) {
-		srv_fail(r, "server: getsockname: %s", strerror(errno));
+		set_msg(r->srv_err, "server: getsockname: %s", strerror(errno));
 		goto fail_close;
 	}
 	r->lfd = fd;
@@ -500,18 +498,18 @@ static void *server_thread(void *arg)
 				break;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			srv_fail(r, "server: accept: %s", strerror(errno));
+			set_msg(r->srv_err, "server: accept: %s", strerror(errno));
 			break;
 		}
 		if (set_io_timeouts(cfd, IO_TIMEOUT_S)) {
-			srv_fail(r, "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+			set_msg(r->srv_err, "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 			close(cfd);
 			break;
 		}
 		n = read4(cfd, buf);
 		if (n < 0) {
-			srv_fail(r, "server: read on connection %lu: %s", expected,
-				 strerror(errno));
+			set_msg(r->srv_err, "server: read on connection %lu: %s",
+				expected, strerror(errno));
 			close(cfd);
 			break;
 		}
@@ -525,7 +523,7 @@ static void *server_thread(void *arg)
 		 */
 		if (r->o->server_linger &&
 		    setsockopt(cfd, SOL_SOCKET, SO_LINGER, &srv_lg, sizeof(srv_lg))) {
-			srv_fail(r, "server: SO_LINGER: %s", strerror(errno));
+			set_msg(r->srv_err, "server: SO_LINGER: %s", strerror(errno));
 			close(cfd);
 			break;
 		}
