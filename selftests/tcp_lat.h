@@ -87,6 +87,17 @@ static inline bool lat_stopped(void)
 	return __atomic_load_n(&lat_interrupted, __ATOMIC_RELAXED);
 }
 
+/* A stop flag one thread sets and others poll. */
+static inline bool flag_get(int *f)
+{
+	return __atomic_load_n(f, __ATOMIC_ACQUIRE);
+}
+
+static inline void flag_set(int *f)
+{
+	__atomic_store_n(f, 1, __ATOMIC_RELEASE);
+}
+
 static inline void lat_catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = lat_on_signal };

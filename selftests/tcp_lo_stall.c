@@ -344,16 +344,6 @@ static void note_err(struct test *t, const char *fmt, ...)
 	pthread_mutex_unlock(&t->lock);
 }
 
-static bool flag_get(int *f)
-{
-	return __atomic_load_n(f, __ATOMIC_RELAXED);
-}
-
-static void flag_set(int *f)
-{
-	__atomic_store_n(f, 1, __ATOMIC_RELAXED);
-}
-
 /* ---- server -------------------------------------------------------------- */
 
 static void conn_add(struct test *t, struct conn *c)
@@ -1091,10 +1081,9 @@ static void report(struct test *t, const struct totals *s,
 
 /* ---- one test ------------------------------------------------------------ */
 
-#define FMT_FAIL \
-	"%s: %lu transactions, %lu failed, %lu stalled >= 1 s (%lu with the request in the send queue)\n"
-#define FMT_PASS \
-	"%s: %lu transactions, %lu stalled >= 1 s (%lu with the request in the send queue)\n"
+/* The result line; "N failed, " only when the test failed. */
+#define FMT_RESULT \
+	"%s: %lu transactions, %s%lu stalled >= 1 s (%lu with the request in the send queue)\n"
 
 static void run_test(const struct options *o, int family)
 {
@@ -1202,13 +1191,9 @@ static void run_test(const struct options *o, int family)
 		failed = true;
 	}
 	if (failed)
-		ksft_test_result_fail(FMT_FAIL,
-				      fname, s.txns, s.failed, s.total.over1s,
-				      s.stalled[STALL_SENDQ]);
-	else
-		ksft_test_result_pass(FMT_PASS,
-				      fname, s.txns, s.total.over1s,
-				      s.stalled[STALL_SENDQ]);
+		set_msg(why, "%lu failed, ", s.failed);
+	ksft_test_result(!failed, FMT_RESULT, fname, s.txns, failed ? why : "",
+			 s.total.over1s, s.stalled[STALL_SENDQ]);
 out:
 	if (t.cli) {
 		for (i = 0; i < o->clients; i++) {

@@ -99,11 +99,6 @@ static int write_full(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static bool is_done(struct run *r)
-{
-	return __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
-}
-
 /* ---- server ----------------------------------------------------------- */
 
 /* Wait for a connection on the listener; -1 when the client is done. */
@@ -113,7 +108,7 @@ static int server_accept(struct run *r)
 	int fd;
 
 	for (;;) {
-		if (is_done(r))
+		if (flag_get(&r->done))
 			return -1;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
@@ -285,7 +280,7 @@ static void *client_main(void *arg)
 out:
 	if (fd >= 0)
 		close(fd);
-	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	flag_set(&r->done);
 	free(req);
 	free(resp);
 	return NULL;
@@ -394,7 +389,7 @@ int main(int argc, char **argv)
 	}
 	if (pthread_create(&cli, NULL, client_main, &r)) {
 		fprintf(stderr, "%s: cannot start the client thread\n", PROG);
-		__atomic_store_n(&r.done, 1, __ATOMIC_RELEASE);
+		flag_set(&r.done);
 		pthread_join(srv, NULL);
 		return KSFT_FAIL;
 	}

@@ -173,13 +173,7 @@ struct run {
 
 static bool run_stopped(struct run *r)
 {
-	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) ||
-	       lat_stopped();
-}
-
-static void run_stop(struct run *r)
-{
-	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	return flag_get(&r->stop) || lat_stopped();
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -544,13 +538,13 @@ static void *server_thread(void *arg)
 		}
 		expected++;
 	}
-	run_stop(r);
+	flag_set(&r->stop);
 	return NULL;
 
 fail_close:
 	close(fd);
 fail_ready:
-	run_stop(r);
+	flag_set(&r->stop);
 	server_ready(r);
 	return NULL;
 }
@@ -720,7 +714,7 @@ static void *client_thread(void *arg)
 	close(fd);
 out:
 	r->elapsed_ns = now_ns() - start;
-	run_stop(r);
+	flag_set(&r->stop);
 	return NULL;
 }
 
@@ -879,7 +873,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	if (o->widen && widen_setup(&r)) {
 		widen_restore(&r);
-		run_stop(&r);
+		flag_set(&r.stop);
 		shutdown(r.lfd, SHUT_RDWR);
 		pthread_join(srv, NULL);
 		close(r.lfd);
@@ -892,12 +886,12 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	if (err) {
 		snprintf(r.c.err, sizeof(r.c.err), "pthread_create(client): %s",
 			 strerror(err));
-		run_stop(&r);
+		flag_set(&r.stop);
 	} else {
 		pthread_join(cli, NULL);
 	}
 	/* Wake the server if it still waits in accept(). */
-	run_stop(&r);
+	flag_set(&r.stop);
 	shutdown(r.lfd, SHUT_RDWR);
 	pthread_join(srv, NULL);
 	close(r.lfd);
