@@ -15,11 +15,13 @@
  * 268435456" in the receiver's namespace.  It samples sk_rcvbuf and
  * sk_rmem_alloc (SO_MEMINFO) every 100 ms, then drains the stream and
  * checks every byte.  First it asserts the scenario: the queue passed
- * sk_rcvbuf (TcpExtPruneCalled rose).  Then the verdict: sk_rcvbuf stayed
- * within 2 x tcp_rmem[1] (the fix raises it once, at most to double, for
- * the data the window already offered allows in flight), nothing was
- * collapsed or pruned (TcpExtTCPRcvCollapsed, TcpExtRcvPruned), the stream
- * arrived intact, and TcpExtTCPRcvWndShrink rose by one.  A kernel without
+ * sk_rcvbuf (TcpExtPruneCalled rose; a run where it did not, which a loaded
+ * host can cause, is repeated on a new connection, five runs at most).
+ * Then the verdict: sk_rcvbuf stayed within 2 x tcp_rmem[1] (the fix
+ * raises it once, at most to double, for the data the window already
+ * offered allows in flight), nothing was collapsed or pruned
+ * (TcpExtTCPRcvCollapsed, TcpExtRcvPruned), the stream arrived intact, and
+ * TcpExtTCPRcvWndShrink rose by one.  A kernel without
  * the fix fails for the slow readers (sk_rcvbuf grows) and for all of them
  * on the missing counter.  Needs root, ip and tc with netem; run it in a
  * VM.
@@ -34,6 +36,7 @@
 #include "kselftest_harness.h"
 
 #define RUN_S		8		/* the timed phase */
+#define ATTEMPTS	5		/* timed phases to reach the scenario */
 #define DRAIN_S		60		/* bound of the final drain */
 #define CHUNK		1448		/* the sender writes this every TICK_NS */
 #define TICK_NS		1000000LL
@@ -252,7 +255,7 @@ FIXTURE_TEARDOWN(rcvbuf)
 		close(self->s_ns);
 }
 
-TEST_F_TIMEOUT(rcvbuf, bounded, RUN_S + DRAIN_S + 30)
+TEST_F_TIMEOUT(rcvbuf, bounded, ATTEMPTS * (RUN_S + DRAIN_S) + 30)
 {
 	struct sockaddr_in6 *sin6;
 	struct sockaddr_in *sin;
@@ -264,8 +267,17 @@ TEST_F_TIMEOUT(rcvbuf, bounded, RUN_S + DRAIN_S + 30)
 	unsigned char buf[65536];
 	struct timespec next;
 	bool eof = false;
+	int attempt = 0;
 	pthread_t thr;
 	__u64 end;
+
+again:
+	attempt++;
+	snd = (struct sender){ .ns_fd = self->s_ns, .fd = -1 };
+	st = (struct stream){ .bad = -1 };
+	peak_rcvbuf = 0;
+	peak_rmem = 0;
+	eof = false;
 
 	/* The listener, in the receiver's namespace; the sender connects. */
 	sin6 = (struct sockaddr_in6 *)&snd.addr;
@@ -339,10 +351,26 @@ TEST_F_TIMEOUT(rcvbuf, bounded, RUN_S + DRAIN_S + 30)
 	}
 	close(snd.fd);
 
+	/*
+	 * Whether a reader's queue passes sk_rcvbuf depends on how well the
+	 * segments fill their buffers, which a loaded host changes (the
+	 * sender's writes after a stall go out together): an attempt where
+	 * it did not is run again on a new connection, at most ATTEMPTS.
+	 */
+	if (prune0 == prune1 && attempt < ATTEMPTS) {
+		TH_LOG("attempt %d: queue within sk_rcvbuf (PruneCalled did not move), again",
+		       attempt);
+		close(self->fd);
+		self->fd = -1;
+		close(self->lfd);
+		self->lfd = -1;
+		goto again;
+	}
+
 	/* The scenario: the queue passed sk_rcvbuf. */
 	ASSERT_LT(prune0, prune1)
-		TH_LOG("scenario not reached: PruneCalled did not move (%ld -> %ld)",
-		       prune0, prune1);
+		TH_LOG("scenario not reached in %d attempts: PruneCalled did not move (%ld -> %ld)",
+		       attempt, prune0, prune1);
 	TH_LOG("peak sk_rcvbuf %d (%.1fx tcp_rmem[1]), peak rmem_alloc %d",
 	       peak_rcvbuf, (double)peak_rcvbuf / RMEM_DEF, peak_rmem);
 	TH_LOG("PruneCalled +%ld, TCPRcvCollapsed +%ld, RcvPruned +%ld",
