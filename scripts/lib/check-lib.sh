@@ -334,6 +334,12 @@ tap_verdict() {
 	[ "$2" -gt 0 ] && [ "$res" -eq "$2" ] && [ "$ok" -eq "$2" ]
 }
 
+# What users do: dkms add, build, install, modprobe, remove on Debian's own
+# kernel of the base (module/test/dkms-cycle.sh).
+check_vm_dkms() {
+	scripts/vm-run --debian "$1" --timeout 1800 -- module/test/dkms-cycle.sh "$1"
+}
+
 # tcp_lo_stall with too few file descriptors for its clients: every
 # socket() that fails must be counted as a failed transaction ("failed:
 # socket N"), never as a transaction of 0 us (which it was while
