@@ -697,7 +697,7 @@ check "rmmod tcplat" unload
 start_repro() {
 	local deadline=$(($(date +%s) + $1))
 
-	rm -f /tmp/repro.status /tmp/repro.log
+	rm -f /tmp/repro.status /tmp/repro.log /tmp/repro.failed
 
 	(
 		runs=0 bad=0
@@ -705,7 +705,13 @@ start_repro() {
 			"$repro" -4 -p "$port" -n 100000 -t 10 --no-netns > /tmp/repro.log 2>&1
 			rc=$?
 			runs=$((runs + 1))
-			[ "$rc" -eq 0 ] || { bad=$((bad + 1)); tail -n 5 /tmp/repro.log; }
+			if [ "$rc" -ne 0 ]; then
+				bad=$((bad + 1))
+				# Keep the first failed run whole; repro_why
+				# prints its reasons with the verdict.
+				[ -e /tmp/repro.failed ] ||
+					{ echo "run $runs exit $rc"; cat /tmp/repro.log; } > /tmp/repro.failed
+			fi
 			echo "$runs $bad" > /tmp/repro.status
 		done
 	) &
@@ -733,6 +739,14 @@ repro_advances() {
 		sleep 1
 	done
 	return 1
+}
+
+# The first failed reproducer run, as diagnostics: its exit status, its
+# own messages (why it failed) and its summary line, not the latency table.
+repro_why() {
+	[ -e /tmp/repro.failed ] || return 0
+	grep -Ev '^# +(latency|connect|transaction|TcpExt|  [A-Za-z]+ +[0-9-])' \
+		/tmp/repro.failed | sed 's/^/# repro: /'
 }
 
 if [ "$(nproc)" -lt 2 ]; then
@@ -781,6 +795,7 @@ elif [ -x "$repro" ]; then
 	echo "# cycles: $cycles in ${secs}s, reproducer runs: $runs (failed: $bad), widener delays: $hits"
 	check "race reproducer ran during the cycles ($runs runs)" [ "$runs" -gt 0 ]
 	check "every reproducer run that ended during the cycles passed" [ "$bad" -eq 0 ]
+	repro_why
 	check "widener fired on the reproducer's port during the cycles ($hits delays)" \
 		[ "$hits" -gt 0 ]
 	check "$cycles insmod/rmmod cycles while the race reproducer runs" \
