@@ -236,7 +236,12 @@ static int accq_ack(struct setup_test *t, struct accq_res *r)
 		}
 		tcp_info_get(pfd, &ti);
 		if (!ti.tcpi_unacked) {
-			r->req_ms = (now - tw) / NSEC_PER_MSEC;
+			/*
+			 * Now, not the top of the loop: the ACK may have come
+			 * while this pass read the counters or accepted, and
+			 * on a slow (debug) kernel that takes milliseconds.
+			 */
+			r->req_ms = (now_ns() - tw) / NSEC_PER_MSEC;
 			break;
 		}
 		sleep_ns(POLL_NS);
