@@ -58,6 +58,38 @@ bt_has_func() {
 	grep -q " [tT] $1\$" /proc/kallsyms 2>/dev/null
 }
 
+# bt_sock_shift: the number of bytes to add to a struct sock pointer before
+# reading, with this bpftrace on this kernel, a struct sock field that
+# follows sk_lock (sk_ack_backlog, sk_max_ack_backlog, sk_protocol); 0 on
+# almost every system.  Why: since 7.x the kernel is built with
+# -fms-extensions (CONFIG_CC_MS_EXTENSIONS) and socket_lock_t holds an
+# unnamed "struct slock_owned" (owned, slock) in a union with a long.
+# BTF records that member, but bpftrace before 0.21 takes struct sock's
+# later fields from clang, which parses the C that libbpf writes from BTF
+# without -fms-extensions and drops the member: the union shrinks to a
+# long.  Where slock_owned is larger than a long (lockdep, spinlock
+# debugging, PREEMPT_RT) every field after sk_lock is then read that many
+# bytes early: 64 on our 7.3 debug kernel, where sk_ack_backlog read
+# sk_callback_lock.  Dies if the size cannot be read.
+bt_sock_shift() {
+	local v size
+	grep -qa slock_owned /sys/kernel/btf/vmlinux 2>/dev/null || { echo 0; return; }
+	v=$(bpftrace --version 2>/dev/null)
+	# 0.21 and later take every field from BTF.
+	if ! [[ "$v" =~ v0\.([0-9]+)\. ]] || [ "${BASH_REMATCH[1]}" -ge 21 ]; then
+		echo 0
+		return
+	fi
+	size=$(bpftrace -e 'BEGIN { printf("%d\n", sizeof(struct slock_owned)); exit(); }' \
+		2>/dev/null | tail -n1)
+	[[ "$size" =~ ^[0-9]+$ ]] || bt_die "cannot read sizeof(struct slock_owned) with $v"
+	# The union is a long and slock_owned, rounded to 8 bytes.
+	size=$(((size + 7) / 8 * 8))
+	[ "$size" -gt 8 ] || { echo 0; return; }
+	echo "${0##*/}: $v, sizeof(struct slock_owned) $size: reading struct sock fields after sk_lock $((size - 8)) bytes further on (see scripts/bpftrace/lib.sh)" >&2
+	echo $((size - 8))
+}
+
 # bt_run PROGRAM [bpftrace options] -- [positional parameters]: run PROGRAM.
 bt_run() {
 	local prog=$1
