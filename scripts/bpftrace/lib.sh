@@ -80,8 +80,9 @@ bt_sock_shift() {
 		echo 0
 		return
 	fi
-	size=$(bpftrace -e 'BEGIN { printf("%d\n", sizeof(struct slock_owned)); exit(); }' \
-		2>/dev/null | tail -n1)
+	# bpftrace prints "Attaching 1 probe..." before and blank lines after.
+	size=$(bpftrace -e 'BEGIN { printf("slock_owned %d\n", sizeof(struct slock_owned)); exit(); }' \
+		2>/dev/null | sed -n 's/^slock_owned \([0-9]\{1,5\}\)$/\1/p')
 	[[ "$size" =~ ^[0-9]+$ ]] || bt_die "cannot read sizeof(struct slock_owned) with $v"
 	# The union is a long and slock_owned, rounded to 8 bytes.
 	size=$(((size + 7) / 8 * 8))
