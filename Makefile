@@ -16,7 +16,7 @@ BASE ?= 7.3
 VARIANT ?= patched
 BASES := 6.12 7.3
 
-KOBJ = build/$(BASE)/$(if $(filter stock,$(VARIANT)),stock,patched)/$(if $(filter debug,$(VARIANT)),o-debug,o)
+KOBJ = build/$(BASE)/$(if $(filter stock,$(VARIANT)),stock,patched)/$(if $(filter debug kcsan,$(VARIANT)),o-$(VARIANT),o)
 
 .PHONY: all deps kernel kernels module selftests check check-full check-static demo bench clean help
 
@@ -30,7 +30,7 @@ deps:
 
 kernel: deps
 	@case "$(BASE)" in 6.12|7.3) ;; *) echo "BASE must be 6.12 or 7.3, not '$(BASE)'" >&2; exit 2;; esac
-	@case "$(VARIANT)" in stock|patched|debug) ;; *) echo "VARIANT must be stock, patched or debug, not '$(VARIANT)'" >&2; exit 2;; esac
+	@case "$(VARIANT)" in stock|patched|debug|kcsan) ;; *) echo "VARIANT must be stock, patched, debug or kcsan, not '$(VARIANT)'" >&2; exit 2;; esac
 	scripts/kernel-build $(BASE) $(VARIANT)
 
 kernels: deps

@@ -229,21 +229,38 @@ bzimage() { echo "$top/build/$1/bzImage-$2"; }
 # On the debug kernel (variant debug: KASAN, lockdep, kmemleak) each bound
 # is DEBUG_SLOWDOWN (3) times longer, and the command runs under
 # scripts/kmemleak-guard, which fails it when kmemleak finds a leak it left.
+# On the KCSAN kernel (variant kcsan) the bounds grow the same way, the
+# command runs under scripts/kcsan-guard (KCSAN must have been watching),
+# the console is kept in build/check/kcsan/<check>.console, and
+# scripts/kcsan-report fails the run on a data race in the series' lines
+# or in tcplat.ko; races elsewhere in the kernel are listed, not failed.
 vm_run_on() {
-	local base=$1 variant=$2 args=()
+	local base=$1 variant=$2 args=() guard=scripts/kmemleak-guard con rc
 	shift 2
-	if [ "$variant" = debug ]; then
+	case "$variant" in
+	debug | kcsan)
+		[ "$variant" = kcsan ] && guard=scripts/kcsan-guard
 		while [ $# -gt 0 ]; do
 			case "$1" in
 			--timeout) args+=(--timeout "$(($2 * ${DEBUG_SLOWDOWN:-3}))"); shift 2 ;;
-			--) args+=(-- scripts/kmemleak-guard); shift; break ;;
+			--) args+=(-- "$guard"); shift; break ;;
 			*) args+=("$1"); shift ;;
 			esac
 		done
 		set -- "${args[@]}" "$@"
-	fi
+		;;
+	esac
 	if [ "$variant" = debian ]; then
 		scripts/vm-run --debian "$base" "$@"
+	elif [ "$variant" = kcsan ]; then
+		# Not $out: some callers have a local "out" of their own.
+		mkdir -p "$top/build/check/kcsan"
+		con=$top/build/check/kcsan/${name:-vm}.console
+		scripts/vm-run -k "$(bzimage "$base" kcsan)" --kcsan --console "$con" "$@"
+		rc=$?
+		[ -s "$con" ] || return $((rc ? rc : 1))
+		scripts/kcsan-report "$base" "$con" || return $((rc ? rc : 1))
+		return $rc
 	else
 		scripts/vm-run -k "$(bzimage "$base" "$variant")" "$@"
 	fi
@@ -292,9 +309,9 @@ check_vm_module() {
 	local cycles=${CHECK_CYCLES:-1000} timeout=1800 keyvariant=$variant
 	case "$variant" in
 	stock | debian) cycles=${CHECK_STOCK_CYCLES:-200} ;;
-	debug) cycles=200 ;;
+	debug | kcsan) cycles=200 ;;
 	esac
-	case "$variant" in patched | debug) keyvariant=stock ;; esac
+	case "$variant" in patched | debug | kcsan) keyvariant=stock ;; esac
 	vm_run_on "$base" "$variant" --tcg-single --timeout "$timeout" -- \
 		env TCPLAT_FAKEKEY_KO="$(module_dir "$base" "$keyvariant")/test/tcplat_fakekey.ko" \
 		TCPLAT_CYCLES="$cycles" module/test-sysctl.sh "$ko"
@@ -366,6 +383,11 @@ check_vm_lo_stall_socket_fail() {
 	if [ "$variant" = debug ] && ! grep -q '^kmemleak-guard: ok' <<<"$res"; then
 		grep '^kmemleak-guard' <<<"$res" | head -n 20
 		echo "no 'kmemleak-guard: ok' line: leak check failed or did not run"
+		return 1
+	fi
+	if [ "$variant" = kcsan ] && ! grep -q '^series (0):' <<<"$res"; then
+		grep -A 5 '^kcsan-report\|^series' <<<"$res" | head -n 20
+		echo "no 'series (0):' line: a data race in the series, or the race check did not run"
 		return 1
 	fi
 	grep '^kmemleak-guard' <<<"$res"
@@ -473,7 +495,7 @@ check_vm_stress() {
 	rm -rf "$o"
 	mkdir -p "$top/build/results"
 	# The workers' own bounds grow on a debug kernel like the VM's.
-	[ "$variant" = debug ] && slow=${DEBUG_SLOWDOWN:-3}
+	case "$variant" in debug | kcsan) slow=${DEBUG_SLOWDOWN:-3} ;; esac
 	vm_run_on "$base" "$variant" --tcg-single --timeout $((secs + 900)) -- \
 		scripts/measure/stress --duration "$secs" --slow "$slow" \
 		--ko "$(module_dir "$base" "$variant")/tcplat.ko" --out "$o"
