@@ -234,6 +234,8 @@ bzimage() { echo "$top/build/$1/bzImage-$2"; }
 # the console is kept in build/check/kcsan/<check>.console, and
 # scripts/kcsan-report fails the run on a data race in the series' lines
 # or in tcplat.ko; races elsewhere in the kernel are listed, not failed.
+# KCSAN watches one access in KCSAN_SKIP_WATCH (400 here, ten times
+# Kconfig's 4000): a run of minutes, not syzbot's days, needs the density.
 vm_run_on() {
 	local base=$1 variant=$2 args=() guard=scripts/kmemleak-guard con rc
 	shift 2
@@ -256,7 +258,8 @@ vm_run_on() {
 		# Not $out: some callers have a local "out" of their own.
 		mkdir -p "$top/build/check/kcsan"
 		con=$top/build/check/kcsan/${name:-vm}.console
-		scripts/vm-run -k "$(bzimage "$base" kcsan)" --kcsan --console "$con" "$@"
+		scripts/vm-run -k "$(bzimage "$base" kcsan)" --kcsan --console "$con" \
+			--append "kcsan.skip_watch=${KCSAN_SKIP_WATCH:-400}" "$@"
 		rc=$?
 		[ -s "$con" ] || return $((rc ? rc : 1))
 		scripts/kcsan-report "$base" "$con" || return $((rc ? rc : 1))
