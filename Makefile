@@ -8,7 +8,7 @@
 #   make module BASE=7.3 [VARIANT=patched]
 #   make selftests
 #   make check                         the CI suite (7.3 in full, 6.12 static), < 1 h cold
-#   make check-full                    everything on both bases, debug kernels too
+#   make check-full                    everything on both bases, debug and KCSAN kernels too
 #   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
 #   make bench [BASE=6.12] [BENCH_ARGS=--quick]  A/B ratios (build/bench/<base>/results.rst)
 
@@ -61,9 +61,9 @@ check: deps
 # net/ipv4/ and net/ipv6/, 1000 load/unload cycles on the patched kernels,
 # the 10-minute stress run and the option fuzz, and the patched-kernel checks again on debug
 # kernels (KASAN, lockdep, kmemleak; two more builds of about 50 min each,
-# and hours under TCG).
+# and hours under TCG) and on the 7.3 KCSAN kernel (one more build, 32 min).
 check-full: deps
-	@scripts/check --debug 6.12 --debug 7.3 --long $(CHECK_ARGS)
+	@scripts/check --debug 6.12 --debug 7.3 --kcsan 7.3 --long $(CHECK_ARGS)
 
 check-static: deps
 	@scripts/check --static-only
