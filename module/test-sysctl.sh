@@ -822,10 +822,6 @@ else
 	skip "kmemleak not enabled in this kernel"
 fi
 
-splat_re='BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|suspected memory leak'
-# KCSAN's data-race reports are judged by scripts/kcsan-report (vm-run --kcsan).
-splat=$(dmesg 2>/dev/null | grep -v 'BUG: KCSAN: ' | grep -E "$splat_re" | head -n 5)
-check "no splat in the kernel log" [ -z "$splat" ]
-[ -n "$splat" ] && while IFS= read -r line; do echo "# $line"; done <<<"$splat"
+check_no_splat
 
 finish

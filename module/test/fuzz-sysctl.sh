@@ -601,9 +601,5 @@ if [ -r "$kprobe_list" ]; then
 	check "no kprobe left after unload" bash -c \
 		"! grep -Eq 'tcp_time_wait|sk_filter_trim_cap|tcp_rcv_state_process' $kprobe_list"
 fi
-splat_re='BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|suspected memory leak'
-# KCSAN's data-race reports are judged by scripts/kcsan-report (vm-run --kcsan).
-splat=$(dmesg 2>/dev/null | grep -v 'BUG: KCSAN: ' | grep -E "$splat_re" | head -n 5)
-check "no splat in the kernel log" [ -z "$splat" ]
-[ -n "$splat" ] && while IFS= read -r line; do echo "# $line"; done <<<"$splat"
+check_no_splat
 finish

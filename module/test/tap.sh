@@ -6,7 +6,8 @@
 # "not ok N - ..." line per check, skips as "ok N - # SKIP ...", everything
 # else as "# " comments; finish prints the plan and "# N passed, N failed,
 # N skipped" and exits 1 on any failure.  skip_all, need_root, need_ko and
-# test_prog are the common start of a test script.
+# test_prog are the common start of a test script; check_no_splat is the
+# last check of test-sysctl.sh and fuzz-sysctl.sh.
 # shellcheck shell=bash
 
 tap_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +42,20 @@ check() {
 	else
 		fail "$what"
 	fi
+}
+
+# check_no_splat: one check that the kernel log has no splat.  KCSAN's
+# data-race reports are left to scripts/kcsan-report (vm-run --kcsan): a
+# KCSAN kernel reports races all over the kernel.  The first lines found
+# follow as comments.
+check_no_splat() {
+	local re='BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t|suspected memory leak'
+	local splat line
+
+	splat=$(dmesg 2>/dev/null | grep -v 'BUG: KCSAN: ' | grep -E "$re" | head -n 5)
+	check "no splat in the kernel log" [ -z "$splat" ]
+	[ -n "$splat" ] && while IFS= read -r line; do echo "# $line"; done <<<"$splat"
+	return 0
 }
 
 finish() {
