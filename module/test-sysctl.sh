@@ -541,10 +541,16 @@ other_netns_conn() {
 }
 
 # remote_port_close CPORT: a client bound to CPORT closes first toward a
-# server on $port, so the client's socket (remote port $port) goes through
-# tcp_time_wait(FIN_WAIT2).
+# server on $port (shutdown, ACK, then close), so the client's socket
+# (remote port $port) goes through tcp_time_wait(FIN_WAIT2) in close();
+# fails if /proc/net/tcp does not show the FIN_WAIT2 timewait socket.
 remote_port_close() {
-	"$conn" remote "$port" "$1"
+	local out rc
+
+	out=$("$conn" remote "$port" "$1")
+	rc=$?
+	echo "# $out"
+	return "$rc"
 }
 
 # rst_to_fin_wait2 OFFSET: a server end on $port in FIN_WAIT2 (a full
@@ -585,8 +591,9 @@ bounds_checks() {
 	sysctl_write observe_port "$cport"
 	b=$(sysctl_read widen_hits)
 	bf=$(sysctl_read fw2_timewait)
-	check "scenario: client-first close toward the armed port" remote_port_close "$cport"
-	check "... the client's socket went through tcp_time_wait(FIN_WAIT2)" \
+	check "scenario: client-first close toward the armed port, client socket to FIN_WAIT2 timewait" \
+		remote_port_close "$cport"
+	check "fw2_timewait counted the client's tcp_time_wait(FIN_WAIT2)" \
 		counter_delta_ge1 "$bf" fw2_timewait
 	check "widener ignores a socket whose remote port is the armed one" \
 		[ "$(sysctl_read widen_hits)" = "$b" ]

@@ -13,7 +13,9 @@
  *                                           first; exit 3 if its server end
  *                                           never shows FIN_WAIT2
  *   tcplat_conn remote PORT CPORT           client bound to CPORT closes
- *                                           first toward a server on PORT
+ *                                           first toward a server on PORT;
+ *                                           exit 3 if its socket did not go
+ *                                           through tcp_time_wait(FIN_WAIT2)
  *   tcplat_conn rst PORT OFFSET             RST at rcv_nxt + OFFSET to a
  *                                           FIN_WAIT2 server end; prints
  *                                           "alive|reset <widen_hits delta>"
@@ -21,7 +23,8 @@
  *                                           prints the seconds, rounded up
  *
  * Loopback IPv4 only.  Exit status 0 when the scenario happened, 3 when
- * one_conn could not produce it, 1 on any other error (said on stderr).
+ * one or remote could not produce it, 1 on any other error (said on
+ * stderr).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -280,21 +283,61 @@ static int cmd_one(int port, const char *how)
 	return 3;
 }
 
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		die("TCP_INFO");
+	return ti.tcpi_state;
+}
+
 /*
- * A client bound to cport closes first toward a server on port: the
- * client's socket (remote port = port) goes through tcp_time_wait().
+ * A client bound to cport closes first toward a server on port, and its
+ * socket goes through tcp_time_wait(FIN_WAIT2) in close() itself: the
+ * client shuts down its sending side, waits for the server's ACK of that
+ * FIN (FIN_WAIT2, still a full socket with an owner) and only then
+ * closes, so __tcp_close() replaces it with a FIN_WAIT2 timewait socket.
+ * A plain close() in ESTABLISHED gets there only when the ACK comes after
+ * close() has released the socket: on loopback it is often sent at once
+ * and put in the backlog of the socket close() still owns, and
+ * tcp_rcv_state_process() then keeps a full orphan on its keepalive
+ * timer.  Exit 0 when /proc/net/tcp shows the FIN_WAIT2 timewait socket,
+ * 3 when it does not; says which on stdout.
  */
 static int cmd_remote(int port, int cport)
 {
 	int lsk = listener(port, 1);
 	int c = connect_to(port, cport, 0), s = accept_one(lsk);
+	unsigned int st = 0, tr = 0;
+	double t0;
+	int ret = 0;
 
-	close(c);		/* orphaned client: FIN_WAIT1, then the ACK */
+	if (shutdown(c, SHUT_WR))
+		die("shutdown");
 	expect_eof(s);		/* the server saw the FIN */
-	sleep_ms(500);		/* ACK sent, client through tcp_time_wait() */
+	t0 = now_s();
+	while (tcp_state(c) != TCP_FIN_WAIT2_STATE) {
+		if (now_s() - t0 > 10) {
+			printf("remote: client never reached FIN_WAIT2 (state %d)\n",
+			       tcp_state(c));
+			exit(3);
+		}
+		sleep_ms(2);
+	}
+	close(c);
+	if (sock_state(cport, port, &st, &tr) &&
+	    st == TCP_FIN_WAIT2_STATE && tr == TIMER_TW) {
+		printf("remote: client socket a FIN_WAIT2 timewait socket after close()\n");
+	} else {
+		printf("remote: no FIN_WAIT2 timewait socket after close() (state %u, timer %u)\n",
+		       st, tr);
+		ret = 3;
+	}
 	close(s);
 	close(lsk);
-	return 0;
+	return ret;
 }
 
 static long widen_hits(void)
@@ -308,16 +351,6 @@ static long widen_hits(void)
 		fail("cannot read " WIDEN_HITS);
 	fclose(f);
 	return v;
-}
-
-static int tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		die("TCP_INFO");
-	return ti.tcpi_state;
 }
 
 /* Big-endian stores into a packet buffer. */
