@@ -675,12 +675,14 @@ repro_round() {
 
 # repro_rounds MODE FAMILY: repro_round until the race was forced (a
 # segment lost or rescued), at most $race_rounds rounds.  How often a
-# round forces it depends on the kernel: mode 1 forces nearly every
-# connection, mode 2 (the waiter delayed) about one in five on a KCSAN
-# kernel under TCG, so one round of 5 finds none about one time in three.
+# round forces it depends on the kernel: the widener forces every
+# connection under TCG without KCSAN, but mode 2 (the waiter delayed) only
+# about one in twelve on 7.3.4 with KCSAN (4 in 50 in one run), where 6
+# rounds would find none about one time in twelve; 20 rounds (100
+# connections) miss with odds of about 1 in 4000.
 # Prints "LOST RESCUED CONNECTIONS"; LOST is "x" when a round printed no
 # closed_sk count (the reproducer failed or the module is gone).
-race_rounds=6
+race_rounds=20
 repro_rounds() {
 	local lost=0 rescued=0 conns=0 r csk twr
 
