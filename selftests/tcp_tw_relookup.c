@@ -15,10 +15,12 @@
  * returned while the segment was held; an attempt where it did not is
  * retried, a few times at most), then the verdict: the timewait socket must
  * have seen the segment (RST: gone; FIN: TIME_WAIT substate), not be left
- * in FIN_WAIT2.  A FIN verdict read 200 ms or more after the FIN was sent
- * could show its retransmission instead; that attempt is retried too.
- * IPv4 and IPv6, RST and FIN, in a private network namespace over
- * loopback.  Needs root and two CPUs.
+ * in FIN_WAIT2.  A lost FIN is retransmitted, and the retransmission
+ * reaches the timewait socket, so the FIN verdict must be read before the
+ * first one: the test raises the minimum RTO of its network namespace to
+ * 5 s, which a slow or loaded machine does not reach, and retries an
+ * attempt whose verdict came later than that.  IPv4 and IPv6, RST and FIN,
+ * in a private network namespace over loopback.  Needs root and two CPUs.
  */
 #define _GNU_SOURCE
 #include "tcp_hold.h"
@@ -30,8 +32,15 @@
  * verdict came too late to rule out a retransmission, is retried.
  */
 #define ATTEMPTS	(TRIALS + 3)
-/* No FIN is retransmitted sooner than this after it was sent (TCP_RTO_MIN). */
-#define RTO_MIN_NS	(200 * 1000 * 1000ULL)
+/*
+ * No FIN is retransmitted, by the tail loss probe or by the RTO timer,
+ * sooner than the minimum RTO after it was sent.  The test's own network
+ * namespace gets RTO_MIN_US; a kernel without the sysctl (before 6.11)
+ * keeps TCP_RTO_MIN.
+ */
+#define RTO_MIN_SYSCTL	"/proc/sys/net/ipv4/tcp_rto_min_us"
+#define RTO_MIN_US	5000000
+#define TCP_RTO_MIN_NS	(200 * 1000 * 1000ULL)
 #define TCPHDR_FIN	0x01
 #define TCPHDR_RST	0x04
 #define STATE_FIN_WAIT2	5
@@ -98,8 +107,37 @@ static void *client_run(void *arg)
 	return NULL;
 }
 
+/*
+ * Raise the minimum RTO of the current network namespace; sockets made
+ * after this take it.  Returns it in ns, TCP_RTO_MIN_NS when the kernel has
+ * no such sysctl, 0 on any other error.
+ */
+static __u64 raise_rto_min(void)
+{
+	long us = 0;
+	FILE *f;
+
+	f = fopen(RTO_MIN_SYSCTL, "w");
+	if (!f)
+		return errno == ENOENT ? TCP_RTO_MIN_NS : 0;
+	if (fprintf(f, "%d\n", RTO_MIN_US) < 0) {
+		fclose(f);
+		return 0;
+	}
+	if (fclose(f))
+		return 0;
+	f = fopen(RTO_MIN_SYSCTL, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &us) != 1)
+		us = 0;
+	fclose(f);
+	return us > 0 ? us * 1000ULL : 0;
+}
+
 FIXTURE(tw)
 {
+	__u64 rto_min_ns;
 	int map_fd;
 	int prog_fd;
 	int lfd;
@@ -126,6 +164,11 @@ FIXTURE_SETUP(tw)
 		SKIP(return, "needs two CPUs: the segment and the close race");
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
+	self->rto_min_ns = raise_rto_min();
+	ASSERT_NE(0ULL, self->rto_min_ns)
+		TH_LOG("%s: cannot set %d: %s", RTO_MIN_SYSCTL, RTO_MIN_US,
+		       strerror(errno));
+	TH_LOG("minimum RTO %llu ms", self->rto_min_ns / 1000000);
 
 	self->map_fd = map_create();
 	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
@@ -226,21 +269,22 @@ TEST_F(tw, relookup)
 			continue;
 		}
 
-		/* The verdict, before any retransmission (RTO >= 200 ms):
+		/* The verdict, before any retransmission (RTO >= rto_min_ns):
 		 * the timewait socket must have seen the segment.
 		 */
 		usleep(20 * 1000);
 		state = sock_state(variant->family, sport, cport);
 		read_ns = now_ns();
 		/*
-		 * A lost FIN is retransmitted no sooner than TCP_RTO_MIN
+		 * A lost FIN is retransmitted no sooner than the minimum RTO
 		 * after the client sent it, which was after go_ns; a state
-		 * read later than that (a vCPU stalled on a loaded host) may
-		 * show the retransmission, not the held FIN: retry.
+		 * read later than that (a vCPU stalled for seconds) may show
+		 * the retransmission, not the held FIN: retry.
 		 */
-		if (!variant->rst && read_ns - go_ns >= RTO_MIN_NS) {
-			TH_LOG("attempt %d: not conclusive: state read %llu ms after the FIN",
-			       attempt, (read_ns - go_ns) / 1000000);
+		if (!variant->rst && read_ns - go_ns >= self->rto_min_ns) {
+			TH_LOG("attempt %d: not conclusive: read %llu ms after FIN, RTO %llu ms",
+			       attempt, (read_ns - go_ns) / 1000000,
+			       self->rto_min_ns / 1000000);
 			continue;
 		}
 		EXPECT_NE(STATE_FIN_WAIT2, state)
