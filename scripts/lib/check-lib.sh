@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers and check functions for scripts/check.  Sourced, not run; it uses
-# the caller's $top (project root) and $out (log folder).
+# the caller's $top (project root), $out (log folder) and $bpftrace_args
+# (options for test-bpftrace.sh, possibly none).
 # Convention: a check function returns 0 for pass, 4 for skip (the last line
 # of its output says why), anything else for failure.
 
@@ -24,11 +25,18 @@ stage() {
 fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # run NAME CMD...: one check.  With CHECK_ONLY set (scripts/check --only
-# REGEX) a check whose name does not match is left out, not counted.
+# REGEX) a check whose name does not match is left out, not counted.  With
+# CHECK_SKIP set (--skip REGEX) a check whose name matches is not run and
+# is counted and printed as skipped, so that every summary shows it.
 run() {
 	local name=$1 log=$out/$1.log rc start secs
 	shift
 	if [ -n "${CHECK_ONLY:-}" ] && ! [[ "$name" =~ $CHECK_ONLY ]]; then
+		return 0
+	fi
+	if [ -n "${CHECK_SKIP:-}" ] && [[ "$name" =~ $CHECK_SKIP ]]; then
+		skipped=$((skipped + 1))
+		printf 'SKIP  %-36s %4ss  %s\n' "$name" 0 "left out by --skip '$CHECK_SKIP'"
 		return 0
 	fi
 	start=$(date +%s)
@@ -48,9 +56,28 @@ run() {
 		failed=$((failed + 1))
 		failed_names+=("$name")
 		printf 'FAIL  %-36s %4ss  (exit %d, log %s)\n' "$name" "$secs" "$rc" "${log#"$top"/}"
-		tail -n 15 "$log" | sed 's/^/      | /'
+		fail_excerpt "$log" | sed 's/^/      | /'
 		;;
 	esac
+}
+
+# fail_excerpt LOG: what a failed check prints of its log, which is all a
+# CI log keeps of it.  The last 15 lines, and before them the first five
+# failed TAP lines and the start of a kernel splat that scripts/vm-run
+# reported (the five console lines before its first matching line, that
+# line and 15 more: title, CPU, RIP), when those are not already among the
+# last 15.
+fail_excerpt() {
+	local log=$1 total from
+	total=$(wc -l <"$log")
+	from=$((total > 15 ? total - 14 : 1))
+	awk -v from="$from" '
+		NR >= from { next }
+		/^not ok / && nok < 5 { print; nok++ }
+		/^vm-run: kernel splat on the console:/ { splat = 22 }
+		splat > 0 { print; splat-- }
+	' "$log"
+	tail -n 15 "$log"
 }
 
 summary() {
@@ -66,6 +93,36 @@ summary() {
 	[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
+}
+
+# ledger_append STAGE RC: one line for a make check-full stage in
+# Documentation/results/ledger.tsv (a header line first, when new): stage,
+# commit (with -dirty for uncommitted changes), UTC date, seconds, passed,
+# failed, skipped, verdict, the kernel source packages of the run's bases,
+# the VM and the host.  scripts/ledger-report makes the results table of
+# it.  Uses the caller's $bases.
+ledger_append() {
+	local stage=$1 rc=$2 f=$top/Documentation/results/ledger.tsv commit pkgs=() b
+	commit=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+	[ -z "$(git -C "$top" status --porcelain -- . ':!Documentation/results' 2>/dev/null)" ] ||
+		commit+=-dirty
+	# shellcheck disable=SC2154 # bases: set by scripts/check
+	for b in "${bases[@]}"; do
+		[ -f "$top/build/$b/PKG_VERSION" ] &&
+			pkgs+=("linux-source-$b $(cat "$top/build/$b/PKG_VERSION")")
+		[ -f "$top/build/$b/debian/.done" ] &&
+			pkgs+=("linux-image-$b $(cut -d' ' -f1 "$top/build/$b/debian/.done")")
+	done
+	mkdir -p "${f%/*}"
+	[ -s "$f" ] || printf 'stage\tcommit\tdate\tseconds\tpassed\tfailed\tskipped\tverdict\tpackages\tvm\thost\n' > "$f"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stage" "$commit" \
+		"$(date -u +%Y-%m-%dT%H:%MZ)" "$(($(date +%s) - check_start))" \
+		"$passed" "$failed" "$skipped" "$([ "$rc" -eq 0 ] && echo pass || echo FAIL)" \
+		"$(IFS=';'; echo "${pkgs[*]:-none}")" \
+		"QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') ${VM_RUN_ACCEL:-tcg}" \
+		"$(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME")" >> "$f"
+	echo "ledger: $stage appended to ${f#"$top"/}"
+	"$top/scripts/ledger-report"
 }
 
 series_of() { "$top/scripts/series-apply" --list "$1"; }
@@ -151,7 +208,12 @@ check_selftest_sync() {
 
 # Every Documentation/ page parses without a docutils warning.
 check_docs() {
-	scripts/lib/rst-check.py Documentation/*.rst
+	scripts/lib/rst-check.py Documentation/*.rst || return 1
+	# The stage ledger's page is generated, never edited by hand.
+	if ! diff -u Documentation/stages.rst <(scripts/ledger-report --stdout); then
+		echo "Documentation/stages.rst is not what scripts/ledger-report makes of the ledger"
+		return 1
+	fi
 }
 
 check_shellcheck() {
@@ -238,9 +300,11 @@ bzimage() { echo "$top/build/$1/bzImage-$2"; }
 # Kconfig's 4000): a run of minutes, not syzbot's days, needs the density.
 vm_run_on() {
 	local base=$1 variant=$2 args=() guard=scripts/kmemleak-guard con rc
+	local -x VM_RUN_BOOT_TIMEOUT=${VM_RUN_BOOT_TIMEOUT:-60}
 	shift 2
 	case "$variant" in
 	debug | kcsan)
+		VM_RUN_BOOT_TIMEOUT=$((VM_RUN_BOOT_TIMEOUT * ${DEBUG_SLOWDOWN:-3}))
 		[ "$variant" = kcsan ] && guard=scripts/kcsan-guard
 		while [ $# -gt 0 ]; do
 			case "$1" in
@@ -449,8 +513,9 @@ check_vm_stale_fast() {
 check_vm_bpftrace() {
 	local base=$1 variant=$2 expect=patched
 	case "$variant" in stock | debian) expect=stock ;; esac
+	# shellcheck disable=SC2154 # bpftrace_args: set by scripts/check
 	vm_run_on "$base" "$variant" --timeout 1500 -- \
-		scripts/bpftrace/test-bpftrace.sh --expect "$expect"
+		scripts/bpftrace/test-bpftrace.sh --expect "$expect" "${bpftrace_args[@]}"
 }
 
 # The clamp policy of patch 0007 switched in one boot through tcplat
@@ -486,6 +551,21 @@ check_vm_bad_segments() {
 	[ "$stock" = debian ] && a=debian:$base
 	scripts/measure/bad-segments-ab --out "$top/build/results/bad-segments-$base" \
 		"$a" "$(bzimage "$base" patched)"
+}
+
+# The same raw-socket test on one kernel only (its RFC verdicts; XFAILs
+# allowed), for a base whose stock kernel CI does not boot.  The program's
+# exit status is the verdict; its "# CASE" lines must be there.
+check_vm_bad_segments_one() {
+	local base=$1 variant=$2 log rc
+	log=$top/build/results/bad-segments-$base-$variant.log
+	mkdir -p "$top/build/results"
+	vm_run_on "$base" "$variant" --timeout 900 -- selftests/tcp_bad_segments >"$log" 2>&1
+	rc=$?
+	grep -E '^# Totals:|^not ok' "$log"
+	[ "$rc" -eq 0 ] || { tail -n 20 "$log"; return 1; }
+	grep -q '^# CASE ' "$log" || { echo "no CASE lines in $log"; return 1; }
+	echo "$(grep -c '^# CASE ' "$log") cases, log $log"
 }
 
 # The stress run (scripts/measure/stress): STRESS_SECONDS (600) of the
