@@ -232,8 +232,8 @@ check_selftests_build() {
 	local o=$out/selftests-build
 	rm -rf "$o"
 	mkdir -p "$o"
-	make -C selftests OUTPUT="$o" all || return 1
-	make -C selftests all
+	make -j"$(nproc)" -C selftests OUTPUT="$o" all || return 1
+	make -j"$(nproc)" -C selftests all
 }
 
 # Every patch builds on its own: apply patches 1..k to a pristine worktree
