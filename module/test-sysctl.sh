@@ -807,11 +807,16 @@ elif [ -x "$repro" ]; then
 	hits=0
 	t0=$(date +%s)
 	# $cycles cycles, and more until at least one reproducer run has ended
-	# while they ran (a run lasts up to 10 s; bounded at 120 s), so that a
-	# small TCPLAT_CYCLES still overlaps a whole run.
+	# while they ran (a run lasts up to 10 s) and the widener has delayed
+	# at least one segment (it can fire only between arming and rmmod, a
+	# fraction of each cycle: 20 cycles on Debian's 7.3.4 once saw none,
+	# before the 0.2 s pause below),
+	# bounded at 120 s, so that a small TCPLAT_CYCLES still overlaps a
+	# whole run and still exercises the widener under load and unload.
 	i=0
 	while [ "$i" -lt "$cycles" ] ||
-	      { [ "$(repro_runs)" -lt 1 ] && [ $(($(date +%s) - t0)) -lt 120 ]; }; do
+	      { { [ "$(repro_runs)" -lt 1 ] || [ "$hits" -eq 0 ]; } &&
+		[ $(($(date +%s) - t0)) -lt 120 ]; }; do
 		i=$((i + 1))
 		if ! insmod "$ko"; then
 			cycle_fail=$((cycle_fail + 1))
@@ -824,6 +829,8 @@ elif [ -x "$repro" ]; then
 		printf '%s\n' $((i % 2 + 1)) > "$dir/race_widen_mode"
 		printf '%s\n' "$port" > "$dir/race_widen_port"
 		sysctl_read status > /dev/null
+		# Give the armed widener a moment of the reproducer's traffic.
+		sleep 0.2
 		hits=$((hits + $(sysctl_read widen_hits)))
 		if ! rmmod tcplat; then
 			cycle_fail=$((cycle_fail + 1))
