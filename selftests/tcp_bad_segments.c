@@ -1258,23 +1258,20 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":46hSW", help, NULL)) != -1) {
-		if (c == '4') {
+		switch (c) {
+		case '4':
 			only4 = true;
 			continue;
-		}
-		if (c == '6') {
+		case '6':
 			only6 = true;
 			continue;
-		}
-		if (c == 'S') {
+		case 'S':
 			stale_only = true;
 			continue;
-		}
-		if (c == 'W') {
+		case 'W':
 			stale_warn = true;
 			continue;
-		}
-		if (c == 'h') {
+		case 'h':
 			printf("Usage: %s [-4|-6] [-S] [-W]\n", program_invocation_short_name);
 			printf("Test: sends malformed TCP segments at a kernel socket in every\n"
 			       "state (SYN_SENT .. both timewait substates) and checks the reply\n"
