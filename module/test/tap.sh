@@ -102,7 +102,7 @@ test_prog() {
 	fi
 	if [ -z "$prog" ]; then
 		prog=$tmpdir/$name
-		"${CC:-cc}" -O2 -Wall -o "$prog" "$src" 2>&1 | sed 's/^/# cc| /'
+		"${CC:-cc}" -O2 -Wall -pthread -o "$prog" "$src" 2>&1 | sed 's/^/# cc| /'
 	fi
 	printf -v "$var" '%s' "$prog"
 }
