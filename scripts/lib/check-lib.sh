@@ -408,6 +408,17 @@ check_vm_reproducers() {
 	tap_verdict "$log" "$(make -s -C selftests emit_tests | grep -c :)"
 }
 
+# The same programs once each with short settings (selftests/smoke.sh),
+# for make check: they still reach their scenarios and pass.
+check_vm_smoke() {
+	local base=$1 variant=$2 log
+	log=$top/build/results/$base-$variant-smoke.log
+	mkdir -p "$top/build/results"
+	vm_run_on "$base" "$variant" --timeout 600 -- selftests/smoke.sh 2>&1 | tee "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+	tap_verdict "$log" "$(grep -c '^	"tcp_' selftests/smoke.sh)"
+}
+
 # tap_verdict LOG N: lib.mk's run_tests exits 0 whatever its tests did;
 # the verdict is in its TAP lines: N results, none of them "not ok".
 tap_verdict() {
@@ -511,8 +522,13 @@ check_vm_stale_fast() {
 # rescues on the patched one.  A run took 14 minutes under TCG on the
 # shared 2-core host (2026-11-30, tcp-lo-stall's checks included).
 check_vm_bpftrace() {
-	local base=$1 variant=$2 expect=patched
+	local base=$1 variant=$2 expect=patched info
 	case "$variant" in stock | debian) expect=stock ;; esac
+	info=$(dirname "$(readlink -f "$(bzimage "$base" "$variant")")")/../../../BUILD-INFO
+	if [ "$variant" != debian ] && ! grep -qx 'btf=yes' "$info" 2>/dev/null; then
+		echo "the $base/$variant kernel has no BTF (built with KERNEL_BTF=0?): rebuild it without"
+		return 1
+	fi
 	# shellcheck disable=SC2154 # bpftrace_args: set by scripts/check
 	vm_run_on "$base" "$variant" --timeout 1500 -- \
 		scripts/bpftrace/test-bpftrace.sh --expect "$expect" "${bpftrace_args[@]}"
