@@ -104,7 +104,9 @@ summary() {
 ledger_append() {
 	local stage=$1 rc=$2 f=$top/Documentation/results/ledger.tsv commit pkgs=() b
 	commit=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-	[ -z "$(git -C "$top" status --porcelain -- . ':!Documentation/results' 2>/dev/null)" ] ||
+	# The ledger and the page made from it change with every stage.
+	[ -z "$(git -C "$top" status --porcelain -- . ':!Documentation/results' \
+		':!Documentation/stages.rst' 2>/dev/null)" ] ||
 		commit+=-dirty
 	# shellcheck disable=SC2154 # bases: set by scripts/check
 	for b in "${bases[@]}"; do
