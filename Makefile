@@ -8,7 +8,7 @@
 #   make module BASE=7.3 [VARIANT=patched]
 #   make selftests
 #   make check-static                  no kernel, no VM: the first thing to run
-#   make check                         the CI gate, both bases (44 min cold, 12 min warm, 2026-12-06)
+#   make check                         the CI gate, both bases (34 min cold, 12 min warm, 2026-12-06)
 #   make check-full [STAGE=name]       everything, in stages recorded in a ledger
 #   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
 #   make bench [BASE=6.12] [BENCH_ARGS=--quick]  A/B ratios (build/bench/<base>/results.rst)
