@@ -19,9 +19,9 @@
 #
 #   tcp_tw_relookup   patch 0002: FIN/RST lost to a socket that became
 #                     TIME_WAIT (IPv4/IPv6 x RST/FIN)
-#   tcp_syn_closed    patch 0006: SYN lost to a socket that a RST closed
+#   tcp_syn_closed    patch 0005: SYN lost to a socket that a RST closed
 #                     (IPv4/IPv6 x softirq/backlog)
-#   tcp_rcvbuf_bound  patch 0008: sk_rcvbuf of a slow or idle reader
+#   tcp_rcvbuf_bound  patch 0007: sk_rcvbuf of a slow or idle reader
 #                     (IPv4/IPv6 x slow/none)
 #
 # Used by make check; runs as root in a throwaway VM (scripts/vm-run).

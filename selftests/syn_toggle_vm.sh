@@ -20,7 +20,7 @@
 #
 # "counter": connect() was fast, only a counter check failed.  (1) the SYN
 # that the re-lookup no longer rescues reaches the closed socket, which
-# answers it with an ACK (patch 0004): rescued one round trip later,
+# answers it with an ACK (patch 0003): rescued one round trip later,
 # without TcpExtTCPSynRelookup.  (2) the SYN is resent 2 jiffies after the
 # RST instead of right behind it, without TcpExtTCPSynStaleResend.
 #

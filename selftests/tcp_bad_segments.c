@@ -21,7 +21,7 @@
  * verdict are observations.  One "# CASE" line per case lets a script
  * diff two kernels (scripts/measure/bad-segments-ab).
  *
- * Then the stale-ACK cases of SYN_SENT (issue 30, patch 0005): the peer
+ * Then the stale-ACK cases of SYN_SENT (issue 30, patch 0004): the peer
  * answers the kernel's SYN with ACKs that do not acknowledge it, one to
  * three, after a timer retransmission or while the SYN is still held in
  * a netem queue (its resend fails with -EBUSY), then completes the
@@ -700,7 +700,7 @@ static const char *check_counters(int st, const char *cs, const struct mib_snap 
 			continue;
 		if (k == 4 && st == S_SYN_SENT && d <= 2 && d <= syn_rtx &&
 		    (!strcmp(cs, "ack-unsent") || !strcmp(cs, "rst-oow")))
-			continue;	/* patch 0005: SYN resent at once */
+			continue;	/* patch 0004: SYN resent at once */
 		snprintf(buf, sz, "%s +%lld, not meant to move here", watch[k], d);
 		return buf;
 	}
@@ -759,7 +759,7 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 		/*
 		 * The SYN of SYN_SENT is resent by its timer (1 s, late under
 		 * a loaded VM) or brought forward by an unacceptable ACK
-		 * (2 jiffies; patch 0005: at once): counted, not compared.
+		 * (2 jiffies; patch 0004: at once): counted, not compared.
 		 */
 		if (st == S_SYN_SENT && r[n].flags == F_SYN && r[n].seq == c.K - 1) {
 			syn_rtx++;
@@ -868,7 +868,7 @@ static const struct stale {
 /* Send the duplicate ACKs even when tcpi_retrans says the kernel will WARN. */
 static bool stale_warn;
 
-/* SYNs this many times resent by patch 0005 (TcpExtTCPSynStaleResend). */
+/* SYNs this many times resent by patch 0004 (TcpExtTCPSynStaleResend). */
 static int stale_resends_want(const struct stale *t)
 {
 	int n = t->acks - t->busy;	/* a resend that could not be sent */
@@ -922,7 +922,7 @@ static unsigned long long wait_retransmits(int fd, unsigned int n,
 /*
  * The busy case: the first SYN is held in a netem queue on veth0, so its
  * clone is still in a host queue when the stale ACK comes and the resend
- * fails (-EBUSY).  Stock kernels, and 0005 with the fix, then arm the SYN
+ * fails (-EBUSY).  Stock kernels, and 0004 with the fix, then arm the SYN
  * timer to TCP_TIMEOUT_MIN: the timer fires well before the 1 s initial
  * RTO.  The hold is then dropped and the timer's next SYN goes out.
  * @timer: "short" or "rto".

@@ -110,7 +110,7 @@ static const char * const rcv_counters[] = {
 	"TCPRcvQDrop",
 	"TCPRcvCoalesce",
 	"TCPMemoryPressures",
-	"TCPRcvWndShrink",	/* patch 0007: sockets switched to shrink */
+	"TCPRcvWndShrink",	/* patch 0006: sockets switched to shrink */
 };
 
 #define N_RCV_COUNTERS	ARRAY_SIZE(rcv_counters)

@@ -40,7 +40,7 @@
 #define NFT_TABLE		"tcp_stale_peer"
 /* How long the server waits for its socket to reach FIN_WAIT2. */
 #define FIN_WAIT2_BOUND_NS	(5 * NSEC_PER_SEC)
-/* Fast stale-ACK resend (patch 0005): SYNs resent per connect() at most. */
+/* Fast stale-ACK resend (patch 0004): SYNs resent per connect() at most. */
 #define FAST_RESENDS_MAX	2
 /* --stale-forever: SYN retransmissions by the timer before connect() fails. */
 #define FOREVER_SYNCNT		2
@@ -95,7 +95,7 @@ static void usage(FILE *out)
 		"                       fast:   fail unless every reconnect met it and resent\n"
 		"                               its SYN right behind its RST (one\n"
 		"                               TcpExtTCPSynStaleResend each), none more than\n"
-		"                               twice (patch 0005); with --stale-forever:\n"
+		"                               twice (patch 0004); with --stale-forever:\n"
 		"                               exactly two resends right behind a RST\n"
 		"                       report: only report (default)\n"
 		"  -h, --help           this text\n"

@@ -130,7 +130,7 @@ check "tcp-stale-ack -t 4: no per-event line of the default form" \
 	[ "$(grep -Ec '^[0-9]+ +(stale-ack|syn-resend) ' <<<"$out")" = 0 ]
 
 # A slow reader (seed 003): on a stock kernel the prune path raises
-# sk_rcvbuf again and again while the reader lags; with patch 0007 it does
+# sk_rcvbuf again and again while the reader lags; with patch 0006 it does
 # so at most once per connection (the one-time step at the switch to a
 # shrinking window).
 out=$("$here/tcp-rcvbuf-growth" -q -c "$top/selftests/tcp_rcvbuf_growth -4 -t 5" 2>&1)

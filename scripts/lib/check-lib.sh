@@ -496,7 +496,7 @@ check_vm_toggle() {
 		--results "$top/build/results/$base-$variant-toggle"
 }
 
-# The stale-ACK resend of patch 0005 (tcp_stale_peer --expect fast, 200
+# The stale-ACK resend of patch 0004 (tcp_stale_peer --expect fast, 200
 # reconnects per family through a stale timewait peer): passes on the
 # patched kernel; on a stock one it must fail for the right reason, every
 # reconnect having met the stale peer and the counter being missing.
@@ -537,7 +537,7 @@ check_vm_bpftrace() {
 		scripts/bpftrace/test-bpftrace.sh --expect "$expect" "${bpftrace_args[@]}"
 }
 
-# The clamp policy of patch 0007 switched in one boot through tcplat
+# The clamp policy of patch 0006 switched in one boot through tcplat
 # (scripts/measure/rcvbuf-ab, 8-second runs of the slow and never-reading
 # readers): "shrink" must keep sk_rcvbuf within 2 x tcp_rmem[1] with every
 # byte delivered, and "grow" must bring the growth back for the slow reader.

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Why this file exists: the A/B scripts of patch 0007 (rcvbuf-ab,
+# Why this file exists: the A/B scripts of patch 0006 (rcvbuf-ab,
 # rcvbuf-bulk-ab, rcvbuf-scale-ab) load tcplat, check that the kernel lets
 # it switch the clamp policy, switch it between runs, and read key=value
 # summary lines, all the same way.  Sourced; the caller defines die() and
