@@ -14,6 +14,7 @@
 #define TCP_HOLD_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
 #include <net/if.h>
@@ -249,6 +250,147 @@ static inline int load_prog(struct prog *p, enum bpf_prog_type type)
 	return fd;
 }
 
+/*
+ * Whether the kernel runs BPF programs of @type at all: tracing types need
+ * CONFIG_BPF_EVENTS, which a test then reports as a skip, not a failure.
+ */
+static inline bool prog_type_ok(enum bpf_prog_type type)
+{
+	struct bpf_insn insn[] = { MOV64_IMM(R0, 0), EXIT() };
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = type;
+	attr.insns = (unsigned long)insn;
+	attr.insn_cnt = 2;
+	attr.license = (unsigned long)"GPL";
+	fd = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Bytes that follow a struct btf_type of this kind, -1 if unknown. */
+static inline long btf_extra(const struct btf_type *t)
+{
+	__u32 vlen = BTF_INFO_VLEN(t->info);
+
+	switch (BTF_INFO_KIND(t->info)) {
+	case BTF_KIND_PTR: case BTF_KIND_FWD: case BTF_KIND_TYPEDEF:
+	case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+	case BTF_KIND_FUNC: case BTF_KIND_FLOAT: case BTF_KIND_TYPE_TAG:
+		return 0;
+	case BTF_KIND_INT: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG:
+		return 4;
+	case BTF_KIND_ARRAY:
+		return sizeof(struct btf_array);
+	case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+		return vlen * sizeof(struct btf_member);
+	case BTF_KIND_ENUM:
+		return vlen * sizeof(struct btf_enum);
+	case BTF_KIND_FUNC_PROTO:
+		return vlen * sizeof(struct btf_param);
+	case BTF_KIND_DATASEC:
+		return vlen * sizeof(struct btf_var_secinfo);
+	case BTF_KIND_ENUM64:
+		return vlen * sizeof(struct btf_enum64);
+	}
+	return -1;
+}
+
+/* Offset of @member in struct or union @id, looking into anonymous ones. */
+static inline long btf_member_off(const struct btf_type **ids, __u32 n,
+				  const char *strs, __u32 id,
+				  const char *member)
+{
+	const struct btf_type *t = ids[id];
+	const struct btf_member *m = (const struct btf_member *)(t + 1);
+	__u32 i, kind = BTF_INFO_KIND(t->info);
+	long off;
+
+	if (kind != BTF_KIND_STRUCT && kind != BTF_KIND_UNION)
+		return -1;
+	for (i = 0; i < BTF_INFO_VLEN(t->info); i++, m++) {
+		__u32 bits = BTF_INFO_KFLAG(t->info) ?
+			     BTF_MEMBER_BIT_OFFSET(m->offset) : m->offset;
+
+		if (m->name_off && !strcmp(strs + m->name_off, member))
+			return bits / 8;
+		if (m->name_off || !m->type || m->type >= n)
+			continue;
+		off = btf_member_off(ids, n, strs, m->type, member);
+		if (off >= 0)
+			return bits / 8 + off;
+	}
+	return -1;
+}
+
+/*
+ * Byte offset of @member in struct @type from the running kernel's BTF
+ * (/sys/kernel/btf/vmlinux), or -1 without BTF or without that member.
+ */
+static inline long btf_offsetof(const char *type, const char *member)
+{
+	const struct btf_type **ids = NULL;
+	const struct btf_header *hdr;
+	size_t len = 0, cap = 0;
+	const char *strs, *p, *end;
+	char *buf = NULL;
+	long off = -1, extra;
+	__u32 n = 1, i;
+	ssize_t r;
+	int fd;
+
+	fd = open("/sys/kernel/btf/vmlinux", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	do {
+		if (len == cap) {
+			char *nb = realloc(buf, cap += 1 << 20);
+
+			if (!nb)
+				goto out;
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r > 0)
+			len += r;
+	} while (r > 0);
+	hdr = (const struct btf_header *)buf;
+	if (r < 0 || len < sizeof(*hdr) || hdr->magic != BTF_MAGIC ||
+	    (size_t)hdr->hdr_len + hdr->type_off + hdr->type_len > len ||
+	    (size_t)hdr->hdr_len + hdr->str_off + hdr->str_len > len)
+		goto out;
+	p = buf + hdr->hdr_len + hdr->type_off;
+	end = p + hdr->type_len;
+	strs = buf + hdr->hdr_len + hdr->str_off;
+	/* Type IDs start at 1; index them, then look for the struct. */
+	ids = calloc(hdr->type_len / sizeof(struct btf_type) + 1, sizeof(*ids));
+	if (!ids)
+		goto out;
+	while (p + sizeof(struct btf_type) <= end) {
+		ids[n] = (const struct btf_type *)p;
+		extra = btf_extra(ids[n++]);
+		if (extra < 0)
+			goto out;
+		p += sizeof(struct btf_type) + extra;
+	}
+	for (i = 1; i < n; i++) {
+		if (BTF_INFO_KIND(ids[i]->info) != BTF_KIND_STRUCT ||
+		    strcmp(strs + ids[i]->name_off, type))
+			continue;
+		off = btf_member_off(ids, n, strs, i, member);
+		break;
+	}
+out:
+	free(ids);
+	free(buf);
+	close(fd);
+	return off;
+}
+
 static inline int map_create(void)
 {
 	union bpf_attr attr;
@@ -345,13 +487,57 @@ static inline int set_lo_up(void)
 	return ret;
 }
 
-static inline int pin(int cpu)
+/*
+ * The two CPUs the races run on: the first two this thread may use
+ * (sched_getaffinity()), so that a test started under taskset or in a
+ * cpuset still pins where it is allowed to.  False if there are fewer.
+ */
+static int test_cpu[2];
+
+static inline bool pick_cpus(void)
+{
+	cpu_set_t set;
+	int cpu, n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return false;
+	for (cpu = 0; cpu < CPU_SETSIZE && n < 2; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			test_cpu[n++] = cpu;
+	return n == 2;
+}
+
+/* Pin the calling thread to test_cpu[@i]. */
+static inline int pin(int i)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	CPU_SET(test_cpu[i], &set);
 	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/*
+ * Start @fn on test_cpu[@i] from its first instruction: a thread that
+ * inherits the creator's CPU and moves itself could sit in that CPU's run
+ * queue for the whole hold, while the CPU spins with preemption off.
+ */
+static inline int start_on(pthread_t *thr, int i, void *(*fn)(void *),
+			   void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int ret;
+
+	CPU_ZERO(&set);
+	CPU_SET(test_cpu[i], &set);
+	ret = pthread_attr_init(&attr);
+	if (!ret)
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (!ret)
+		ret = pthread_create(thr, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return ret;
 }
 
 static inline int port_of(int fd, int peer)

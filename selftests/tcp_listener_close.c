@@ -43,21 +43,27 @@
 #include "tcp_hold.h"
 #include "kselftest_harness.h"
 
+#ifdef __x86_64__
+#include <asm/ptrace.h>
+/* The first argument (the sock) in the kprobe's struct pt_regs. */
+#define PT_REGS_ARG1	offsetof(struct pt_regs, rdi)
+#else
+#define PT_REGS_ARG1	0	/* not used: the test skips */
+#endif
+
 #define TRIALS		3
 #define ATTEMPTS	(TRIALS + 3)
 /* How long replies to the SYN may take to show up after the hold. */
 #define REPLY_WAIT_US	(200 * 1000)
 
-/* offsetof(struct pt_regs, di) on x86_64: the first argument, the sock. */
-#define PT_REGS_DI_OFFSET	112
-/* skc_num in struct sock_common, as in tcp_syn_closed.c. */
-#define SKC_NUM_OFFSET		14
+/* skc_num in struct sock_common without kernel BTF, as in tcp_syn_closed.c. */
+#define SKC_NUM_OFFSET_NO_BTF	14
 
 /*
  * For an armed map and a socket whose local port is the armed one: hold
  * (emit_hold()).  Runs on the kprobe at the entry of tcp_v{4,6}_do_rcv().
  */
-static int load_holder(int map_fd)
+static int load_holder(int map_fd, long skc_num_off)
 {
 	struct prog p = { .n = 0 };
 
@@ -65,8 +71,8 @@ static int load_holder(int map_fd)
 	emit_map_value(&p, map_fd);
 	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
 	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
-	emit(&p, LDX(BPF_DW, R3, R6, PT_REGS_DI_OFFSET));	/* sk */
-	emit(&p, ADD64_IMM(R3, SKC_NUM_OFFSET));
+	emit(&p, LDX(BPF_DW, R3, R6, PT_REGS_ARG1));	/* sk */
+	emit(&p, ADD64_IMM(R3, skc_num_off));
 	emit(&p, MOV64_REG(R1, R10));
 	emit(&p, ADD64_IMM(R1, -32));
 	emit(&p, MOV64_IMM(R2, 2));
@@ -188,23 +194,6 @@ static void *send_syn(void *arg)
 	return NULL;
 }
 
-static int start_on(pthread_t *thr, int cpu, void *(*fn)(void *), void *arg)
-{
-	pthread_attr_t attr;
-	cpu_set_t set;
-	int ret;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ret = pthread_attr_init(&attr);
-	if (!ret)
-		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-	if (!ret)
-		ret = pthread_create(thr, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	return ret;
-}
-
 /* What the packet socket saw from @lport to @rport. */
 struct replies {
 	int acks;	/* ACK without SYN and RST: the closed-socket ACK */
@@ -283,6 +272,7 @@ FIXTURE_VARIANT_ADD(lclose, ipv6) {
 FIXTURE_SETUP(lclose)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	long off;
 
 	self->kp_fd = -1;
 #ifndef __x86_64__
@@ -290,14 +280,24 @@ FIXTURE_SETUP(lclose)
 #endif
 	if (geteuid())
 		SKIP(return, "needs root (network namespace, BPF, kprobes)");
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!pick_cpus())
 		SKIP(return, "needs two CPUs: the SYN and close() race");
+	if (!prog_type_ok(BPF_PROG_TYPE_KPROBE))
+		SKIP(return, "needs BPF on kprobes (CONFIG_BPF_EVENTS)");
+	if (access("/sys/bus/event_source/devices/kprobe/type", R_OK))
+		SKIP(return, "needs kprobe perf events (CONFIG_KPROBE_EVENTS)");
+	off = btf_offsetof("sock_common", "skc_num");
+	if (off < 0) {
+		TH_LOG("no kernel BTF: skc_num taken at offset %d",
+		       SKC_NUM_OFFSET_NO_BTF);
+		off = SKC_NUM_OFFSET_NO_BTF;
+	}
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 
 	self->map_fd = map_create();
 	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	self->prog_fd = load_holder(self->map_fd);
+	self->prog_fd = load_holder(self->map_fd, off);
 	ASSERT_LE(0, self->prog_fd) TH_LOG("the hold program did not load");
 	self->kp_fd = kprobe_attach(variant->func, self->prog_fd);
 	ASSERT_LE(0, self->kp_fd) TH_LOG("kprobe on %s: %s", variant->func,
@@ -351,9 +351,9 @@ TEST_F(lclose, no_ack_from_closed_listener)
 		h.armed = 1;
 		h.port = s.dport;
 		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
-		/* The SYN, sent from CPU 1, is processed there in softirq
-		 * and held at the entry of tcp_v{4,6}_do_rcv(); meanwhile
-		 * CPU 0 closes the listener.
+		/* The SYN, sent from the second CPU, is processed there in
+		 * softirq and held at the entry of tcp_v{4,6}_do_rcv();
+		 * meanwhile the first CPU closes the listener.
 		 */
 		ASSERT_EQ(0, start_on(&thr, 1, send_syn, &s));
 		hw.want_end = false;

@@ -44,13 +44,14 @@
  * armed map and a socket whose local port is the armed one, it holds
  * (emit_hold()).
  *
- * The local port is read from struct sock_common at offset 14 (skc_num,
- * after skc_addrpair and skc_hash, skc_dport; unchanged since 2.6); if that
- * ever moves, the hold never happens and the test fails ("never held").
+ * The local port is skc_num in struct sock_common, at the offset the
+ * kernel's BTF gives; without BTF, at 14, where it has been since 2.6 (if
+ * that ever moved, the hold would never happen and the test would fail,
+ * "never held").
  */
-#define SKC_NUM_OFFSET		14
+#define SKC_NUM_OFFSET_NO_BTF	14
 
-static int load_widener(int map_fd)
+static int load_widener(int map_fd, long skc_num_off)
 {
 	struct prog p = { .n = 0 };
 
@@ -59,7 +60,7 @@ static int load_widener(int map_fd)
 	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
 	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
 	emit(&p, LDX(BPF_DW, R3, R6, 0));		/* sk */
-	emit(&p, ADD64_IMM(R3, SKC_NUM_OFFSET));
+	emit(&p, ADD64_IMM(R3, skc_num_off));
 	emit(&p, MOV64_REG(R1, R10));
 	emit(&p, ADD64_IMM(R1, -32));
 	emit(&p, MOV64_IMM(R2, 2));
@@ -147,28 +148,6 @@ static void *client_when_held(void *arg)
 	return NULL;
 }
 
-/*
- * Start @fn on @cpu from its first instruction: a thread that inherits the
- * creator's CPU and moves itself could sit in that CPU's run queue for the
- * whole hold, while the CPU spins with preemption off.
- */
-static int start_on(pthread_t *thr, int cpu, void *(*fn)(void *), void *arg)
-{
-	pthread_attr_t attr;
-	cpu_set_t set;
-	int ret;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ret = pthread_attr_init(&attr);
-	if (!ret)
-		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-	if (!ret)
-		ret = pthread_create(thr, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	return ret;
-}
-
 FIXTURE(syn)
 {
 	int map_fd;
@@ -205,18 +184,27 @@ FIXTURE_VARIANT_ADD(syn, ipv6_backlog) {
 FIXTURE_SETUP(syn)
 {
 	union bpf_attr attr;
+	long off;
 
 	self->tp_fd = -1;
 	if (geteuid())
 		SKIP(return, "needs root (network namespace, BPF)");
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!pick_cpus())
 		SKIP(return, "needs two CPUs: the RST and the SYN race");
+	if (!prog_type_ok(BPF_PROG_TYPE_RAW_TRACEPOINT))
+		SKIP(return, "needs BPF on raw tracepoints (CONFIG_BPF_EVENTS)");
+	off = btf_offsetof("sock_common", "skc_num");
+	if (off < 0) {
+		TH_LOG("no kernel BTF: skc_num taken at offset %d",
+		       SKC_NUM_OFFSET_NO_BTF);
+		off = SKC_NUM_OFFSET_NO_BTF;
+	}
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 
 	self->map_fd = map_create();
 	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	self->prog_fd = load_widener(self->map_fd);
+	self->prog_fd = load_widener(self->map_fd, off);
 	ASSERT_LE(0, self->prog_fd) TH_LOG("the widening program did not load");
 	memset(&attr, 0, sizeof(attr));
 	attr.raw_tracepoint.name = (unsigned long)(variant->softirq ?
@@ -276,8 +264,8 @@ TEST_F(syn, reaches_listener)
 		h.port = sport;
 		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
 		if (variant->softirq) {
-			/* The SYN from CPU 1 waits for the lock that the
-			 * RST, processed on CPU 0, holds while the server
+			/* The SYN from the second CPU waits for the lock
+			 * that the RST, processed on the first, holds while the server
 			 * socket turns TCP_CLOSE.
 			 */
 			ASSERT_EQ(0, start_on(&thr, 1, client_when_held, &c));
@@ -286,8 +274,9 @@ TEST_F(syn, reaches_listener)
 			pthread_join(thr, NULL);
 			close(sfd);
 		} else {
-			/* The RST and the SYN from CPU 0 queue in the backlog
-			 * of the socket that recv() on CPU 1 owns.
+			/* The RST and the SYN from the first CPU queue in
+			 * the backlog of the socket that recv() on the
+			 * second owns.
 			 */
 			char b;
 
@@ -341,9 +330,10 @@ TEST_F(syn, reaches_listener)
 		if (variant->softirq)
 			continue;
 		/* The closed socket's ACK made the client resend its SYN at
-		 * once.
+		 * once (where the kernel has that resend: the next patch).
 		 */
-		ASSERT_LE(0, resent_before) TH_LOG("no TcpExtTCPSynStaleResend");
+		if (resent_before < 0)
+			continue;
 		EXPECT_EQ(resent_before + 1, resent_after)
 			TH_LOG("trial %d: TcpExtTCPSynStaleResend rose by %ld, want 1",
 			       trial - 1, resent_after - resent_before);

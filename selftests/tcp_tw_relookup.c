@@ -160,7 +160,7 @@ FIXTURE_SETUP(tw)
 {
 	if (geteuid())
 		SKIP(return, "needs root (network namespace, BPF)");
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!pick_cpus())
 		SKIP(return, "needs two CPUs: the segment and the close race");
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
