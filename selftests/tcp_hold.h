@@ -391,6 +391,51 @@ out:
 	return off;
 }
 
+/*
+ * Offset of skc_num, the local port, in struct sock_common: from the
+ * kernel's BTF, else 14, where it has been since 2.6 (*@from_btf says
+ * which).  Were that ever wrong, no hold would happen and the test would
+ * fail ("never held").
+ */
+static inline long skc_num_offset(bool *from_btf)
+{
+	long off = btf_offsetof("sock_common", "skc_num");
+
+	*from_btf = off >= 0;
+	return off >= 0 ? off : 14;
+}
+
+/*
+ * A program of @type that, for an armed map, holds (emit_hold()) when the
+ * socket whose pointer is at @sk_off in the program's context has the
+ * armed local port (skc_num at @skc_num_off).
+ */
+static inline int load_port_holder(int map_fd, enum bpf_prog_type type,
+				   int sk_off, long skc_num_off)
+{
+	struct prog p = { .n = 0 };
+
+	emit(&p, MOV64_REG(R6, R1));
+	emit_map_value(&p, map_fd);
+	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
+	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
+	emit(&p, LDX(BPF_DW, R3, R6, sk_off));
+	emit(&p, ADD64_IMM(R3, skc_num_off));
+	emit(&p, MOV64_REG(R1, R10));
+	emit(&p, ADD64_IMM(R1, -32));
+	emit(&p, MOV64_IMM(R2, 2));
+	emit(&p, CALL(BPF_FUNC_probe_read_kernel));
+	emit_jump_out(&p, JNE_IMM(R0, 0, 0));
+	emit(&p, LDX(BPF_H, R1, R10, -32));
+	emit(&p, LDX(BPF_DW, R2, R9, offsetof(struct hold, port)));
+	emit_jump_out(&p, JNE_REG(R1, R2, 0));
+	emit_hold(&p);
+	emit_out(&p);
+	emit(&p, MOV64_IMM(R0, 0));
+	emit(&p, EXIT());
+	return load_prog(&p, type);
+}
+
 static inline int map_create(void)
 {
 	union bpf_attr attr;

@@ -56,38 +56,6 @@
 /* How long replies to the SYN may take to show up after the hold. */
 #define REPLY_WAIT_US	(200 * 1000)
 
-/* skc_num in struct sock_common without kernel BTF, as in tcp_syn_closed.c. */
-#define SKC_NUM_OFFSET_NO_BTF	14
-
-/*
- * For an armed map and a socket whose local port is the armed one: hold
- * (emit_hold()).  Runs on the kprobe at the entry of tcp_v{4,6}_do_rcv().
- */
-static int load_holder(int map_fd, long skc_num_off)
-{
-	struct prog p = { .n = 0 };
-
-	emit(&p, MOV64_REG(R6, R1));
-	emit_map_value(&p, map_fd);
-	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
-	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
-	emit(&p, LDX(BPF_DW, R3, R6, PT_REGS_ARG1));	/* sk */
-	emit(&p, ADD64_IMM(R3, skc_num_off));
-	emit(&p, MOV64_REG(R1, R10));
-	emit(&p, ADD64_IMM(R1, -32));
-	emit(&p, MOV64_IMM(R2, 2));
-	emit(&p, CALL(BPF_FUNC_probe_read_kernel));
-	emit_jump_out(&p, JNE_IMM(R0, 0, 0));
-	emit(&p, LDX(BPF_H, R1, R10, -32));
-	emit(&p, LDX(BPF_DW, R2, R9, offsetof(struct hold, port)));
-	emit_jump_out(&p, JNE_REG(R1, R2, 0));
-	emit_hold(&p);
-	emit_out(&p);
-	emit(&p, MOV64_IMM(R0, 0));
-	emit(&p, EXIT());
-	return load_prog(&p, BPF_PROG_TYPE_KPROBE);
-}
-
 /* A kprobe perf event at @func running @prog_fd; -1 on error (errno). */
 static int kprobe_attach(const char *func, int prog_fd)
 {
@@ -272,6 +240,7 @@ FIXTURE_VARIANT_ADD(lclose, ipv6) {
 FIXTURE_SETUP(lclose)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	bool btf;
 	long off;
 
 	self->kp_fd = -1;
@@ -286,18 +255,17 @@ FIXTURE_SETUP(lclose)
 		SKIP(return, "needs BPF on kprobes (CONFIG_BPF_EVENTS)");
 	if (access("/sys/bus/event_source/devices/kprobe/type", R_OK))
 		SKIP(return, "needs kprobe perf events (CONFIG_KPROBE_EVENTS)");
-	off = btf_offsetof("sock_common", "skc_num");
-	if (off < 0) {
-		TH_LOG("no kernel BTF: skc_num taken at offset %d",
-		       SKC_NUM_OFFSET_NO_BTF);
-		off = SKC_NUM_OFFSET_NO_BTF;
-	}
+	off = skc_num_offset(&btf);
+	if (!btf)
+		TH_LOG("no kernel BTF: skc_num taken at offset %ld", off);
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 
 	self->map_fd = map_create();
 	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	self->prog_fd = load_holder(self->map_fd, off);
+	/* Held at the entry of tcp_v{4,6}_do_rcv(), the sock its argument. */
+	self->prog_fd = load_port_holder(self->map_fd, BPF_PROG_TYPE_KPROBE,
+					 PT_REGS_ARG1, off);
 	ASSERT_LE(0, self->prog_fd) TH_LOG("the hold program did not load");
 	self->kp_fd = kprobe_attach(variant->func, self->prog_fd);
 	ASSERT_LE(0, self->kp_fd) TH_LOG("kprobe on %s: %s", variant->func,

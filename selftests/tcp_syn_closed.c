@@ -36,46 +36,6 @@
 /* A SYN that waited for its RTO took at least this long to connect. */
 #define SLOW_CONNECT_NS		(500 * 1000 * 1000ULL)
 
-/*
- * The widening program, on a raw tracepoint that fires under the server
- * socket's lock: tcp:tcp_receive_reset (softirq: the RST is being
- * processed, the socket is still in the ehash) or tcp:tcp_rcv_space_adjust
- * (backlog: recv() owns the socket and has just copied data).  For an
- * armed map and a socket whose local port is the armed one, it holds
- * (emit_hold()).
- *
- * The local port is skc_num in struct sock_common, at the offset the
- * kernel's BTF gives; without BTF, at 14, where it has been since 2.6 (if
- * that ever moved, the hold would never happen and the test would fail,
- * "never held").
- */
-#define SKC_NUM_OFFSET_NO_BTF	14
-
-static int load_widener(int map_fd, long skc_num_off)
-{
-	struct prog p = { .n = 0 };
-
-	emit(&p, MOV64_REG(R6, R1));
-	emit_map_value(&p, map_fd);
-	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
-	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
-	emit(&p, LDX(BPF_DW, R3, R6, 0));		/* sk */
-	emit(&p, ADD64_IMM(R3, skc_num_off));
-	emit(&p, MOV64_REG(R1, R10));
-	emit(&p, ADD64_IMM(R1, -32));
-	emit(&p, MOV64_IMM(R2, 2));
-	emit(&p, CALL(BPF_FUNC_probe_read_kernel));
-	emit_jump_out(&p, JNE_IMM(R0, 0, 0));
-	emit(&p, LDX(BPF_H, R1, R10, -32));
-	emit(&p, LDX(BPF_DW, R2, R9, offsetof(struct hold, port)));
-	emit_jump_out(&p, JNE_REG(R1, R2, 0));
-	emit_hold(&p);
-	emit_out(&p);
-	emit(&p, MOV64_IMM(R0, 0));
-	emit(&p, EXIT());
-	return load_prog(&p, BPF_PROG_TYPE_RAW_TRACEPOINT);
-}
-
 /* The client of one trial.  The old connection is @fd from port @cport. */
 struct client {
 	int family;
@@ -184,6 +144,7 @@ FIXTURE_VARIANT_ADD(syn, ipv6_backlog) {
 FIXTURE_SETUP(syn)
 {
 	union bpf_attr attr;
+	bool btf;
 	long off;
 
 	self->tp_fd = -1;
@@ -193,18 +154,22 @@ FIXTURE_SETUP(syn)
 		SKIP(return, "needs two CPUs: the RST and the SYN race");
 	if (!prog_type_ok(BPF_PROG_TYPE_RAW_TRACEPOINT))
 		SKIP(return, "needs BPF on raw tracepoints (CONFIG_BPF_EVENTS)");
-	off = btf_offsetof("sock_common", "skc_num");
-	if (off < 0) {
-		TH_LOG("no kernel BTF: skc_num taken at offset %d",
-		       SKC_NUM_OFFSET_NO_BTF);
-		off = SKC_NUM_OFFSET_NO_BTF;
-	}
+	off = skc_num_offset(&btf);
+	if (!btf)
+		TH_LOG("no kernel BTF: skc_num taken at offset %ld", off);
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 
 	self->map_fd = map_create();
 	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	self->prog_fd = load_widener(self->map_fd, off);
+	/* The widening program, on a raw tracepoint that fires under the
+	 * server socket's lock, the sock its first argument:
+	 * tcp:tcp_receive_reset (softirq: the RST is being processed, the
+	 * socket is still in the ehash) or tcp:tcp_rcv_space_adjust
+	 * (backlog: recv() owns the socket and has just copied data).
+	 */
+	self->prog_fd = load_port_holder(self->map_fd,
+					 BPF_PROG_TYPE_RAW_TRACEPOINT, 0, off);
 	ASSERT_LE(0, self->prog_fd) TH_LOG("the widening program did not load");
 	memset(&attr, 0, sizeof(attr));
 	attr.raw_tracepoint.name = (unsigned long)(variant->softirq ?
