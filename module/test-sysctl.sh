@@ -667,8 +667,8 @@ sysctl_write race_widen_mode 1
 # own port; 10 ms, as in tw_race_vm.sh, keeps runs in a row well inside the
 # widener's budget of 500 ms per second); prints "LOST RESCUED": the
 # segments a closed socket dropped (tcplat closed_sk_segments) and the
-# segments the re-lookup handed to the timewait socket (TcpExtTCPTWRelookup,
-# "na" on a kernel without the series).
+# segments the re-lookup handed on (tcp_tw_race's twrelookup, the
+# TcpExtTCPClosedRelookup delta; "na" on a kernel without the series).
 repro_round() {
 	local out sum csk twr
 
@@ -725,8 +725,12 @@ else
 					[ "$rescued" -ge 1 ]
 				check "mode $m ipv$fam: fix active, no segment lost ($lost)" \
 					[ "$lost" = 0 ]
+				# Both re-lookups off: TcpExtTCPClosedRelookup,
+				# the "rescued" count, also counts SYNs.
 				sysctl_write tw_relookup 0
+				sysctl_write syn_relookup 0
 				read -r lost rescued conns <<<"$(repro_rounds "$m" "$fam")"
+				sysctl_write syn_relookup 1
 				sysctl_write tw_relookup 1
 				check "mode $m ipv$fam: fix off, race forced, segments lost ($lost in $conns connections)" \
 					is_positive "$lost"

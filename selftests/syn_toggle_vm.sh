@@ -21,8 +21,8 @@
 # "counter": connect() was fast, only a counter check failed.  (1) the SYN
 # that the re-lookup no longer rescues reaches the closed socket, which
 # answers it with an ACK (patch 0003): rescued one round trip later,
-# without TcpExtTCPSynRelookup.  (2) the SYN is resent 2 jiffies after the
-# RST instead of right behind it, without TcpExtTCPSynStaleResend.
+# without TcpExtTCPClosedRelookup.  (2) the SYN is resent by the timer 2
+# jiffies after the RST instead of right behind it: TcpExtTCPTimeouts moves.
 #
 #   syn_toggle_vm.sh --ko tcplat.ko [--results DIR]
 #

@@ -19,7 +19,7 @@
 #include <linux/btf.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>

@@ -337,7 +337,7 @@ static const char * const mib_interesting[] = {
 	"TCPSynRetrans", "TCPTimeouts", "TCPChallengeACK", "TCPSYNChallenge",
 	"TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait",
 	"TCPACKSkippedChallenge", "TCPACKSkippedSeq", "TCPAbortOnClose",
-	"TCPAbortOnData", "TCPTWRelookup", "TWRecycled", "PAWSEstab",
+	"TCPAbortOnData", "TCPClosedRelookup", "TWRecycled", "PAWSEstab",
 };
 
 static long long tcplat_read(enum tcplat_file which)
@@ -729,11 +729,11 @@ out:
 #define FMT_NOT_FORCED \
 	"%s/%s: the widener never fired (tcplat widen_hits %s): race not forced, no verdict\n"
 #define FMT_CLOSED_ACK \
-	"%s/%s: %lld SYNs met a closing socket and were answered by it (TcpExtTCPSynClosedAck): not counted as stale peers\n"
+	"%s/%s: %lld SYNs met the connection's socket and were answered by it (TcpExtTCPSYNChallenge): not counted as stale peers\n"
 #define FMT_HITS \
 	"  hits %lu (%.2f%%): SYN retransmit %lu (late %lu), RST to SYN %lu, FIN retransmit %lu, slow close %lu; >=100ms %lu, >=1s %lu\n"
 #define FMT_COUNTERS \
-	"  TcpExtTCPSynRetrans +%s, TcpExtTCPTWRelookup +%s, tcplat closed_sk_segments +%s\n"
+	"  TcpExtTCPSynRetrans +%s, TcpExtTCPClosedRelookup +%s, tcplat closed_sk_segments +%s\n"
 
 static const char *mode_name(enum close_mode m)
 {
@@ -840,8 +840,8 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	mib_snapshot(mib0);
 	syn0 = mib_get(mib0, "TCPSynRetrans");
-	twr0 = mib_get(mib0, "TCPTWRelookup");
-	cack0 = mib_get(mib0, "TCPSynClosedAck");
+	twr0 = mib_get(mib0, "TCPClosedRelookup");
+	cack0 = mib_get(mib0, "TCPSYNChallenge");
 
 	err = pthread_create(&srv, NULL, server_thread, &r);
 	if (err) {
@@ -901,11 +901,11 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	mib_snapshot(mib1);
 	syn1 = mib_get(mib1, "TCPSynRetrans");
-	twr1 = mib_get(mib1, "TCPTWRelookup");
+	twr1 = mib_get(mib1, "TCPClosedRelookup");
 	csk1 = tcplat_read(TL_CLOSED_SK);
 	d_syn = delta(syn0, syn1);
 	d_twr = delta(twr0, twr1);
-	d_cack = delta(cack0, mib_get(mib1, "TCPSynClosedAck"));
+	d_cack = delta(cack0, mib_get(mib1, "TCPSYNChallenge"));
 	d_csk = delta(csk0, csk1);
 	d_whit = delta(whit0, tcplat_read(TL_WIDEN_HITS));
 	d_fw2 = delta(fw20, tcplat_read(TL_FW2_TW));
@@ -930,9 +930,11 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	}
 	pct = n ? 100.0 * hits / n : 0.0;
 	/*
-	 * Proven hits less the SYNs that a closed socket answered on a kernel
-	 * with that fix (TcpExtTCPSynClosedAck): a SYN retransmission, but no
-	 * stale timewait peer.  The summary's "stale" key.
+	 * Proven hits less the SYNs that the connection's own socket answered
+	 * with an ACK (TcpExtTCPSYNChallenge: a live socket, or, on a kernel
+	 * with the series, one that the client's RST closed while the SYN
+	 * waited in its backlog): a SYN retransmission, but no stale timewait
+	 * peer.  The summary's "stale" key.
 	 */
 	stale = proven;
 	if (d_cack > 0)
@@ -1033,9 +1035,9 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	case EXPECT_FIXED:
 		/*
 		 * A SYN that met the server socket while the client's RST
-		 * was closing it is answered by the closed socket on a kernel
-		 * with that fix (TcpExtTCPSynClosedAck) and resent at once:
-		 * a SYN retransmission, but no stale timewait peer.
+		 * was closing it is answered by that socket
+		 * (TcpExtTCPSYNChallenge) and resent at once: a SYN
+		 * retransmission, but no stale timewait peer.
 		 */
 		if (d_cack > 0)
 			ksft_print_msg(FMT_CLOSED_ACK, r.fname, mode_name(o->mode), d_cack);
@@ -1045,7 +1047,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 			failed = true;
 		}
 		if (d_twr <= 0) {
-			ksft_print_msg("%s/%s: TcpExtTCPTWRelookup %s: fix inactive\n",
+			ksft_print_msg("%s/%s: TcpExtTCPClosedRelookup %s: fix inactive\n",
 				       r.fname, mode_name(o->mode),
 				       d_twr < 0 ? "missing" : "did not move");
 			failed = true;

@@ -4,7 +4,7 @@
  * while the lock holder turned that socket into a FIN_WAIT2 timewait
  * socket, used to be discarded by the dead full socket: the timewait socket
  * never saw it and answered the peer's next SYN with a stale ACK.  The fix
- * re-looks-up the socket under the lock and counts TcpExtTCPTWRelookup.
+ * re-looks-up the socket under the lock and counts TcpExtTCPClosedRelookup.
  *
  * The race window is a few hundred nanoseconds, so this test widens it
  * without any module: a socket filter on the server's socket (it runs in
@@ -215,7 +215,7 @@ TEST_F(tw, relookup)
 
 		ASSERT_GT(ATTEMPTS, attempt)
 			TH_LOG("only %d of %d attempts forced and conclusive", trial, attempt);
-		before = tcpext_count("TCPTWRelookup");
+		before = tcpext_count("TCPClosedRelookup");
 		pin(1);
 		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
 		ASSERT_EQ(0, pipe(c.go));
@@ -233,7 +233,7 @@ TEST_F(tw, relookup)
 		/* Half-close; the client's ACK makes this FIN_WAIT2. */
 		ASSERT_EQ(0, shutdown(sfd, SHUT_WR));
 		sw.fd = sfd;
-		sw.state = TCP_FIN_WAIT2;
+		sw.state = BPF_TCP_FIN_WAIT2;
 		ASSERT_TRUE(wait_for(state_done, &sw))
 			TH_LOG("server socket never reached FIN_WAIT2");
 
@@ -261,7 +261,7 @@ TEST_F(tw, relookup)
 		 * hold, as under KASAN in TCG) is retried; the counter's move
 		 * is shown.
 		 */
-		after = tcpext_count("TCPTWRelookup");
+		after = tcpext_count("TCPClosedRelookup");
 		if (closed >= hw.h.end_ns) {
 			TH_LOG("attempt %d: not forced: %s released %llu us before close() (+%ld)",
 			       attempt, what, (closed - hw.h.end_ns) / 1000,
@@ -293,17 +293,19 @@ TEST_F(tw, relookup)
 		EXPECT_EQ(variant->rst ? -1 : STATE_TIME_WAIT, state);
 
 		/* The path taken, checked after the state so that a kernel
-		 * without the fix shows the lost segments first.
+		 * without the fix shows the lost segments first.  At least
+		 * one: the counter also counts a segment of another
+		 * connection of the test that lost the same race on its own.
 		 */
 		if (before < 0 || after < 0)
 			missing++;
 		else
-			EXPECT_EQ(before + 1, after)
-				TH_LOG("trial %d: TcpExtTCPTWRelookup rose by %ld, want 1",
+			EXPECT_LE(before + 1, after)
+				TH_LOG("trial %d: TcpExtTCPClosedRelookup rose by %ld, want >= 1",
 				       trial, after - before);
 		trial++;
 	}
-	ASSERT_EQ(0, missing) TH_LOG("no TcpExtTCPTWRelookup: kernel without the fix");
+	ASSERT_EQ(0, missing) TH_LOG("no TcpExtTCPClosedRelookup: kernel without the fix");
 }
 
 TEST_HARNESS_MAIN

@@ -88,7 +88,7 @@ else
 	check "tcp-close-race: no SYN lost from the backlog" absent "$out" "@drops[1, 1]"
 	check "tcp-close-race: 3 backlog SYNs answered by the closed socket" is "$out" "@drops[1, 5]" 3
 	check "tcp-close-race: 3 rescues counted" \
-		is "$out" "@rescued[SYN answered with an ACK by the closed socket (TCPSynClosedAck)]" 3
+		is "$out" "@rescued[SYN answered with an ACK by the closed socket (TCPChallengeACK)]" 3
 fi
 
 out=$("$here/tcp-stale-ack" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
