@@ -21,10 +21,6 @@
 #define TCPHDR_FIN	0x01
 #define TCPHDR_RST	0x04
 
-/* Stores the test thread must see in this order (see hold()). */
-#define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
-#define READ_ONCE(x)		(*(volatile typeof(x) *)&(x))
-
 char _license[] SEC("license") = "GPL";
 
 struct {
@@ -45,7 +41,7 @@ static struct hold *armed_hold(void)
 	struct hold *h;
 
 	h = bpf_map_lookup_elem(&hold_map, &key);
-	return h && READ_ONCE(h->armed) ? h : NULL;
+	return h && h->armed ? h : NULL;
 }
 
 /* bpf_loop() callback: stop once the deadline at @ctx has passed. */
@@ -57,19 +53,21 @@ static long hold_wait(__u64 index, void *ctx)
 /*
  * Disarm, record the start, count the hold (after the start, so that a
  * thread that sees the count also sees a start_ns older than anything it
- * does next), busy-wait HOLD_NS, record the end.
+ * does next), busy-wait HOLD_NS, record the end.  The barriers keep the
+ * compiler from reordering the stores that the test reads.
  */
 static __always_inline void hold(struct hold *h)
 {
 	__u64 deadline;
 
-	WRITE_ONCE(h->armed, 0);
+	h->armed = 0;
 	deadline = bpf_ktime_get_ns();
-	WRITE_ONCE(h->start_ns, deadline);
+	h->start_ns = deadline;
+	barrier();
+	h->held++;
 	deadline += HOLD_NS;
-	WRITE_ONCE(h->held, READ_ONCE(h->held) + 1);
 	bpf_loop(1 << 23, hold_wait, &deadline, 0);
-	WRITE_ONCE(h->end_ns, bpf_ktime_get_ns());
+	h->end_ns = bpf_ktime_get_ns();
 }
 
 /* For an armed map, a FIN or RST is held; every segment is kept whole. */

@@ -47,7 +47,8 @@ int hold_open(struct hold_bpf *hb, const char *obj, const char *prog)
 	int err;
 
 	memset(hb, 0, sizeof(*hb));
-	hb->map_fd = hb->prog_fd = -1;
+	hb->map_fd = -1;
+	hb->prog_fd = -1;
 	libbpf_set_print(hold_print);
 	/* Beside the binary: the tests run from any folder. */
 	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -88,7 +89,8 @@ void hold_close(struct hold_bpf *hb)
 	bpf_link__destroy(hb->link);
 	bpf_object__close(hb->obj);
 	memset(hb, 0, sizeof(*hb));
-	hb->map_fd = hb->prog_fd = -1;
+	hb->map_fd = -1;
+	hb->prog_fd = -1;
 }
 
 int hold_write(int map_fd, const struct hold *h)
