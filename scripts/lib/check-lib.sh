@@ -201,7 +201,8 @@ check_selftest_sync() {
 		fi
 	done < <(git -C "$st" diff --name-only --diff-filter=A pristine "$commit" -- tools/testing/selftests/net/)
 	echo "$n files compared"
-	for f in tcp_tw_relookup.c tcp_syn_closed.c tcp_rcvbuf_bound.c tcp_hold.h; do
+	for f in tcp_tw_relookup.c tcp_syn_closed.c tcp_rcvbuf_bound.c tcp_hold.h \
+		tcp_hold.c tcp_hold.bpf.c tcp_hold_common.h; do
 		git -C "$st" cat-file -e "$commit:tools/testing/selftests/net/$f" 2>/dev/null ||
 			{ echo "the series does not add $f"; return 1; }
 	done
