@@ -14,7 +14,7 @@
  *
  * The window is a few instructions wide, so a BPF program on a kprobe at
  * the entry of tcp_v{4,6}_do_rcv() (after tcp_v{4,6}_rcv() saw TCP_LISTEN)
- * holds the listener's SYN in a bounded bpf_loop() busy-wait (tcp_hold.h)
+ * holds the listener's SYN in a bounded bpf_loop() busy-wait (tcp_hold.bpf.c)
  * while the test closes the listener from another CPU.  The SYN is sent
  * from a raw socket, from a port without a socket, and a packet socket on
  * lo records every TCP segment from the listener's port to it:
@@ -28,8 +28,8 @@
  * A kernel without the series passes (it sends nothing); so does the
  * series whose closed-socket ACK is restricted to the backlog.  IPv4 and
  * IPv6, three trials each, in a private network namespace; root, two
- * CPUs and x86_64 (the kprobe program reads the first argument from
- * struct pt_regs), else skipped.
+ * CPUs, the kernel's BTF (CO-RE) and x86_64 (the kprobe program reads the
+ * first argument from struct pt_regs), else skipped.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

@@ -19,14 +19,15 @@
  *
  * The windows are short, so this test widens each without any module: a
  * BPF program on a raw tracepoint holds the server's socket in a bounded
- * bpf_loop() busy-wait (tcp_hold.h), under the socket lock: while it
+ * bpf_loop() busy-wait (tcp_hold.bpf.c), under the socket lock: while it
  * processes the RST (softirq), or while recv() owns it (backlog; not
  * close(), whose FIN would reach the client's new SYN-SENT socket and act
  * as a stale ACK).  Each trial first checks that the scenario happened (the
  * client's SYN was sent while the socket was held), then the verdict:
  * connect() completes without waiting for the 1-second retransmission.
- * IPv4 and IPv6, in a private network namespace over loopback.  Needs root
- * and two CPUs.
+ * IPv4 and IPv6, in a private network namespace over loopback.  Needs root,
+ * two CPUs, BPF on raw tracepoints and the kernel's BTF (the program reads
+ * the socket's local port with CO-RE).
  */
 #define _GNU_SOURCE
 #include <bpf/libbpf.h>

@@ -9,7 +9,7 @@
  * The race window is a few hundred nanoseconds, so this test widens it
  * without any module: a socket filter on the server's socket (it runs in
  * tcp_filter(), before bh_lock_sock_nested()) holds one armed FIN or RST
- * in a bounded bpf_loop() busy-wait (tcp_hold.h).  While it is held, the
+ * in a bounded bpf_loop() busy-wait (tcp_hold.bpf.c).  While it is held, the
  * server calls close() on its half-closed FIN_WAIT2 socket, which makes the
  * timewait socket.  Each trial first checks that this happened (the close
  * returned while the segment was held; an attempt where it did not is
@@ -20,7 +20,8 @@
  * first one: the test raises the minimum RTO of its network namespace to
  * 5 s, which a slow or loaded machine does not reach, and retries an
  * attempt whose verdict came later than that.  IPv4 and IPv6, RST and FIN,
- * in a private network namespace over loopback.  Needs root and two CPUs.
+ * in a private network namespace over loopback.  Needs root, two CPUs and
+ * the kernel's BTF (the BPF object has CO-RE relocations).
  */
 #define _GNU_SOURCE
 #include "tcp_hold.h"
