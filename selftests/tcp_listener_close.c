@@ -14,7 +14,7 @@
  *
  * The window is a few instructions wide, so a BPF program on a kprobe at
  * the entry of tcp_v{4,6}_do_rcv() (after tcp_v{4,6}_rcv() saw TCP_LISTEN)
- * holds the listener's SYN in a bounded bpf_loop() busy-wait (tcp_hold.h)
+ * holds the listener's SYN in a bounded bpf_loop() busy-wait (tcp_hold.bpf.c)
  * while the test closes the listener from another CPU.  The SYN is sent
  * from a raw socket, from a port without a socket, and a packet socket on
  * lo records every TCP segment from the listener's port to it:
@@ -28,63 +28,24 @@
  * A kernel without the series passes (it sends nothing); so does the
  * series whose closed-socket ACK is restricted to the backlog.  IPv4 and
  * IPv6, three trials each, in a private network namespace; root, two
- * CPUs and x86_64 (the kprobe program reads the first argument from
- * struct pt_regs), else skipped.
+ * CPUs, the kernel's BTF (CO-RE) and x86_64 (the kprobe program reads the
+ * first argument from struct pt_regs), else skipped.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/ipv6.h>
-#include <linux/perf_event.h>
 #include <netinet/ip.h>
+#include <bpf/libbpf.h>
 
 #include "tcp_hold.h"
 #include "kselftest_harness.h"
-
-#ifdef __x86_64__
-#include <asm/ptrace.h>
-/* The first argument (the sock) in the kprobe's struct pt_regs. */
-#define PT_REGS_ARG1	offsetof(struct pt_regs, rdi)
-#else
-#define PT_REGS_ARG1	0	/* not used: the test skips */
-#endif
 
 #define TRIALS		3
 #define ATTEMPTS	(TRIALS + 3)
 /* How long replies to the SYN may take to show up after the hold. */
 #define REPLY_WAIT_US	(200 * 1000)
-
-/* A kprobe perf event at @func running @prog_fd; -1 on error (errno). */
-static int kprobe_attach(const char *func, int prog_fd)
-{
-	struct perf_event_attr pa;
-	int type, fd;
-	FILE *f;
-
-	f = fopen("/sys/bus/event_source/devices/kprobe/type", "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &type) != 1) {
-		fclose(f);
-		errno = EINVAL;
-		return -1;
-	}
-	fclose(f);
-	memset(&pa, 0, sizeof(pa));
-	pa.size = sizeof(pa);
-	pa.type = type;
-	pa.kprobe_func = (unsigned long)func;
-	fd = syscall(__NR_perf_event_open, &pa, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
-	    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static __u16 csum_fold32(__u32 sum)
 {
@@ -216,9 +177,7 @@ static void count_replies(int pfd, int lport, int rport, struct replies *r)
 
 FIXTURE(lclose)
 {
-	int map_fd;
-	int prog_fd;
-	int kp_fd;
+	struct hold_bpf hb;
 	int pfd;
 };
 
@@ -239,10 +198,9 @@ FIXTURE_VARIANT_ADD(lclose, ipv6) {
 FIXTURE_SETUP(lclose)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
-	bool btf;
-	long off;
+	const char *why;
 
-	self->kp_fd = -1;
+	self->pfd = -1;
 #ifndef __x86_64__
 	SKIP(return, "x86_64 only: the kprobe reads struct pt_regs");
 #endif
@@ -250,25 +208,24 @@ FIXTURE_SETUP(lclose)
 		SKIP(return, "needs root (network namespace, BPF, kprobes)");
 	if (!pick_cpus())
 		SKIP(return, "needs two CPUs: the SYN and close() race");
-	if (!prog_type_ok(BPF_PROG_TYPE_KPROBE))
-		SKIP(return, "needs BPF on kprobes (CONFIG_BPF_EVENTS)");
+	why = hold_unsupported(BPF_PROG_TYPE_KPROBE);
+	if (why)
+		SKIP(return, "%s", why);
 	if (access("/sys/bus/event_source/devices/kprobe/type", R_OK))
 		SKIP(return, "needs kprobe perf events (CONFIG_KPROBE_EVENTS)");
-	off = skc_num_offset(&btf);
-	if (!btf)
-		TH_LOG("no kernel BTF: skc_num taken at offset %ld", off);
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 
-	self->map_fd = map_create();
-	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	/* Held at the entry of tcp_v{4,6}_do_rcv(), the sock its argument. */
-	self->prog_fd = load_port_holder(self->map_fd, BPF_PROG_TYPE_KPROBE,
-					 PT_REGS_ARG1, off);
-	ASSERT_LE(0, self->prog_fd) TH_LOG("the hold program did not load");
-	self->kp_fd = kprobe_attach(variant->func, self->prog_fd);
-	ASSERT_LE(0, self->kp_fd) TH_LOG("kprobe on %s: %s", variant->func,
-					 strerror(errno));
+	/* Held at the entry of tcp_v{4,6}_do_rcv(), the sock its argument
+	 * (tcp_listener_close.bpf.c).
+	 */
+	ASSERT_EQ(0, hold_open(&self->hb, "tcp_listener_close.bpf.o",
+			       "hold_port_kprobe"))
+		TH_LOG("the hold program did not load");
+	self->hb.link = bpf_program__attach_kprobe(self->hb.prog, false,
+						   variant->func);
+	ASSERT_NE(NULL, self->hb.link) TH_LOG("kprobe on %s: %s",
+					      variant->func, strerror(errno));
 
 	self->pfd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
 	ASSERT_LE(0, self->pfd) TH_LOG("packet socket: %s", strerror(errno));
@@ -279,12 +236,9 @@ FIXTURE_SETUP(lclose)
 
 FIXTURE_TEARDOWN(lclose)
 {
-	if (self->kp_fd < 0)
-		return;
-	close(self->pfd);
-	close(self->kp_fd);
-	close(self->prog_fd);
-	close(self->map_fd);
+	if (self->pfd >= 0)
+		close(self->pfd);
+	hold_close(&self->hb);
 }
 
 TEST_F(lclose, no_ack_from_closed_listener)
@@ -292,7 +246,7 @@ TEST_F(lclose, no_ack_from_closed_listener)
 	int trial = 0, attempt;
 
 	for (attempt = 0; trial < TRIALS; attempt++) {
-		struct held_wait hw = { .map_fd = self->map_fd, .want_end = true };
+		struct held_wait hw = { .map_fd = self->hb.map_fd, .want_end = true };
 		struct sender s = { .family = variant->family };
 		struct sockaddr_storage addr;
 		struct hold h = { .armed = 0 };
@@ -317,7 +271,7 @@ TEST_F(lclose, no_ack_from_closed_listener)
 
 		h.armed = 1;
 		h.port = s.dport;
-		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		ASSERT_EQ(0, hold_write(self->hb.map_fd, &h));
 		/* The SYN, sent from the second CPU, is processed there in
 		 * softirq and held at the entry of tcp_v{4,6}_do_rcv();
 		 * meanwhile the first CPU closes the listener.

@@ -19,16 +19,19 @@
  *
  * The windows are short, so this test widens each without any module: a
  * BPF program on a raw tracepoint holds the server's socket in a bounded
- * bpf_loop() busy-wait (tcp_hold.h), under the socket lock: while it
+ * bpf_loop() busy-wait (tcp_hold.bpf.c), under the socket lock: while it
  * processes the RST (softirq), or while recv() owns it (backlog; not
  * close(), whose FIN would reach the client's new SYN-SENT socket and act
  * as a stale ACK).  Each trial first checks that the scenario happened (the
  * client's SYN was sent while the socket was held), then the verdict:
  * connect() completes without waiting for the 1-second retransmission.
- * IPv4 and IPv6, in a private network namespace over loopback.  Needs root
- * and two CPUs.
+ * IPv4 and IPv6, in a private network namespace over loopback.  Needs root,
+ * two CPUs, BPF on raw tracepoints and the kernel's BTF (the program reads
+ * the socket's local port with CO-RE).
  */
 #define _GNU_SOURCE
+#include <bpf/libbpf.h>
+
 #include "tcp_hold.h"
 #include "kselftest_harness.h"
 
@@ -124,9 +127,7 @@ static void *client_when_held(void *arg)
 
 FIXTURE(syn)
 {
-	int map_fd;
-	int prog_fd;
-	int tp_fd;
+	struct hold_bpf hb;
 	int lfd;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -157,41 +158,32 @@ FIXTURE_VARIANT_ADD(syn, ipv6_backlog) {
 
 FIXTURE_SETUP(syn)
 {
-	union bpf_attr attr;
-	bool btf;
-	long off;
+	const char *tp = variant->softirq ? "tcp_receive_reset" :
+					    "tcp_rcv_space_adjust";
+	const char *why;
 
-	self->tp_fd = -1;
+	self->lfd = -1;
 	if (geteuid())
 		SKIP(return, "needs root (network namespace, BPF)");
 	if (!pick_cpus())
 		SKIP(return, "needs two CPUs: the RST and the SYN race");
-	if (!prog_type_ok(BPF_PROG_TYPE_RAW_TRACEPOINT))
-		SKIP(return, "needs BPF on raw tracepoints (CONFIG_BPF_EVENTS)");
-	off = skc_num_offset(&btf);
-	if (!btf)
-		TH_LOG("no kernel BTF: skc_num taken at offset %ld", off);
+	why = hold_unsupported(BPF_PROG_TYPE_RAW_TRACEPOINT);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 
-	self->map_fd = map_create();
-	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	/* The widening program, on a raw tracepoint that fires under the
-	 * server socket's lock, the sock its first argument:
+	/* The widening program (tcp_hold.bpf.c), on a raw tracepoint that
+	 * fires under the server socket's lock, the sock its first argument:
 	 * tcp:tcp_receive_reset (softirq: the RST is being processed, the
 	 * socket is still in the ehash) or tcp:tcp_rcv_space_adjust
 	 * (backlog: recv() owns the socket and has just copied data).
 	 */
-	self->prog_fd = load_port_holder(self->map_fd,
-					 BPF_PROG_TYPE_RAW_TRACEPOINT, 0, off);
-	ASSERT_LE(0, self->prog_fd) TH_LOG("the widening program did not load");
-	memset(&attr, 0, sizeof(attr));
-	attr.raw_tracepoint.name = (unsigned long)(variant->softirq ?
-		"tcp_receive_reset" : "tcp_rcv_space_adjust");
-	attr.raw_tracepoint.prog_fd = self->prog_fd;
-	self->tp_fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr);
-	ASSERT_LE(0, self->tp_fd) TH_LOG("BPF_RAW_TRACEPOINT_OPEN: %s",
-					 strerror(errno));
+	ASSERT_EQ(0, hold_open(&self->hb, "tcp_hold.bpf.o", "hold_port_raw_tp"))
+		TH_LOG("the widening program did not load");
+	self->hb.link = bpf_program__attach_raw_tracepoint(self->hb.prog, tp);
+	ASSERT_NE(NULL, self->hb.link) TH_LOG("raw tracepoint %s: %s", tp,
+					      strerror(errno));
 
 	self->lfd = loopback_listener(variant->family, &self->addr, &self->addrlen);
 	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
@@ -199,12 +191,9 @@ FIXTURE_SETUP(syn)
 
 FIXTURE_TEARDOWN(syn)
 {
-	if (self->tp_fd < 0)
-		return;
-	close(self->lfd);
-	close(self->tp_fd);
-	close(self->prog_fd);
-	close(self->map_fd);
+	if (self->lfd >= 0)
+		close(self->lfd);
+	hold_close(&self->hb);
 }
 
 TEST_F(syn, reaches_listener)
@@ -216,9 +205,9 @@ TEST_F(syn, reaches_listener)
 	for (attempt = 0; trial < TRIALS; attempt++) {
 		struct client c = {
 			.family = variant->family, .addrlen = self->addrlen,
-			.map_fd = self->map_fd, .softirq = variant->softirq,
+			.map_fd = self->hb.map_fd, .softirq = variant->softirq,
 		};
-		struct held_wait hw = { .map_fd = self->map_fd, .want_end = true };
+		struct held_wait hw = { .map_fd = self->hb.map_fd, .want_end = true };
 		struct hold h = { .armed = 0 };
 		pthread_t thr;
 		int sfd, sport;
@@ -228,7 +217,7 @@ TEST_F(syn, reaches_listener)
 		before = tcpext_count(variant->counter);
 		memcpy(&c.addr, &self->addr, sizeof(c.addr));
 		ASSERT_EQ(0, pin(1));
-		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		ASSERT_EQ(0, hold_write(self->hb.map_fd, &h));
 		c.fd = socket(variant->family, SOCK_STREAM, 0);
 		ASSERT_LE(0, c.fd);
 		ASSERT_EQ(0, connect(c.fd, (struct sockaddr *)&self->addr,
@@ -240,7 +229,7 @@ TEST_F(syn, reaches_listener)
 
 		h.armed = 1;
 		h.port = sport;
-		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		ASSERT_EQ(0, hold_write(self->hb.map_fd, &h));
 		if (variant->softirq) {
 			/* The SYN from the second CPU waits for the lock
 			 * that the RST, processed on the first, holds while the server

@@ -9,7 +9,7 @@
  * The race window is a few hundred nanoseconds, so this test widens it
  * without any module: a socket filter on the server's socket (it runs in
  * tcp_filter(), before bh_lock_sock_nested()) holds one armed FIN or RST
- * in a bounded bpf_loop() busy-wait (tcp_hold.h).  While it is held, the
+ * in a bounded bpf_loop() busy-wait (tcp_hold.bpf.c).  While it is held, the
  * server calls close() on its half-closed FIN_WAIT2 socket, which makes the
  * timewait socket.  Each trial first checks that this happened (the close
  * returned while the segment was held; an attempt where it did not is
@@ -20,7 +20,8 @@
  * first one: the test raises the minimum RTO of its network namespace to
  * 5 s, which a slow or loaded machine does not reach, and retries an
  * attempt whose verdict came later than that.  IPv4 and IPv6, RST and FIN,
- * in a private network namespace over loopback.  Needs root and two CPUs.
+ * in a private network namespace over loopback.  Needs root, two CPUs and
+ * the kernel's BTF (the BPF object has CO-RE relocations).
  */
 #define _GNU_SOURCE
 #include "tcp_hold.h"
@@ -45,33 +46,6 @@
 #define TCPHDR_RST	0x04
 #define STATE_FIN_WAIT2	5
 #define STATE_TIME_WAIT	6
-
-/*
- * The socket filter.  For an armed map and a FIN or RST: hold it
- * (emit_hold()).  Every segment is kept whole.
- */
-static int load_filter(int map_fd)
-{
-	struct prog p = { .n = 0 };
-
-	emit(&p, MOV64_IMM(R2, 13));			/* TCP flags byte */
-	emit(&p, MOV64_REG(R3, R10));
-	emit(&p, ADD64_IMM(R3, -8));
-	emit(&p, MOV64_IMM(R4, 1));
-	emit(&p, CALL(BPF_FUNC_skb_load_bytes));
-	emit_jump_out(&p, JNE_IMM(R0, 0, 0));
-	emit(&p, LDX(BPF_B, R7, R10, -8));
-	emit(&p, AND64_IMM(R7, TCPHDR_FIN | TCPHDR_RST));
-	emit_jump_out(&p, JEQ_IMM(R7, 0, 0));
-	emit_map_value(&p, map_fd);
-	emit(&p, LDX(BPF_DW, R1, R9, offsetof(struct hold, armed)));
-	emit_jump_out(&p, JEQ_IMM(R1, 0, 0));
-	emit_hold(&p);
-	emit_out(&p);
-	emit(&p, MOV32_IMM(R0, -1));
-	emit(&p, EXIT());
-	return load_prog(&p, BPF_PROG_TYPE_SOCKET_FILTER);
-}
 
 /* The client side of one trial, on a CPU other than the server's: read the
  * server's FIN, wait for "go", then close the connected socket with a RST
@@ -138,8 +112,7 @@ static __u64 raise_rto_min(void)
 FIXTURE(tw)
 {
 	__u64 rto_min_ns;
-	int map_fd;
-	int prog_fd;
+	struct hold_bpf hb;
 	int lfd;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -158,10 +131,16 @@ FIXTURE_VARIANT_ADD(tw, ipv6_fin) { .family = AF_INET6, .rst = false };
 
 FIXTURE_SETUP(tw)
 {
+	const char *why;
+
+	self->lfd = -1;
 	if (geteuid())
 		SKIP(return, "needs root (network namespace, BPF)");
 	if (!pick_cpus())
 		SKIP(return, "needs two CPUs: the segment and the close race");
+	why = hold_unsupported(BPF_PROG_TYPE_SOCKET_FILTER);
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, set_lo_up());
 	self->rto_min_ns = raise_rto_min();
@@ -170,10 +149,9 @@ FIXTURE_SETUP(tw)
 		       strerror(errno));
 	TH_LOG("minimum RTO %llu ms", self->rto_min_ns / 1000000);
 
-	self->map_fd = map_create();
-	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE: %s", strerror(errno));
-	self->prog_fd = load_filter(self->map_fd);
-	ASSERT_LE(0, self->prog_fd) TH_LOG("the widening filter did not load");
+	/* The widening filter: holds an armed FIN or RST (tcp_hold.bpf.c). */
+	ASSERT_EQ(0, hold_open(&self->hb, "tcp_hold.bpf.o", "hold_fin_rst"))
+		TH_LOG("the widening filter did not load");
 
 	self->lfd = loopback_listener(variant->family, &self->addr, &self->addrlen);
 	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
@@ -181,9 +159,9 @@ FIXTURE_SETUP(tw)
 
 FIXTURE_TEARDOWN(tw)
 {
-	close(self->lfd);
-	close(self->prog_fd);
-	close(self->map_fd);
+	if (self->lfd >= 0)
+		close(self->lfd);
+	hold_close(&self->hb);
 }
 
 struct state_wait {
@@ -205,7 +183,7 @@ TEST_F(tw, relookup)
 	int trial = 0, attempt;
 
 	for (attempt = 0; trial < TRIALS; attempt++) {
-		struct held_wait hw = { .map_fd = self->map_fd };
+		struct held_wait hw = { .map_fd = self->hb.map_fd };
 		struct hold h = { .armed = 0 };
 		struct client c = { .rst = variant->rst };
 		int sfd, sport, cport, state;
@@ -217,7 +195,7 @@ TEST_F(tw, relookup)
 			TH_LOG("only %d of %d attempts forced and conclusive", trial, attempt);
 		before = tcpext_count("TCPClosedRelookup");
 		pin(1);
-		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		ASSERT_EQ(0, hold_write(self->hb.map_fd, &h));
 		ASSERT_EQ(0, pipe(c.go));
 		c.fd = socket(variant->family, SOCK_STREAM, 0);
 		ASSERT_LE(0, c.fd);
@@ -227,7 +205,7 @@ TEST_F(tw, relookup)
 		sport = port_of(sfd, 0);
 		cport = port_of(sfd, 1);
 		ASSERT_EQ(0, setsockopt(sfd, SOL_SOCKET, SO_ATTACH_BPF,
-					&self->prog_fd, sizeof(self->prog_fd)));
+					&self->hb.prog_fd, sizeof(self->hb.prog_fd)));
 		ASSERT_EQ(0, pthread_create(&thr, NULL, client_run, &c));
 
 		/* Half-close; the client's ACK makes this FIN_WAIT2. */
@@ -241,7 +219,7 @@ TEST_F(tw, relookup)
 		 * socket while the client's FIN/RST is held before the lock.
 		 */
 		h.armed = 1;
-		ASSERT_EQ(0, map_rw(self->map_fd, &h, BPF_MAP_UPDATE_ELEM));
+		ASSERT_EQ(0, hold_write(self->hb.map_fd, &h));
 		go_ns = now_ns();
 		ASSERT_EQ(1, write(c.go[1], "g", 1));
 		ASSERT_TRUE(wait_for(held_done, &hw))
