@@ -1257,6 +1257,88 @@ static int open_peer(struct peer *p, int family, char *why, size_t sz)
 	return 0;
 }
 
+/* ---- a hole below a retracted window (patch 0006) ------------------------ */
+
+/* Send @len bytes at @seq from the peer and wait for the kernel's ACK. */
+static int data_ack(struct conn *c, unsigned int seq, unsigned int len,
+		    struct seg *r)
+{
+	struct seg s = { .flags = F_PSH | F_ACK, .seq = seq, .ack = c->K, .len = len };
+
+	return send_seg(c, &s, false) ||
+	       wait_seg(c, F_ACK, true, c->K, r, "ACK of the peer's data");
+}
+
+/*
+ * With net.ipv4.tcp_shrink_window=1 and the smallest SO_RCVBUF, a few
+ * out-of-order bytes, one skb each, fill sk_rcvbuf and the kernel retracts
+ * its window to zero while a hole is open below them.  The two bytes that
+ * fill the hole lie inside the window offered before: they must be queued
+ * (ACK of all five bytes), not dropped at the zero window (ACK of none),
+ * which would stall the connection for good, since the reader has nothing
+ * to read.  The packetdrill script of patch 0007 checks the same.
+ */
+static void run_hole(struct peer *p)
+{
+	static const unsigned char o[] = { 2, 4, 1400 >> 8, 1400 & 0xff, 1, 3, 3, 7 };
+	const char *fam = family_name(p->family);
+	struct conn c = { .p = p, .fd = -1 };
+	struct seg s = { .flags = F_SYN }, r;
+	const char *path = "/proc/sys/net/ipv4/tcp_shrink_window";
+	int rcvbuf = 2304, i;
+	char old[16], byte;
+	unsigned int P0;
+
+	if (sysctl_read(path, old, sizeof(old)) || sysctl_write(path, "1")) {
+		ksft_test_result_skip("%s hole below a retracted window: no %s\n", fam, path);
+		return;
+	}
+	c.kport = KPORT;
+	c.pport = next_pport++;
+	s.seq = random();
+	if (send_seg_opt(&c, &s, o, sizeof(o)) ||
+	    wait_seg(&c, F_SYN | F_ACK, false, 0, &r, "SYN-ACK"))
+		goto setup;
+	c.P = s.seq + 1;
+	c.K = r.seq + 1;
+	if (ack_it(&c, c.K))
+		goto setup;
+	c.fd = accept_one(p->lfd, 2 * NSEC_PER_SEC);
+	if (c.fd < 0 ||
+	    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    data_ack(&c, c.P, 1, &r) || r.ack != c.P + 1 ||
+	    recv(c.fd, &byte, 1, MSG_DONTWAIT) != 1) {
+		snprintf(c.why, sizeof(c.why), "first byte not delivered");
+		goto setup;
+	}
+	P0 = c.P + 1;
+	for (i = 0; i < 16; i++) {
+		if (data_ack(&c, P0 + 2 + 2 * i, 1, &r) || r.ack != P0)
+			goto setup;
+		if (!r.win)
+			break;
+	}
+	if (r.win) {
+		snprintf(c.why, sizeof(c.why), "window %u, not retracted to 0", r.win);
+		goto setup;
+	}
+	if (data_ack(&c, P0, 2, &r))
+		ksft_test_result_fail("%s hole below a retracted window: %s\n", fam, c.why);
+	else if (r.ack != P0 + 3)
+		ksft_test_result_fail("%s hole below a retracted window: filled, ACK +%u, want +3 (%s)\n",
+				      fam, r.ack - P0, r.ack == P0 ? "dropped at the zero window" : "?");
+	else
+		ksft_test_result_pass("%s hole below a retracted window\n", fam);
+	goto out;
+setup:
+	ksft_test_result_fail("%s hole below a retracted window: setup failed: %s\n",
+			      fam, c.why[0] ? c.why : "handshake");
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	sysctl_write(path, old);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option help[] = {
@@ -1313,7 +1395,7 @@ int main(int argc, char **argv)
 		fams[nf++] = AF_INET6;
 	/* Lines, not blocks: what was printed must reach a log before a panic. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	per_fam = (stale_only ? 0 : S_NUM * NCASES) + NSTALES;
+	per_fam = (stale_only ? 0 : S_NUM * NCASES + 1) + NSTALES;
 	ksft_print_header();
 	ksft_set_plan(nf * per_fam);
 	srandom(now_ns());
@@ -1328,6 +1410,8 @@ int main(int argc, char **argv)
 		for (st = 0; st < S_NUM && !stale_only; st++)
 			for (k = 0; k < NCASES; k++)
 				run_case(&p, st, &cases[k]);
+		if (!stale_only)
+			run_hole(&p);
 		for (k = 0; k < NSTALES; k++)
 			run_stale(&p, &stales[k]);
 		close(p.pkt);

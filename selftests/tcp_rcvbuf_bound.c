@@ -4,9 +4,9 @@
  * sk_rcvbuf (Cloudflare, 2023: "Unbounded memory usage by TCP for receive
  * buffers").  tcp_prune_queue() -> tcp_clamp_window() then raised sk_rcvbuf
  * toward net.ipv4.tcp_rmem[2], prune after prune: 131072 -> 14.6 MB in
- * 20 s with tcp_rmem[2] = 256 MiB.  The fix lets that socket's window shrink
- * instead (TcpExtTCPRcvWndShrink counts each socket switched), with the
- * default net.ipv4.tcp_shrink_window = 0.
+ * 20 s with tcp_rmem[2] = 256 MiB.  With net.ipv4.tcp_shrink_window = 2
+ * that socket retracts its window instead (TcpExtTCPRcvWndShrink counts each
+ * socket switched); the test sets it in the receiver's namespace.
  *
  * The test is that reproducer: over a veth pair between two network
  * namespaces with netem delay (20 ms RTT), a sender writes 1448 bytes every
@@ -17,14 +17,14 @@
  * checks every byte.  First it asserts the scenario: the queue passed
  * sk_rcvbuf (TcpExtPruneCalled rose; a run where it did not, which a loaded
  * host can cause, is repeated on a new connection, five runs at most).
- * Then the verdict: sk_rcvbuf stayed within 2 x tcp_rmem[1] (the fix
+ * Then the verdict: sk_rcvbuf stayed within 2 x tcp_rmem[1] (the policy
  * raises it once, at most to double, for the data the window already
  * offered allows in flight), nothing was collapsed or pruned
  * (TcpExtTCPRcvCollapsed, TcpExtRcvPruned), the stream arrived intact, and
- * TcpExtTCPRcvWndShrink rose by one.  A kernel without
- * the fix fails for the slow readers (sk_rcvbuf grows) and for all of them
- * on the missing counter.  Needs root, ip and tc with netem; run it in a
- * VM.
+ * TcpExtTCPRcvWndShrink rose by one.  A kernel without the policy (where
+ * tcp_shrink_window takes 0 and 1 only) runs the reproducer unchanged and
+ * fails: the slow readers' sk_rcvbuf grows, and the counter is missing.
+ * Needs root, ip and tc with netem; run it in a VM.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -204,7 +204,7 @@ FIXTURE_VARIANT_ADD(rcvbuf, ipv6_none) {
 
 FIXTURE_SETUP(rcvbuf)
 {
-	char buf[64] = TCP_RMEM;
+	char buf[64] = TCP_RMEM, two[] = "2";
 
 	self->s_ns = -1;
 	self->r_ns = -1;
@@ -235,12 +235,10 @@ FIXTURE_SETUP(rcvbuf)
 	ASSERT_EQ(0, sysctl_rw("/proc/sys/net/ipv4/tcp_rmem", buf, sizeof(buf), true))
 		TH_LOG("cannot set net.ipv4.tcp_rmem to \"%s\": %s", TCP_RMEM,
 		       strerror(errno));
-	/* The default configuration: a kernel before 6.5 has no knob. */
-	if (!sysctl_rw("/proc/sys/net/ipv4/tcp_shrink_window", buf, sizeof(buf), false)) {
-		ASSERT_EQ(0, atoi(buf))
-			TH_LOG("net.ipv4.tcp_shrink_window is %d, the test wants the default 0",
-			       atoi(buf));
-	}
+	/* A kernel without the policy runs the reproducer as it is, and fails. */
+	if (sysctl_rw("/proc/sys/net/ipv4/tcp_shrink_window", two, sizeof(two), true))
+		TH_LOG("cannot set net.ipv4.tcp_shrink_window to 2 (%s): kernel without the policy",
+		       strerror(errno));
 }
 
 FIXTURE_TEARDOWN(rcvbuf)
@@ -392,7 +390,7 @@ again:
 		       eof ? "" : ", no EOF within the drain bound");
 
 	/* The path taken: this socket's window was let shrink, once. */
-	ASSERT_LE(0, shrink0) TH_LOG("no TcpExtTCPRcvWndShrink: kernel without the fix");
+	ASSERT_LE(0, shrink0) TH_LOG("no TcpExtTCPRcvWndShrink: kernel without the policy");
 	EXPECT_EQ(shrink0 + 1, shrink1)
 		TH_LOG("TcpExtTCPRcvWndShrink rose by %ld, want 1", shrink1 - shrink0);
 }

@@ -222,8 +222,8 @@ static void usage(FILE *out)
 		"      --switch-s N       alternate period in seconds (default 5; blog: 240)\n"
 		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default %lu,\n"
 		"                         the blog's 256 MiB, window scale 13)\n"
-		"      --shrink-window 0|1  set net.ipv4.tcp_shrink_window (since 6.5) of the\n"
-		"                         receiver; default: leave it (0, the stock behaviour)\n"
+		"      --shrink-window 0|1|2 set net.ipv4.tcp_shrink_window (since 6.5) of the\n"
+		"                         receiver (2: this series); default: leave it\n"
 		"  -s, --size BYTES       sender write size (default 1448)\n"
 		"      --csv FILE         write the 100 ms time series of every test to FILE\n"
 		"  -4                     IPv4 only\n"
@@ -288,7 +288,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->rmem_max = opt_ulong("--rmem-max", optarg, 4096, 1UL << 30);
 			break;
 		case OPT_SHRINK_WINDOW:
-			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 1);
+			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 2);
 			break;
 		case 's':
 			o->size = opt_ulong("-s/--size", optarg, 1, 1 << 20);

@@ -108,7 +108,7 @@ static void usage(FILE *out)
 		"  -t, --time SECONDS     timed run (default 60); then drain and verify\n"
 		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default: leave\n"
 		"                         the kernel's; the blog's is 268435456)\n"
-		"      --shrink-window 0|1  net.ipv4.tcp_shrink_window of the receiver\n"
+		"      --shrink-window 0|1|2 net.ipv4.tcp_shrink_window of the receiver\n"
 		"                         (default: leave it)\n"
 		"      --csv FILE         one line per second: memory sums and peaks\n"
 		"      --switch-s N       alternate readers: slow and fast (33000 B every\n"
@@ -158,7 +158,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->rmem_max = opt_ulong("--rmem-max", optarg, 131072, 1UL << 30);
 			break;
 		case OPT_SHRINK:
-			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 1);
+			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 2);
 			break;
 		case OPT_CSV:
 			if (!optarg[0])

@@ -504,6 +504,21 @@ check_vm_listener_close() {
 	fi
 }
 
+# The series' packetdrill scripts and the kernel's own tcp_rcv_* scripts on
+# a kernel with the series, with net.ipv4.tcp_shrink_window 0 and 2
+# (selftests/packetdrill_vm.sh).  packetdrill is not a Debian package:
+# without $PACKETDRILL (default build/packetdrill/packetdrill) the check
+# is skipped, and says why.
+check_vm_packetdrill() {
+	local base=$1 variant=$2 pd=${PACKETDRILL:-$top/build/packetdrill/packetdrill}
+	if [ ! -x "$pd" ]; then
+		echo "no packetdrill ($pd): not a Debian package, build it from its public source"
+		return 4
+	fi
+	vm_run_on "$base" "$variant" --timeout 900 -- env PACKETDRILL="$pd" \
+		selftests/packetdrill_vm.sh "$top/build/$base/patched"
+}
+
 check_vm_toggle() {
 	local base=$1 variant=${2:-patched} ko
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
