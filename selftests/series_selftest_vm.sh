@@ -23,7 +23,7 @@
 #                     TIME_WAIT (IPv4/IPv6 x RST/FIN)
 #   tcp_syn_closed    patch 0005: SYN lost to a socket that a RST closed
 #                     (IPv4/IPv6 x softirq/backlog)
-#   tcp_rcvbuf_bound  patch 0007: sk_rcvbuf of a slow or idle reader
+#   tcp_rcvbuf_bound  patch 0009: sk_rcvbuf of a slow or idle reader
 #                     (IPv4/IPv6 x slow/none)
 #
 # Used by make check; runs as root in a throwaway VM (scripts/vm-run).
@@ -70,7 +70,7 @@ tcp_rcvbuf_bound)
 	fixed_msg='sk_rcvbuf bounded, nothing collapsed or pruned, every byte delivered'
 	lost_re='sk_rcvbuf grew to'
 	bad_re='scenario not reached\|setup failed\|byte stream corrupted\|sender:\|accept:'
-	nocounter_re='no TcpExtTCPRcvWndShrink: kernel without the fix'
+	nocounter_re='no TcpExtTCPRcvWndShrink: kernel without the policy'
 	;;
 -h | --help) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) die "first argument: tcp_tw_relookup, tcp_syn_closed or tcp_rcvbuf_bound, not '$test'" ;;

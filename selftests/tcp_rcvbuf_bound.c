@@ -28,11 +28,20 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
-#include "tcp_hold.h"
+#include <time.h>
+#include <unistd.h>
 #include "kselftest_harness.h"
 
 #define RUN_S		8		/* the timed phase */
@@ -47,6 +56,37 @@
 #define S_DEV		"rbb1"
 
 static char last_cmd[256];
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* TcpExt counter @name of this network namespace, -1 if the kernel lacks it. */
+static long tcpext_count(const char *name)
+{
+	char names[8192], values[8192], *n, *v, *sn, *sv;
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
+		if (strncmp(names, "TcpExt:", 7))
+			continue;
+		n = strtok_r(names, "\n ", &sn);
+		v = strtok_r(values, "\n ", &sv);
+		for (; n && v; n = strtok_r(NULL, "\n ", &sn), v = strtok_r(NULL, "\n ", &sv))
+			if (!strcmp(n, name))
+				val = strtol(v, NULL, 10);
+	}
+	fclose(f);
+	return val;
+}
 
 /* Run a shell command (its output to stderr); 0 if it exited with 0. */
 static int __printf(1, 2) run(const char *fmt, ...)

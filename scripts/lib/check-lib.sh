@@ -570,7 +570,7 @@ check_vm_bpftrace() {
 		scripts/bpftrace/test-bpftrace.sh --expect "$expect" "${bpftrace_args[@]}"
 }
 
-# The clamp policy of patch 0006 switched in one boot through tcplat
+# The clamp policy of patch 0008 switched in one boot through tcplat
 # (scripts/measure/rcvbuf-ab, 8-second runs of the slow and never-reading
 # readers): "shrink" must keep sk_rcvbuf within 2 x tcp_rmem[1] with every
 # byte delivered, and "grow" must bring the growth back for the slow reader.
