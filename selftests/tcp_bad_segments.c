@@ -205,12 +205,13 @@ static int send_seg_opt(struct conn *c, const struct seg *s,
 	return 0;
 }
 
+/* The peer's SYN options: MSS 1400. */
+static const unsigned char mss_opt[] = { 2, 4, 1400 >> 8, 1400 & 0xff };
+
 /* Send one segment from the peer to the kernel socket of @c. */
 static int send_seg(struct conn *c, const struct seg *s, bool mss)
 {
-	static const unsigned char m[] = { 2, 4, 1400 >> 8, 1400 & 0xff };
-
-	return send_seg_opt(c, s, m, mss ? sizeof(m) : 0);
+	return send_seg_opt(c, s, mss_opt, mss ? sizeof(mss_opt) : 0);
 }
 
 /* The timestamps option (NOP, NOP, TS) at @o: a new TSval, the kernel's last. */
@@ -452,8 +453,11 @@ static int to_syn_sent(struct conn *c)
 	return 0;
 }
 
-/* Drive the connection of @c to state @st; 0 or -1 with c->why. */
-static int reach(struct conn *c, int st)
+/*
+ * Drive the connection of @c to state @st, the peer's SYN carrying the
+ * options @opt (@optlen bytes); 0 or -1 with c->why.
+ */
+static int reach_opt(struct conn *c, int st, const unsigned char *opt, int optlen)
 {
 	struct seg s = { .flags = F_SYN }, r;
 
@@ -462,7 +466,7 @@ static int reach(struct conn *c, int st)
 	c->kport = KPORT;
 	c->pport = next_pport++;
 	s.seq = random();
-	if (send_seg(c, &s, true) ||
+	if (send_seg_opt(c, &s, opt, optlen) ||
 	    wait_seg(c, F_SYN | F_ACK, false, 0, &r, "SYN-ACK"))
 		return -1;
 	c->P = s.seq + 1;
@@ -498,6 +502,12 @@ static int reach(struct conn *c, int st)
 		return kernel_fin(c, true) || ack_it(c, c->K);
 	}
 	return 0;
+}
+
+/* Drive the connection of @c to state @st, the peer's SYN with MSS only. */
+static int reach(struct conn *c, int st)
+{
+	return reach_opt(c, st, mss_opt, sizeof(mss_opt));
 }
 
 /* ---- expectations ----------------------------------------------------------- */
@@ -1283,7 +1293,7 @@ static void run_hole(struct peer *p)
 	static const unsigned char o[] = { 2, 4, 1400 >> 8, 1400 & 0xff, 1, 3, 3, 7 };
 	const char *fam = family_name(p->family);
 	struct conn c = { .p = p, .fd = -1 };
-	struct seg s = { .flags = F_SYN }, r;
+	struct seg r;
 	const char *path = "/proc/sys/net/ipv4/tcp_shrink_window";
 	int rcvbuf = 2304, i;
 	char old[16], byte;
@@ -1293,19 +1303,10 @@ static void run_hole(struct peer *p)
 		ksft_test_result_skip("%s hole below a retracted window: no %s\n", fam, path);
 		return;
 	}
-	c.kport = KPORT;
-	c.pport = next_pport++;
-	s.seq = random();
-	if (send_seg_opt(&c, &s, o, sizeof(o)) ||
-	    wait_seg(&c, F_SYN | F_ACK, false, 0, &r, "SYN-ACK"))
+	/* MSS 1400, NOP, window scale 7: the kernel's window can shrink. */
+	if (reach_opt(&c, S_EST, o, sizeof(o)))
 		goto setup;
-	c.P = s.seq + 1;
-	c.K = r.seq + 1;
-	if (ack_it(&c, c.K))
-		goto setup;
-	c.fd = accept_one(p->lfd, 2 * NSEC_PER_SEC);
-	if (c.fd < 0 ||
-	    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	if (setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
 	    data_ack(&c, c.P, 1, &r) || r.ack != c.P + 1 ||
 	    recv(c.fd, &byte, 1, MSG_DONTWAIT) != 1) {
 		snprintf(c.why, sizeof(c.why), "first byte not delivered");
