@@ -8,23 +8,28 @@
  * that socket retracts its window instead (TcpExtTCPRcvWndShrink counts each
  * socket switched); the test sets it in the receiver's namespace.
  *
- * The test is that reproducer: over a veth pair between two network
- * namespaces with netem delay (20 ms RTT), a sender writes 1448 bytes every
- * millisecond to a receiver that reads 1 byte every millisecond (IPv4 and
- * IPv6) or nothing at all, for RUN_S seconds, with tcp_rmem "4096 131072
- * 268435456" in the receiver's namespace.  It samples sk_rcvbuf and
- * sk_rmem_alloc (SO_MEMINFO) every 100 ms, then drains the stream and
- * checks every byte.  First it asserts the scenario: the queue passed
- * sk_rcvbuf (TcpExtPruneCalled rose; a run where it did not, which a loaded
- * host can cause, is repeated on a new connection, five runs at most).
- * Then the verdict: sk_rcvbuf stayed within 2 x tcp_rmem[1] (the policy
- * raises it once, at most to double, for the data the window already
- * offered allows in flight), nothing was collapsed or pruned
- * (TcpExtTCPRcvCollapsed, TcpExtRcvPruned), the stream arrived intact, and
- * TcpExtTCPRcvWndShrink rose by one.  A kernel without the policy (where
- * tcp_shrink_window takes 0 and 1 only) runs the reproducer unchanged and
- * fails: the slow readers' sk_rcvbuf grows, and the counter is missing.
- * Needs root, ip and tc with netem; run it in a VM.
+ * The test is that reproducer, the one case here that needs real time
+ * (the packet-level cases are packetdrill/tcp_rcv_wnd_shrink_*.pkt): over a
+ * veth pair between two network namespaces with netem delay (20 ms RTT), a
+ * sender writes 1448 bytes every millisecond to a receiver that reads 1
+ * byte every millisecond, for RUN_S seconds, with tcp_rmem "4096 131072
+ * 268435456" in the receiver's namespace; IPv4 and IPv6.  It samples
+ * sk_rcvbuf and sk_rmem_alloc (SO_MEMINFO) every 100 ms, then drains the
+ * stream and checks every byte.
+ *
+ * First the scenario: the queue passed sk_rcvbuf (TcpExtPruneCalled rose).
+ * A run where it did not, which a loaded host can cause (the sender's
+ * writes after a stall go out together), is repeated on a new connection,
+ * ATTEMPTS runs at most; then the test fails, or with KSFT_MACHINE_SLOW=yes
+ * skips.  Then the verdict: sk_rcvbuf stayed below BOUND, 4 x tcp_rmem[1]
+ * (the policy raises it once, at most to double, for the window already
+ * offered; the rest is margin, where the growth it replaces reached 7.7 MB
+ * in 8 s on 7.3.4), nothing was collapsed or pruned (TcpExtTCPRcvCollapsed,
+ * TcpExtRcvPruned), the stream arrived intact, and TcpExtTCPRcvWndShrink
+ * rose by one.  A kernel without the policy (where tcp_shrink_window takes
+ * 0 and 1 only) runs the reproducer unchanged and fails: sk_rcvbuf grows,
+ * and the counter is missing.  Needs root, ip and tc with netem; run it in
+ * a VM.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,14 +49,15 @@
 #include <unistd.h>
 #include "kselftest_harness.h"
 
-#define RUN_S		8		/* the timed phase */
-#define ATTEMPTS	5		/* timed phases to reach the scenario */
-#define DRAIN_S		60		/* bound of the final drain */
+#define RUN_S		4		/* the timed phase */
+#define ATTEMPTS	3		/* timed phases to reach the scenario */
+#define DRAIN_S		30		/* bound of the final drain */
 #define CHUNK		1448		/* the sender writes this every TICK_NS */
 #define TICK_NS		1000000LL
 #define SAMPLE_TICKS	100		/* sample every 100 ms */
 #define RMEM_DEF	131072		/* tcp_rmem[1] */
 #define TCP_RMEM	"4096 131072 268435456"
+#define BOUND		(4 * RMEM_DEF)	/* peak sk_rcvbuf, with margin */
 #define R_DEV		"rbb0"		/* the receiver's end */
 #define S_DEV		"rbb1"
 
@@ -205,6 +211,13 @@ out:
 	return NULL;
 }
 
+static bool machine_slow(void)
+{
+	const char *v = getenv("KSFT_MACHINE_SLOW");
+
+	return v && !strcmp(v, "yes");
+}
+
 static void add_ns(struct timespec *ts, long long ns)
 {
 	ns += ts->tv_nsec;
@@ -223,23 +236,14 @@ FIXTURE(rcvbuf)
 FIXTURE_VARIANT(rcvbuf)
 {
 	int family;
-	bool read_slowly;	/* 1 byte every TICK_NS, else nothing */
 };
 
-FIXTURE_VARIANT_ADD(rcvbuf, ipv4_slow) {
-	.family = AF_INET, .read_slowly = true,
+FIXTURE_VARIANT_ADD(rcvbuf, ipv4) {
+	.family = AF_INET,
 };
 
-FIXTURE_VARIANT_ADD(rcvbuf, ipv6_slow) {
-	.family = AF_INET6, .read_slowly = true,
-};
-
-FIXTURE_VARIANT_ADD(rcvbuf, ipv4_none) {
-	.family = AF_INET, .read_slowly = false,
-};
-
-FIXTURE_VARIANT_ADD(rcvbuf, ipv6_none) {
-	.family = AF_INET6, .read_slowly = false,
+FIXTURE_VARIANT_ADD(rcvbuf, ipv6) {
+	.family = AF_INET6,
 };
 
 FIXTURE_SETUP(rcvbuf)
@@ -340,7 +344,7 @@ again:
 	ASSERT_LE(0, self->fd) TH_LOG("accept: %s (sender: %s)", strerror(errno),
 				      strerror(snd.err));
 
-	/* The timed phase: read per the variant, sample every 100 ms. */
+	/* The timed phase: read 1 byte per tick, sample every 100 ms. */
 	prune0 = tcpext_count("PruneCalled");
 	pruned0 = tcpext_count("RcvPruned");
 	coll0 = tcpext_count("TCPRcvCollapsed");
@@ -353,12 +357,10 @@ again:
 
 		add_ns(&next, TICK_NS);
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
-		if (variant->read_slowly) {
-			n = recv(self->fd, buf, 1, MSG_DONTWAIT);
-			ASSERT_TRUE(n > 0 || (n < 0 && errno == EAGAIN))
-				TH_LOG("recv: %zd (%s)", n, strerror(errno));
-			verify(&st, buf, n);
-		}
+		n = recv(self->fd, buf, 1, MSG_DONTWAIT);
+		ASSERT_TRUE(n > 0 || (n < 0 && errno == EAGAIN))
+			TH_LOG("recv: %zd (%s)", n, strerror(errno));
+		verify(&st, buf, n);
 		if (tick % SAMPLE_TICKS)
 			continue;
 		ASSERT_EQ(0, getsockopt(self->fd, SOL_SOCKET, SO_MEMINFO, mem, &len))
@@ -390,9 +392,8 @@ again:
 	close(snd.fd);
 
 	/*
-	 * Whether a reader's queue passes sk_rcvbuf depends on how well the
-	 * segments fill their buffers, which a loaded host changes (the
-	 * sender's writes after a stall go out together): an attempt where
+	 * Whether the queue passes sk_rcvbuf depends on how well the segments
+	 * fill their buffers, which a loaded host changes: an attempt where
 	 * it did not is run again on a new connection, at most ATTEMPTS.
 	 */
 	if (prune0 == prune1 && attempt < ATTEMPTS) {
@@ -406,6 +407,9 @@ again:
 	}
 
 	/* The scenario: the queue passed sk_rcvbuf. */
+	if (prune0 == prune1 && machine_slow())
+		SKIP(return, "KSFT_MACHINE_SLOW: queue within sk_rcvbuf in %d attempts",
+		     attempt);
 	ASSERT_LT(prune0, prune1)
 		TH_LOG("scenario not reached in %d attempts: PruneCalled did not move (%ld -> %ld)",
 		       attempt, prune0, prune1);
@@ -415,8 +419,8 @@ again:
 	       prune1 - prune0, coll1 - coll0, pruned1 - pruned0);
 
 	/* The verdict: memory bounded, nothing dropped, the stream intact. */
-	EXPECT_GE(2 * RMEM_DEF, peak_rcvbuf)
-		TH_LOG("sk_rcvbuf grew to %d, above 2 x tcp_rmem[1]", peak_rcvbuf);
+	EXPECT_GE(BOUND, peak_rcvbuf)
+		TH_LOG("sk_rcvbuf grew to %d, above 4 x tcp_rmem[1]", peak_rcvbuf);
 	EXPECT_EQ(pruned0, pruned1)
 		TH_LOG("RcvPruned rose by %ld: the receive queue was purged",
 		       pruned1 - pruned0);
