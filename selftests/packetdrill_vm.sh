@@ -8,9 +8,8 @@
 #
 #   packetdrill_vm.sh <source tree> [--policies "0 2"] [script.pkt ...]
 #
-# Without scripts: every tcp_rcv_*.pkt of the tree (the series adds
-# tcp_rcv_wnd_shrink_hole.pkt, and on 6.12 tcp_rcv_wnd_shrink_ack.pkt) and
-# the series' tcp_syn_stale_ack_*.pkt.
+# Without scripts: every tcp_rcv_*.pkt of the tree (the series adds its
+# tcp_rcv_wnd_shrink_*.pkt) and the series' tcp_syn_stale_ack_*.pkt.
 # Each policy is set for the netns of every script by appending it to a
 # copy of defaults.sh; a script that sets tcp_shrink_window itself keeps
 # its own value.  KSFT_MACHINE_SLOW widens packetdrill's timing tolerance
