@@ -75,7 +75,7 @@ tcp_rcvbuf_bound)
 *) die "first argument: tcp_tw_relookup, tcp_syn_closed or tcp_rcvbuf_bound, not '$test'" ;;
 esac
 case "$expect" in fixed | race) ;; *) die "--expect wants fixed or race, not '$expect'" ;; esac
-prog=$here/$test
+prog=$here/net/$test
 [ -x "$prog" ] || die "$prog not built (make -C selftests)"
 
 if grep -q '^tcplat ' /proc/modules; then

@@ -31,7 +31,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-prog=$here/tcp_syn_closed
+prog=$here/net/tcp_syn_closed
 ko='' results=''
 sys=/proc/sys/net/ipv4/tcplat
 

@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do
+for p in net/tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do
 	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
 done
 
@@ -76,7 +76,7 @@ absent() { ! grep -qF "$2: " <<<"$1"; }
 
 echo "TAP version 13"
 # softirq variant (IPv4) and backlog variant (IPv6), 3 trials each
-out=$("$here/tcp-close-race" -c "$top/selftests/tcp_syn_closed -r syn.ipv4_softirq.reaches_listener -r syn.ipv6_backlog.reaches_listener" 2>&1)
+out=$("$here/tcp-close-race" -c "$top/selftests/net/tcp_syn_closed -r syn.ipv4_softirq.reaches_listener -r syn.ipv6_backlog.reaches_listener" 2>&1)
 echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-close-race attached" grep -q '^Attaching' <<<"$out"
 if [ "$expect" = stock ]; then
