@@ -485,29 +485,40 @@ check_vm_lo_stall_socket_fail() {
 }
 
 # The upstream series' selftests (tcp_tw_relookup, tcp_syn_closed,
-# tcp_rcvbuf_bound), no module loaded: each must pass on the patched kernel
-# and fail, with every trial forced and lost, on a stock one
-# (selftests/series_selftest_vm.sh).
+# tcp_rcvbuf_bound), no module loaded: each passes on a kernel with the
+# series, and on a stock one fails with every trial forced and lost
+# (selftests/series_xfail.sh).
 check_vm_series_selftest() {
-	local test=$1 base=$2 variant=$3 expect=fixed
-	case "$variant" in stock | debian) expect=race ;; esac
-	vm_run_on "$base" "$variant" --timeout 600 -- \
-		selftests/series_selftest_vm.sh "$test" --expect "$expect" \
-		--results "$top/build/results/$base-$variant-$test"
+	local test=$1 base=$2 variant=$3 log
+	case "$variant" in
+	stock | debian)
+		log=$top/build/results/$base-$variant-$test.log
+		mkdir -p "$top/build/results"
+		vm_run_on "$base" "$variant" --timeout 600 -- \
+			selftests/series_xfail.sh "$test" 2>&1 | tee "$log"
+		return "${PIPESTATUS[0]}" ;;
+	esac
+	check_vm_harness "$base" "$variant" "net/$test"
 }
 
 # A SYN that reaches a listener while close() moves it to TCP_CLOSE gets
 # no ACK from it (issue 31; selftests/tcp_listener_close holds the SYN at
 # the entry of tcp_v{4,6}_do_rcv() with a kprobe BPF program).  Every
-# kernel must pass: a stock one sends nothing either.  The harness counts
-# a skip (no BTF, no CONFIG_BPF_EVENTS) as a pass: here it fails.
+# kernel must pass: a stock one sends nothing either.
 check_vm_listener_close() {
-	local log=$top/build/results/$1-$2-listener-close.log
+	check_vm_harness "$1" "$2" tcp_listener_close
+}
+
+# check_vm_harness BASE VARIANT TEST: the kselftest_harness program
+# selftests/TEST passes on that kernel, no module loaded.  The harness
+# counts a skip (no BTF, no CONFIG_BPF_EVENTS) as a pass: here it fails.
+check_vm_harness() {
+	local log=$top/build/results/$1-$2-${3##*/}.log
 	mkdir -p "$top/build/results"
-	vm_run_on "$1" "$2" --timeout 300 -- selftests/tcp_listener_close 2>&1 | tee "$log"
+	vm_run_on "$1" "$2" --timeout 600 -- "selftests/$3" 2>&1 | tee "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
 	if grep -q '^ok .* # SKIP' "$log"; then
-		echo "tcp_listener_close skipped on the $1/$2 kernel: $(grep -m1 -o '# SKIP.*' "$log")"
+		echo "$3 skipped on the $1/$2 kernel: $(grep -m1 -o '# SKIP.*' "$log")"
 		return 1
 	fi
 }
