@@ -110,7 +110,7 @@ static const char * const rcv_counters[] = {
 	"TCPRcvQDrop",
 	"TCPRcvCoalesce",
 	"TCPMemoryPressures",
-	"TCPRcvWndShrink",	/* patch 0006: sockets switched to shrink */
+	"TCPRcvWndShrink",	/* patch 0008 (6.12: 0009): sockets switched */
 };
 
 #define N_RCV_COUNTERS	ARRAY_SIZE(rcv_counters)
