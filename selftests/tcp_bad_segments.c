@@ -42,6 +42,7 @@
 
 #include "kselftest.h"
 #include "lib/cmd.h"
+#include "lib/csum.h"
 #include "lib/mib.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
@@ -134,25 +135,6 @@ struct conn {
 static unsigned short next_pport = 20000;
 
 /* ---- frames ------------------------------------------------------------- */
-
-static unsigned int csum_add(unsigned int sum, const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		sum += b[len - 1] << 8;
-	return sum;
-}
-
-static unsigned short csum_fold(unsigned int sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
 
 static void addrs(int family, bool kernel, void *a)
 {

@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 
 #include "kselftest.h"
+#include "lib/csum.h"
 #include "lib/mib.h"
 #include "lib/nft.h"
 #include "lib/opt.h"
@@ -121,28 +122,15 @@ struct raw_peer {
 	socklen_t dlen;
 };
 
-static __u32 csum_add(__u32 sum, const void *data, size_t len)
-{
-	const __u8 *p = data;
-
-	for (; len > 1; p += 2, len -= 2)
-		sum += (p[0] << 8) | p[1];
-	if (len)
-		sum += p[0] << 8;
-	return sum;
-}
-
 static __u16 tcp_csum(const struct raw_peer *rp, const struct raw_tcp *th)
 {
-	__u32 sum;
+	unsigned int sum;
 
 	sum = csum_add(0, rp->saddr, rp->alen);
 	sum = csum_add(sum, rp->daddr, rp->alen);
 	sum += IPPROTO_TCP + sizeof(*th);
 	sum = csum_add(sum, th, sizeof(*th));
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
+	return csum_fold(sum);
 }
 
 /* A raw TCP socket sending from the second local address to @ls. */
