@@ -25,7 +25,12 @@
  */
 #define _GNU_SOURCE
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/mib.h"
+#include "lib/proc.h"
+#include "lib/setup.h"
+#include "lib/sock.h"
+#include "lib/time.h"
 
 #define BACKLOG			4
 /* sk_acceptq_is_full(): more than the backlog. */
@@ -56,13 +61,13 @@ static int connect_now(struct setup_test *t, struct accq_ctx *x)
 {
 	int fd, err;
 
-	fd = connect_start(t, &x->ls, x->llen);
+	fd = setup_connect_start(t, &x->ls, x->llen);
 	if (fd < 0)
 		return -1;
-	err = connect_wait(fd, now_ns() + STEP_NS);
+	err = sock_connect_wait(fd, time_ns() + STEP_NS);
 	if (err) {
-		set_why(t, "connect to the listener: %s", strerror(-err));
-		close_rst(fd);
+		setup_why(t, "connect to the listener: %s", strerror(-err));
+		sock_close_rst(fd);
 		return -1;
 	}
 	return fd;
@@ -83,10 +88,10 @@ static int accq_fill(struct setup_test *t, struct accq_ctx *x,
 		if (x->fds[i] < 0)
 			return -1;
 	}
-	wait_proc(t, x->lport, TCP_ST_LISTEN, to, &q);
+	setup_wait_proc(t, x->lport, TCP_ST_LISTEN, to, &q);
 	if (q != (long)to) {
-		set_why(t, "accept queue holds %ld connections, expected %lu",
-			q, to);
+		setup_why(t, "accept queue holds %ld connections, expected %lu",
+			  q, to);
 		return -1;
 	}
 	return 0;
@@ -95,13 +100,13 @@ static int accq_fill(struct setup_test *t, struct accq_ctx *x,
 static int accq_open(struct setup_test *t, struct accq_ctx *x)
 {
 	memset(x->fds, -1, sizeof(x->fds));
-	x->lfd = listener_open(t, BACKLOG, &x->lport, &x->ls, &x->llen);
+	x->lfd = setup_listener_open(t, BACKLOG, &x->lport, &x->ls, &x->llen);
 	return x->lfd < 0 ? -1 : 0;
 }
 
 static void accq_close(struct accq_ctx *x)
 {
-	close_all(x->fds, QUEUED);
+	setup_close_all(x->fds, QUEUED);
 	close(x->lfd);
 }
 
@@ -121,29 +126,30 @@ static int accq_syn(struct setup_test *t, struct accq_res *r)
 	if (accq_fill(t, &x, 0, QUEUED))
 		goto out;
 	mib_snapshot(t->a);
-	t0 = now_ns();
-	fd = connect_start(t, &x.ls, x.llen);
+	t0 = time_ns();
+	fd = setup_connect_start(t, &x.ls, x.llen);
 	if (fd < 0)
 		goto out;
-	if (!wait_moved(t, t->a, "ListenOverflows", 500 * NSEC_PER_MSEC)) {
-		set_why(t, "ListenOverflows did not move: the SYN was not dropped");
+	if (!setup_wait_moved(t, t->a, "ListenOverflows",
+			      500 * NSEC_PER_MSEC)) {
+		setup_why(t, "ListenOverflows did not move: the SYN was not dropped");
 		goto out;
 	}
 	/* The application catches up by one connection. */
-	cfd = accept_one(x.lfd, STEP_NS);
+	cfd = sock_accept_one(x.lfd, STEP_NS);
 	if (cfd < 0) {
-		set_why(t, "accept: %s", strerror(errno));
+		setup_why(t, "accept: %s", strerror(errno));
 		goto out;
 	}
-	close_rst(cfd);
-	err = connect_wait(fd, t0 + CONNECT_WAIT_NS);
-	t1 = now_ns();
+	sock_close_rst(cfd);
+	err = sock_connect_wait(fd, t0 + CONNECT_WAIT_NS);
+	t1 = time_ns();
 	if (err) {
-		set_why(t, "connect() after one accept(): %s", strerror(-err));
+		setup_why(t, "connect() after one accept(): %s", strerror(-err));
 		goto out;
 	}
 	mib_snapshot(t->b);
-	tcp_info_get(fd, &ti);
+	sock_tcp_info(fd, &ti);
 	r->syn_us = (t1 - t0) / NSEC_PER_USEC;
 	r->syn_rtx = ti.tcpi_total_retrans;
 	r->syn_ovf = mib_delta(t->a, t->b, "ListenOverflows");
@@ -152,7 +158,7 @@ static int accq_syn(struct setup_test *t, struct accq_res *r)
 	r->syn_tmo = mib_delta(t->a, t->b, "TCPTimeouts");
 	ret = 0;
 out:
-	close_rst(fd);
+	sock_close_rst(fd);
 	accq_close(&x);
 	return ret;
 }
@@ -183,24 +189,24 @@ static int accq_ack(struct setup_test *t, struct accq_res *r)
 	if (accq_fill(t, &x, 0, QUEUED - 1))
 		goto out;
 	pfd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (pfd < 0 || set_int(pfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1)) {
-		set_why(t, "client socket with TCP_DEFER_ACCEPT: %s",
-			strerror(errno));
+	if (pfd < 0 || sock_set_int(pfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1)) {
+		setup_why(t, "client socket with TCP_DEFER_ACCEPT: %s",
+			  strerror(errno));
 		goto out;
 	}
 	mib_snapshot(t->c);
-	tp0 = now_ns();
+	tp0 = time_ns();
 	if (connect(pfd, (struct sockaddr *)&x.ls, x.llen) &&
 	    errno != EINPROGRESS) {
-		set_why(t, "client: connect: %s", strerror(errno));
+		setup_why(t, "client: connect: %s", strerror(errno));
 		goto out;
 	}
-	err = connect_wait(pfd, tp0 + STEP_NS);
+	err = sock_connect_wait(pfd, tp0 + STEP_NS);
 	if (err) {
-		set_why(t, "client: connect: %s", strerror(-err));
+		setup_why(t, "client: connect: %s", strerror(-err));
 		goto out;
 	}
-	r->ack_conn_us = (now_ns() - tp0) / NSEC_PER_USEC;
+	r->ack_conn_us = (time_ns() - tp0) / NSEC_PER_USEC;
 	if (accq_fill(t, &x, QUEUED - 1, QUEUED))
 		goto out;
 	/* The client's request socket still waits for the third ACK. */
@@ -210,24 +216,24 @@ static int accq_ack(struct setup_test *t, struct accq_res *r)
 	}
 
 	mib_snapshot(t->a);
-	tw = now_ns();
+	tw = time_ns();
 	if (write(pfd, "q", 1) != 1) {
-		set_why(t, "client: write: %s", strerror(errno));
+		setup_why(t, "client: write: %s", strerror(errno));
 		goto out;
 	}
 	r->ack_held = 1;
 	for (;;) {
-		now = now_ns();
-		if (now - tw >= REQ_WAIT_NS || !running(t))
+		now = time_ns();
+		if (now - tw >= REQ_WAIT_NS || !setup_running(t))
 			break;
 		mib_snapshot(t->cur);
 		if (r->synack_ms < 0 &&
 		    mib_delta(t->c, t->cur, "TCPSynRetrans") > 0)
 			r->synack_ms = (now - tp0) / NSEC_PER_MSEC;
 		if (!accepted && now - tw >= ACCEPT_AFTER_NS) {
-			cfd = accept_one(x.lfd, STEP_NS);
+			cfd = sock_accept_one(x.lfd, STEP_NS);
 			if (cfd < 0) {
-				set_why(t, "accept: %s", strerror(errno));
+				setup_why(t, "accept: %s", strerror(errno));
 				goto out;
 			}
 			/*
@@ -237,25 +243,25 @@ static int accq_ack(struct setup_test *t, struct accq_res *r)
 			 * counted with the others.
 			 */
 			mib_snapshot(t->b);
-			close_rst(cfd);
+			sock_close_rst(cfd);
 			accepted = true;
 		}
-		tcp_info_get(pfd, &ti);
+		sock_tcp_info(pfd, &ti);
 		if (!ti.tcpi_unacked) {
 			/*
 			 * Now, not the top of the loop: the ACK may have come
 			 * while this pass read the counters or accepted, and
 			 * on a slow (debug) kernel that takes milliseconds.
 			 */
-			r->req_ms = (now_ns() - tw) / NSEC_PER_MSEC;
+			r->req_ms = (time_ns() - tw) / NSEC_PER_MSEC;
 			break;
 		}
-		sleep_ns(POLL_NS);
+		time_sleep_ns(POLL_NS);
 	}
 	if (!accepted)
 		mib_snapshot(t->b);
 	mib_snapshot(t->c);
-	tcp_info_get(pfd, &ti);
+	sock_tcp_info(pfd, &ti);
 	r->req_rtx = ti.tcpi_total_retrans;
 	/* While the queue was full: until the application accepted one. */
 	r->ack_ovf = mib_delta(t->a, t->b, "ListenOverflows");
@@ -264,10 +270,10 @@ static int accq_ack(struct setup_test *t, struct accq_res *r)
 	r->ack_tmo = mib_delta(t->a, t->b, "TCPTimeouts");
 	mib_print_deltas("  TcpExt after the accept", t->b, t->c, NULL, 0, true);
 	if (!accepted)
-		set_why(t, "time bound reached before the application accepted");
+		setup_why(t, "time bound reached before the application accepted");
 	ret = t->why[0] ? -1 : 0;
 out:
-	close_rst(pfd);
+	sock_close_rst(pfd);
 	accq_close(&x);
 	return ret;
 }
@@ -287,28 +293,32 @@ static int acceptq_test(struct setup_test *t)
 
 	if (!accq_syn(t, &r)) {
 		/* Again when a stall let the delayed third ACK out first. */
-		while (r.ack_attempts < ACK_ATTEMPTS && running(t)) {
+		while (r.ack_attempts < ACK_ATTEMPTS && setup_running(t)) {
 			r.ack_attempts++;
 			if (accq_ack(t, &r) != 1)
 				break;
 		}
-		if (!r.ack_held && !running(t))
-			set_why(t, "time bound reached before the third-ACK part");
+		if (!r.ack_held && !setup_running(t))
+			setup_why(t, "time bound reached before the third-ACK part");
 		else if (!r.ack_held)
-			set_why(t, "the third ACK left before the request in %lld attempts",
-				r.ack_attempts);
+			setup_why(t, "the third ACK left before the request in %lld attempts",
+				  r.ack_attempts);
 	}
 
 	ksft_print_msg(FMT_ACCQ, program_invocation_short_name, t->fname,
-		       BACKLOG, QUEUED, cnt(b[0], r.syn_us),
-		       cnt(b[1], r.syn_rtx), cnt(b[2], r.syn_ovf),
-		       cnt(b[3], r.syn_drops), cnt(b[4], r.syn_synrtx),
-		       cnt(b[5], r.syn_tmo), cnt(b[6], r.ack_conn_us),
-		       cnt(b[7], r.ack_held), cnt(b[15], r.ack_attempts),
-		       cnt(b[8], r.ack_ovf), cnt(b[9], r.ack_drops),
-		       cnt(b[10], r.ack_synrtx), cnt(b[11], r.ack_tmo),
-		       cnt(b[12], r.synack_ms), cnt(b[13], r.req_ms),
-		       cnt(b[14], r.req_rtx));
+		       BACKLOG, QUEUED, setup_cnt(b[0], r.syn_us),
+		       setup_cnt(b[1], r.syn_rtx), setup_cnt(b[2], r.syn_ovf),
+		       setup_cnt(b[3], r.syn_drops),
+		       setup_cnt(b[4], r.syn_synrtx),
+		       setup_cnt(b[5], r.syn_tmo),
+		       setup_cnt(b[6], r.ack_conn_us),
+		       setup_cnt(b[7], r.ack_held),
+		       setup_cnt(b[15], r.ack_attempts),
+		       setup_cnt(b[8], r.ack_ovf), setup_cnt(b[9], r.ack_drops),
+		       setup_cnt(b[10], r.ack_synrtx),
+		       setup_cnt(b[11], r.ack_tmo),
+		       setup_cnt(b[12], r.synack_ms),
+		       setup_cnt(b[13], r.req_ms), setup_cnt(b[14], r.req_rtx));
 	ksft_print_msg("  SYN dropped: connect() %s us, %s SYN retransmits\n",
 		       b[0], b[1]);
 	ksft_print_msg("    TcpExt: ListenOverflows %s ListenDrops %s\n",
@@ -324,11 +334,11 @@ static int acceptq_test(struct setup_test *t)
 		return -1;
 	/* Data checks: SYN dropped, then ACKs dropped with SYN-ACK retransmits. */
 	if (r.syn_rtx < 1)
-		set_why(t, "the client did not retransmit its SYN: no SYN was dropped");
+		setup_why(t, "the client did not retransmit its SYN: no SYN was dropped");
 	else if (r.ack_ovf < 1)
-		set_why(t, "ListenOverflows did not move while full: no ACK was dropped");
+		setup_why(t, "ListenOverflows did not move while full: no ACK was dropped");
 	else if (r.ack_synrtx < 1)
-		set_why(t, "no SYN-ACK retransmit while the queue was full");
+		setup_why(t, "no SYN-ACK retransmit while the queue was full");
 	return t->why[0] ? -1 : 0;
 }
 

@@ -29,11 +29,27 @@
  * retransmission is left counted (tcpi_retrans), that data flows both
  * ways across duplicate ACKs in CA_Open, and the resend counters.
  */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
-#include "tcp_lat.h"
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include "kselftest.h"
+#include "lib/cmd.h"
+#include "lib/csum.h"
+#include "lib/mib.h"
+#include "lib/netns.h"
+#include "lib/opt.h"
+#include "lib/sock.h"
+#include "lib/sysctl.h"
+#include "lib/tap.h"
+#include "lib/time.h"
 
 #define WAIT_NS		(250 * NSEC_PER_MSEC)	/* replies to one segment */
 #define OOW		0x40000000U		/* far outside any window */
@@ -41,6 +57,7 @@
 #define KPORT		8000			/* kernel listener */
 #define PPORT_SYN_SENT	9000			/* kernel connect()s here */
 #define MAXREP		4
+#define POLL_NS		(5 * NSEC_PER_MSEC)	/* socket state polls */
 
 enum { S_SYN_SENT, S_SYN_RECV, S_EST, S_FW1, S_FW2, S_CLOSING, S_CW, S_LA,
 	S_TW, S_TWFW2, S_NUM };
@@ -118,25 +135,6 @@ struct conn {
 static unsigned short next_pport = 20000;
 
 /* ---- frames ------------------------------------------------------------- */
-
-static unsigned int csum_add(unsigned int sum, const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		sum += b[len - 1] << 8;
-	return sum;
-}
-
-static unsigned short csum_fold(unsigned int sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
 
 static void addrs(int family, bool kernel, void *a)
 {
@@ -280,7 +278,7 @@ static int recv_seg(struct conn *c, struct seg *s, unsigned long long until)
 	ssize_t n;
 
 	for (;;) {
-		now = now_ns();
+		now = time_ns();
 		if (now >= until)
 			return 0;
 		if (poll(&pfd, 1, (until - now) / NSEC_PER_MSEC + 1) <= 0)
@@ -322,7 +320,7 @@ static int recv_seg(struct conn *c, struct seg *s, unsigned long long until)
 static int wait_seg(struct conn *c, int flags, bool chk_seq, unsigned int seq,
 		    struct seg *s, const char *what)
 {
-	unsigned long long until = now_ns() + 2 * NSEC_PER_SEC;
+	unsigned long long until = time_ns() + 2 * NSEC_PER_SEC;
 
 	while (recv_seg(c, s, until))
 		if (s->flags == flags && (!chk_seq || s->seq == seq))
@@ -367,11 +365,11 @@ static const char *state_name(int i)
 /* Poll until the socket is in @want (at most 2 s); the last state seen. */
 static int wait_state(struct conn *c, int want)
 {
-	unsigned long long until = now_ns() + 2 * NSEC_PER_SEC;
+	unsigned long long until = time_ns() + 2 * NSEC_PER_SEC;
 	int st;
 
-	while ((st = sock_state(c)) != want && now_ns() < until)
-		sleep_ns(POLL_NS);
+	while ((st = sock_state(c)) != want && time_ns() < until)
+		time_sleep_ns(POLL_NS);
 	return st;
 }
 
@@ -433,7 +431,7 @@ static int kernel_connect(struct conn *c)
 		snprintf(c->why, sizeof(c->why), "connect: %s", strerror(errno));
 		return -1;
 	}
-	if (local_port(c->fd, &c->kport) || !c->kport) {
+	if (sock_local_port(c->fd, &c->kport) || !c->kport) {
 		snprintf(c->why, sizeof(c->why), "getsockname: %s", strerror(errno));
 		return -1;
 	}
@@ -479,7 +477,7 @@ static int reach_opt(struct conn *c, int st, const unsigned char *opt, int optle
 		return 0;
 	if (ack_it(c, c->K))
 		return -1;
-	c->fd = accept_one(c->p->lfd, 2 * NSEC_PER_SEC);
+	c->fd = sock_accept_one(c->p->lfd, 2 * NSEC_PER_SEC);
 	if (c->fd < 0) {
 		snprintf(c->why, sizeof(c->why), "accept: %s", strerror(errno));
 		return -1;
@@ -718,7 +716,7 @@ static const char *check_counters(int st, const char *cs, const struct mib_snap 
 static void run_case(struct peer *p, int st, const struct bad *b)
 {
 	struct conn c = { .p = p, .fd = -1 };
-	const char *fam = family_name(p->family), *bad;
+	const char *fam = sock_family_name(p->family), *bad;
 	struct mib_snap *ma = malloc(sizeof(*ma)), *mb = malloc(sizeof(*mb));
 	char rs[256], cbuf[128];
 	struct seg s, r[MAXREP], x;
@@ -739,7 +737,7 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 		goto setup_failed;
 	}
 	/* Nothing may be pending: drain, then the socket must be in @st. */
-	while (recv_seg(&c, &x, now_ns() + 20 * NSEC_PER_MSEC))
+	while (recv_seg(&c, &x, time_ns() + 20 * NSEC_PER_MSEC))
 		;
 	before = wait_state(&c, st);
 	if (before != st) {
@@ -762,7 +760,7 @@ static void run_case(struct peer *p, int st, const struct bad *b)
 	rst0 = out_rsts();
 	if (send_seg(&c, &s, false))
 		goto setup_failed;
-	until = now_ns() + WAIT_NS;
+	until = time_ns() + WAIT_NS;
 	while (n < MAXREP && recv_seg(&c, &r[n], until)) {
 		/*
 		 * The SYN of SYN_SENT is resent by its timer (1 s, late under
@@ -828,7 +826,7 @@ setup_failed:
 	ksft_test_result_fail("%s %s %s: setup failed: %s\n", fam, states[st].name,
 			      b->name, c.why);
 out:
-	close_rst(c.fd);
+	sock_close_rst(c.fd);
 	free(ma);
 	free(mb);
 }
@@ -892,7 +890,7 @@ static int stale_resends_want(const struct stale *t)
 static int stale_wait_syn(struct conn *c, bool rst, unsigned int rst_seq,
 			  unsigned long long *at, const char *what)
 {
-	unsigned long long until = now_ns() + STALE_SYN_NS;
+	unsigned long long until = time_ns() + STALE_SYN_NS;
 	bool got_rst = !rst, got_syn = false;
 	struct seg r;
 
@@ -903,7 +901,7 @@ static int stale_wait_syn(struct conn *c, bool rst, unsigned int rst_seq,
 			   (!c->K || r.seq == c->K - 1)) {
 			got_syn = true;
 			c->K = r.seq + 1;
-			*at = now_ns();
+			*at = time_ns();
 		}
 	}
 	if (got_rst && got_syn)
@@ -919,10 +917,10 @@ static unsigned long long wait_retransmits(int fd, unsigned int n,
 {
 	struct tcp_info ti;
 
-	while (now_ns() < until) {
-		if (!tcp_info_get(fd, &ti) && ti.tcpi_retransmits >= n)
-			return now_ns();
-		sleep_ns(NSEC_PER_MSEC);
+	while (time_ns() < until) {
+		if (!sock_tcp_info(fd, &ti) && ti.tcpi_retransmits >= n)
+			return time_ns();
+		time_sleep_ns(NSEC_PER_MSEC);
 	}
 	return 0;
 }
@@ -939,14 +937,14 @@ static int stale_busy_first(struct conn *c, unsigned long long t0,
 			    const char **timer, unsigned long long *syn_at)
 {
 	struct seg s = { .flags = F_ACK, .seq = random(), .ack = random() };
-	unsigned long long until = now_ns() + 2 * NSEC_PER_SEC, fired;
+	unsigned long long until = time_ns() + 2 * NSEC_PER_SEC, fired;
 	long long rst0 = out_rsts();
 	int ret = 0;
 
 	if (send_seg(c, &s, false))
 		return -1;
-	while (out_rsts() <= rst0 && now_ns() < until)
-		sleep_ns(NSEC_PER_MSEC);
+	while (out_rsts() <= rst0 && time_ns() < until)
+		time_sleep_ns(NSEC_PER_MSEC);
 	if (out_rsts() <= rst0) {
 		snprintf(c->why, sizeof(c->why), "no RST for the stale ACK (OutRsts)");
 		ret = -1;
@@ -960,7 +958,7 @@ static int stale_busy_first(struct conn *c, unsigned long long t0,
 	*timer = fired && fired - t0 < SHORT_TIMER_NS ? "short" : "rto";
 	ksft_print_msg("  SYN timer after the failed resend fired %llu ms after connect()\n",
 		       fired ? (fired - t0) / NSEC_PER_MSEC : 0);
-	if (run_cmd("tc qdisc del dev veth0 root 2>&1") && !ret) {
+	if (cmd_run("tc qdisc del dev veth0 root 2>&1") && !ret) {
 		snprintf(c->why, sizeof(c->why), "tc qdisc del failed");
 		ret = -1;
 	}
@@ -970,7 +968,7 @@ static int stale_busy_first(struct conn *c, unsigned long long t0,
 static void run_stale(struct peer *p, const struct stale *t)
 {
 	struct conn c = { .p = p, .fd = -1, .pport = PPORT_STALE };
-	const char *fam = family_name(p->family), *timer = "-";
+	const char *fam = sock_family_name(p->family), *timer = "-";
 	struct mib_snap *ma = malloc(sizeof(*ma)), *mb = malloc(sizeof(*mb));
 	unsigned long long t0, ts, at = 0;
 	struct tcp_info ti1, ti2;
@@ -987,14 +985,14 @@ static void run_stale(struct peer *p, const struct stale *t)
 		goto out;
 	}
 	if (t->busy) {
-		if (run_cmd("tc qdisc add dev veth0 root netem delay %dms 2>&1", HOLD_MS)) {
+		if (cmd_run("tc qdisc add dev veth0 root netem delay %dms 2>&1", HOLD_MS)) {
 			snprintf(c.why, sizeof(c.why), "tc qdisc add ... netem failed");
 			goto setup_failed;
 		}
 		held = true;
 	}
 	mib_snapshot(ma);
-	t0 = now_ns();
+	t0 = time_ns();
 	if (kernel_connect(&c))
 		goto setup_failed;
 	i = 0;
@@ -1014,7 +1012,7 @@ static void run_stale(struct peer *p, const struct stale *t)
 				  .ack = c.K - 1 - 7919 * (i + 1) };
 		if (send_seg(&c, &s, false))
 			goto setup_failed;
-		ts = now_ns();
+		ts = time_ns();
 		if (stale_wait_syn(&c, true, s.ack, &at, "a stale ACK"))
 			goto setup_failed;
 		rsts++;
@@ -1035,12 +1033,13 @@ static void run_stale(struct peer *p, const struct stale *t)
 	c.P++;
 	if (wait_seg(&c, F_ACK, true, c.K, &r, "ACK of the SYN-ACK"))
 		goto setup_failed;
-	if (r.ack != c.P || connect_wait(c.fd, now_ns() + 2 * NSEC_PER_SEC)) {
+	if (r.ack != c.P ||
+	    sock_connect_wait(c.fd, time_ns() + 2 * NSEC_PER_SEC)) {
 		snprintf(c.why, sizeof(c.why), "handshake: ack %u (want %u), connect() failed",
 			 r.ack, c.P);
 		goto setup_failed;
 	}
-	if (tcp_info_get(c.fd, &ti1)) {
+	if (sock_tcp_info(c.fd, &ti1)) {
 		snprintf(c.why, sizeof(c.why), "TCP_INFO: %s", strerror(errno));
 		goto setup_failed;
 	}
@@ -1064,12 +1063,12 @@ static void run_stale(struct peer *p, const struct stale *t)
 
 	/* Data from the kernel, duplicate ACKs in CA_Open, then acked. */
 	memset(buf, 'k', sizeof(buf));
-	if (set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	if (sock_set_int(c.fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
 	    write(c.fd, buf, KDATA) != KDATA) {
 		snprintf(c.why, sizeof(c.why), "write: %s", strerror(errno));
 		goto setup_failed;
 	}
-	ts = now_ns() + 2 * NSEC_PER_SEC;
+	ts = time_ns() + 2 * NSEC_PER_SEC;
 	while (recv_seg(&c, &r, ts) && !(r.seq == c.K && r.len == KDATA))
 		;
 	if (r.seq != c.K || r.len != KDATA) {
@@ -1080,7 +1079,7 @@ static void run_stale(struct peer *p, const struct stale *t)
 	for (i = 0; i < DUPACKS && (!ti1.tcpi_retrans || stale_warn); i++)
 		if (send_peer(&c, &s))
 			goto setup_failed;
-	while (recv_seg(&c, &r, now_ns() + WAIT_NS))
+	while (recv_seg(&c, &r, time_ns() + WAIT_NS))
 		;			/* a fast retransmit, if any */
 	c.K += KDATA;
 	s = (struct seg){ .flags = F_PSH | F_ACK, .seq = c.P, .ack = c.K, .len = PDATA };
@@ -1099,7 +1098,7 @@ static void run_stale(struct peer *p, const struct stale *t)
 		snprintf(c.why, sizeof(c.why), "kernel acks %u, not %u", r.ack, c.P);
 		goto setup_failed;
 	}
-	if (tcp_info_get(c.fd, &ti2)) {
+	if (sock_tcp_info(c.fd, &ti2)) {
 		snprintf(c.why, sizeof(c.why), "TCP_INFO: %s", strerror(errno));
 		goto setup_failed;
 	}
@@ -1152,8 +1151,8 @@ setup_failed:
 			      c.why[0] ? c.why : "unexpected reply");
 out:
 	if (held)
-		run_cmd("tc qdisc del dev veth0 root 2>&1");
-	close_rst(c.fd);
+		cmd_run("tc qdisc del dev veth0 root 2>&1");
+	sock_close_rst(c.fd);
 	free(ma);
 	free(mb);
 }
@@ -1206,14 +1205,14 @@ static int setup_ns(char *why, size_t sz)
 	char cmd[128], mac[24];
 	unsigned int i;
 
-	if (enter_netns(why, sz))
+	if (netns_enter(why, sz))
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(sys); i++)
 		if (sysctl_write(sys[i][0], sys[i][1])) {
 			snprintf(why, sz, "cannot set %s", sys[i][0]);
 			return -1;
 		}
-	if (run_cmd("ip link add veth0 type veth peer name veth1 2>&1") ||
+	if (cmd_run("ip link add veth0 type veth peer name veth1 2>&1") ||
 	    sysctl_write("/proc/sys/net/ipv6/conf/veth1/disable_ipv6", "1") ||
 	    get_mac("veth1", m, NULL)) {
 		snprintf(why, sz, "veth pair failed (CONFIG_VETH, ip?)");
@@ -1223,7 +1222,7 @@ static int setup_ns(char *why, size_t sz)
 		 m[0], m[1], m[2], m[3], m[4], m[5]);
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		snprintf(cmd, sizeof(cmd), cmds[i], mac);
-		if (run_cmd("%s 2>&1", cmd)) {
+		if (cmd_run("%s 2>&1", cmd)) {
 			snprintf(why, sz, "'%s' failed", cmd);
 			return -1;
 		}
@@ -1291,7 +1290,7 @@ static int data_ack(struct conn *c, unsigned int seq, unsigned int len,
 static void run_hole(struct peer *p)
 {
 	static const unsigned char o[] = { 2, 4, 1400 >> 8, 1400 & 0xff, 1, 3, 3, 7 };
-	const char *fam = family_name(p->family);
+	const char *fam = sock_family_name(p->family);
 	struct conn c = { .p = p, .fd = -1 };
 	struct seg r;
 	const char *path = "/proc/sys/net/ipv4/tcp_shrink_window";
@@ -1382,13 +1381,13 @@ int main(int argc, char **argv)
 			       "Exit: 0 pass, 1 fail, 4 skip.\n");
 			return 0;
 		}
-		bad_option(c, argv);
+		opt_bad_option(c, argv);
 	}
-	no_operands(argc, argv);
+	opt_no_operands(argc, argv);
 	if (only4 && only6) {
 		fprintf(stderr, "%s: -4 and -6 exclude each other\n",
 			program_invocation_short_name);
-		bad_usage();
+		opt_bad_usage();
 	}
 	if (!only6)
 		fams[nf++] = AF_INET;
@@ -1399,13 +1398,13 @@ int main(int argc, char **argv)
 	per_fam = (stale_only ? 0 : S_NUM * NCASES + 1) + NSTALES;
 	ksft_print_header();
 	ksft_set_plan(nf * per_fam);
-	srandom(now_ns());
+	srandom(time_ns());
 	if (setup_ns(why, sizeof(why)))
 		ksft_exit_skip("%s\n", why);
 	for (f = 0; f < nf; f++) {
 		if (open_peer(&p, fams[f], why, sizeof(why))) {
 			for (k = 0; k < (unsigned int)per_fam; k++)
-				ksft_test_result_fail("%s: %s\n", family_name(fams[f]), why);
+				ksft_test_result_fail("%s: %s\n", sock_family_name(fams[f]), why);
 			continue;
 		}
 		for (st = 0; st < S_NUM && !stale_only; st++)
@@ -1418,6 +1417,6 @@ int main(int argc, char **argv)
 		close(p.pkt);
 		close(p.lfd);
 	}
-	lat_exit();
+	tap_exit();
 	return 0;
 }

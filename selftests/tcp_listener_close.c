@@ -41,18 +41,12 @@
 
 #include "tcp_hold.h"
 #include "kselftest_harness.h"
+#include "lib/csum.h"
 
 #define TRIALS		3
 #define ATTEMPTS	(TRIALS + 3)
 /* How long replies to the SYN may take to show up after the hold. */
 #define REPLY_WAIT_US	(200 * 1000)
-
-static __u16 csum_fold32(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum;
-}
 
 /* The sender of one attempt, on its own CPU: one SYN from a raw socket. */
 struct sender {
@@ -86,20 +80,18 @@ static void *send_syn(void *arg)
 	}
 	if (s->family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&dst;
-		__u32 sum = 0;
-		__u16 *w = (__u16 *)&th;
-		unsigned int i;
+		struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+		unsigned int sum;
 
 		sin->sin_family = AF_INET;
 		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		len = sizeof(*sin);
 		/* Pseudo-header: 127.0.0.1 both ways, TCP, length. */
-		sum += 2 * (htonl(INADDR_LOOPBACK) >> 16) +
-		       2 * (htonl(INADDR_LOOPBACK) & 0xffff);
-		sum += htons(IPPROTO_TCP) + htons(sizeof(th));
-		for (i = 0; i < sizeof(th) / 2; i++)
-			sum += w[i];
-		th.check = csum_fold32(sum);
+		sum = csum_add(0, &lo, sizeof(lo));
+		sum = csum_add(sum, &lo, sizeof(lo));
+		sum += IPPROTO_TCP + sizeof(th);
+		sum = csum_add(sum, &th, sizeof(th));
+		th.check = csum_fold(sum);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&dst;
 		int off = offsetof(struct tcphdr, check);

@@ -49,8 +49,18 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/mib.h"
+#include "lib/netns.h"
+#include "lib/opt.h"
+#include "lib/sock.h"
+#include "lib/stats.h"
+#include "lib/stop.h"
+#include "lib/sysctl.h"
+#include "lib/tap.h"
+#include "lib/time.h"
 
 #define PROG			"tcp_lo_stall"
 
@@ -170,10 +180,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->ipv6 = true;
 			break;
 		default:
-			help_or_bad(c, argv, usage);
+			opt_help_or_bad(c, argv, usage);
 		}
 	}
-	opts_end(argc, argv, &o->ipv4, &o->ipv6);
+	opt_end(argc, argv, &o->ipv4, &o->ipv6);
 	/*
 	 * A request stuck behind a full accept queue gets in with the first
 	 * retransmission after the load stops.  Retransmissions back off
@@ -473,7 +483,7 @@ static void *server_thread_fn(void *arg)
 			if (conn_event(st, c))
 				conn_free(st->t, c);
 		}
-		if (n <= 0 && flag_get(&st->t->stop_server))
+		if (n <= 0 && stop_flag_get(&st->t->stop_server))
 			break;
 	}
 	return NULL;
@@ -484,7 +494,7 @@ static void *acceptor_fn(void *arg)
 	struct test *t = arg;
 	struct pollfd pfd = { .fd = t->lfd, .events = POLLIN };
 
-	while (!flag_get(&t->stop_server)) {
+	while (!stop_flag_get(&t->stop_server)) {
 		struct epoll_event ev;
 		struct conn *c;
 		int fd;
@@ -496,7 +506,7 @@ static void *acceptor_fn(void *arg)
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				t->accept_err++;
 				note_err(t, "server: accept: %s", strerror(errno));
-				sleep_ns(10 * NSEC_PER_MSEC);
+				time_sleep_ns(10 * NSEC_PER_MSEC);
 			}
 			continue;
 		}
@@ -517,7 +527,7 @@ static void *acceptor_fn(void *arg)
 			continue;
 		}
 		if (t->o->accept_delay_us)
-			sleep_ns(t->o->accept_delay_us * NSEC_PER_USEC);
+			time_sleep_ns(t->o->accept_delay_us * NSEC_PER_USEC);
 	}
 	return NULL;
 }
@@ -531,32 +541,33 @@ static int server_start(struct test *t)
 	t->lfd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t->lfd < 0) {
 		t->srv_errno = errno;
-		set_msg(t->err, "server socket: %s", strerror(errno));
+		tap_msg(t->err, "server socket: %s", strerror(errno));
 		return -1;
 	}
-	alen = loopback_addr(t->family, t->o->port, &ss);
-	if (set_int(t->lfd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+	alen = sock_loopback_addr(t->family, t->o->port, &ss);
+	if (sock_set_int(t->lfd, SOL_SOCKET, SO_REUSEADDR, 1) ||
 	    bind(t->lfd, (struct sockaddr *)&ss, alen) ||
-	    listen(t->lfd, t->o->backlog) || local_port(t->lfd, &t->sport)) {
+	    listen(t->lfd, t->o->backlog) ||
+	    sock_local_port(t->lfd, &t->sport)) {
 		t->srv_errno = errno;
-		set_msg(t->err, "server bind/listen on port %u: %s", t->o->port, strerror(errno));
+		tap_msg(t->err, "server bind/listen on port %u: %s", t->o->port, strerror(errno));
 		return -1;
 	}
 	t->srv.t = t;
 	t->srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->srv.epfd < 0) {
-		set_msg(t->err, "epoll_create1: %s", strerror(errno));
+		tap_msg(t->err, "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
 	ret = pthread_create(&t->srv.tid, NULL, server_thread_fn, &t->srv);
 	if (ret) {
-		set_msg(t->err, "pthread_create: %s", strerror(ret));
+		tap_msg(t->err, "pthread_create: %s", strerror(ret));
 		return -1;
 	}
 	t->srv_started = true;
 	ret = pthread_create(&t->acceptor, NULL, acceptor_fn, t);
 	if (ret) {
-		set_msg(t->err, "pthread_create: %s", strerror(ret));
+		tap_msg(t->err, "pthread_create: %s", strerror(ret));
 		return -1;
 	}
 	t->acceptor_started = true;
@@ -566,7 +577,7 @@ static int server_start(struct test *t)
 /* Stop and join the server threads that were started; count what is left. */
 static void server_stop(struct test *t)
 {
-	flag_set(&t->stop_server);
+	stop_flag_set(&t->stop_server);
 	if (t->acceptor_started)
 		pthread_join(t->acceptor, NULL);
 	if (t->srv_started)
@@ -627,11 +638,11 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 	ssize_t n;
 
 	for (;;) {
-		now = now_ns();
+		now = time_ns();
 		if (!got && !x->probed && now >= probe_at) {
 			x->probed = true;
 			x->outq = outq_bytes(fd);
-			if (!tcp_info_get(fd, &ti)) {
+			if (!sock_tcp_info(fd, &ti)) {
 				x->unacked = ti.tcpi_unacked;
 				x->retransmits = ti.tcpi_retransmits;
 			}
@@ -653,7 +664,7 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 		}
 		if (now >= deadline)
 			return FAIL_TIMEOUT;
-		if (lat_stopped())
+		if (stop_requested())
 			return FAIL_INTERRUPTED;
 		wait = deadline - now;
 		if (wait > POLL_SLICE_NS)
@@ -675,7 +686,7 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 			break;
 		if (watch) {
 			/* The response acknowledges the request. */
-			x->unacked_ns = now_ns() - tw;
+			x->unacked_ns = time_ns() - tw;
 			watch = false;
 		}
 		got += n;
@@ -738,9 +749,9 @@ static int transaction(struct client *c, unsigned long seq, struct txn *x)
 	expect_len = build_response(c->expect, RESP_BUF_SIZE, c->id, seq,
 				    RESP_SIZE);
 	len = build_request(req, sizeof(req), c->id, seq);
-	alen = loopback_addr(t->family, t->sport, &ss);
+	alen = sock_loopback_addr(t->family, t->sport, &ss);
 
-	t0 = now_ns();
+	t0 = time_ns();
 	x->start_ns = t0 - t->t0;
 	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -748,8 +759,8 @@ static int transaction(struct client *c, unsigned long seq, struct txn *x)
 		return FAIL_SOCKET;
 	}
 	/* SO_SNDTIMEO also bounds connect(). */
-	if (set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
-	    set_io_timeouts(fd, o->io_timeout_s)) {
+	if (sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	    sock_set_io_timeouts(fd, o->io_timeout_s)) {
 		note_err(t, "client %u: setsockopt: %s", c->id, strerror(errno));
 		close(fd);
 		return FAIL_SOCKET;
@@ -757,14 +768,14 @@ static int transaction(struct client *c, unsigned long seq, struct txn *x)
 	if (connect(fd, (struct sockaddr *)&ss, alen)) {
 		int err = errno;
 
-		x->connect_ns = now_ns() - t0;
+		x->connect_ns = time_ns() - t0;
 		x->total_ns = x->connect_ns;
-		if (!tcp_info_get(fd, &ti)) {
+		if (!sock_tcp_info(fd, &ti)) {
 			x->syn_rtx = ti.tcpi_total_retrans;
 			c->syn_rtx += x->syn_rtx;
 		}
 		close(fd);
-		if (err == EINTR && lat_stopped())
+		if (err == EINTR && stop_requested())
 			return FAIL_INTERRUPTED;
 		ret = FAIL_CONNECT_TIMEOUT;
 		if (err != EINPROGRESS && err != EAGAIN) {
@@ -775,26 +786,26 @@ static int transaction(struct client *c, unsigned long seq, struct txn *x)
 		show_failure(c, x, ret, 0);
 		return ret;
 	}
-	t1 = now_ns();
+	t1 = time_ns();
 	x->connect_ns = t1 - t0;
-	local_port(fd, &x->cport);
-	if (!tcp_info_get(fd, &ti))
+	sock_local_port(fd, &x->cport);
+	if (!sock_tcp_info(fd, &ti))
 		x->syn_rtx = ti.tcpi_total_retrans;
 	c->syn_rtx += x->syn_rtx;
 
 	if (o->send_delay_us)
-		sleep_ns(o->send_delay_us * NSEC_PER_USEC);
+		time_sleep_ns(o->send_delay_us * NSEC_PER_USEC);
 	if (send(fd, req, len, MSG_NOSIGNAL) != len) {
 		note_err(t, "client %u txn %lu: send: %s", c->id, seq, strerror(errno));
 		close(fd);
 		return FAIL_WRITE;
 	}
-	tw = now_ns();
+	tw = time_ns();
 	ret = read_response(c, fd, t0, tw, expect_len, x);
 	if (ret == FAIL_RECV)
 		note_err(t, "client %u txn %lu: recv: %s", c->id, seq, strerror(errno));
-	x->total_ns = now_ns() - t0;
-	if (!tcp_info_get(fd, &ti) && ti.tcpi_total_retrans > x->syn_rtx)
+	x->total_ns = time_ns() - t0;
+	if (!sock_tcp_info(fd, &ti) && ti.tcpi_total_retrans > x->syn_rtx)
 		x->data_rtx = ti.tcpi_total_retrans - x->syn_rtx;
 	if (ret && ret != FAIL_CORRUPT && ret != FAIL_INTERRUPTED)
 		show_failure(c, x, ret, outq_bytes(fd));
@@ -812,9 +823,11 @@ static void *client_fn(void *arg)
 
 	/* Ramp up: client i starts i/clients of the way into --ramp-ms. */
 	if (t->o->ramp_ms)
-		sleep_ns(t->o->ramp_ms * NSEC_PER_MSEC * c->id / t->o->clients);
-	for (seq = 0; !flag_get(&t->stop_clients) && !lat_stopped(); seq++) {
-		if (now_ns() >= t->deadline)
+		time_sleep_ns(t->o->ramp_ms * NSEC_PER_MSEC * c->id /
+			      t->o->clients);
+	for (seq = 0; !stop_flag_get(&t->stop_clients) && !stop_requested();
+	     seq++) {
+		if (time_ns() >= t->deadline)
 			break;
 		ret = transaction(c, seq, &x);
 		if (ret) {
@@ -823,7 +836,7 @@ static void *client_fn(void *arg)
 		}
 		if (txn_push(c, &x)) {
 			note_err(t, "client %u: out of memory", c->id);
-			flag_set(&t->stop_clients);
+			stop_flag_set(&t->stop_clients);
 			break;
 		}
 	}
@@ -909,7 +922,7 @@ struct totals {
 	unsigned long sendq_at_probe, sendq_1s, syn_rtx, data_rtx;
 	unsigned long long max_unacked_ns;
 	unsigned long served, bad_req, early_eof, io_err;
-	struct lat_summary total, conn;
+	struct stats_summary total, conn;
 };
 
 /* List stalled transactions, those of the 2003 kind first. */
@@ -986,8 +999,8 @@ static int collect(struct test *t, struct totals *s)
 		}
 	}
 	shown = show_stalls(t);
-	summarize(tot, s->txns, &s->total);
-	summarize(con, s->txns, &s->conn);
+	stats_summarize(tot, s->txns, &s->total);
+	stats_summarize(con, s->txns, &s->conn);
 	free(tot);
 	free(con);
 	if (s->total.over1s > shown)
@@ -1025,14 +1038,14 @@ static void report(struct test *t, const struct totals *s,
 	unsigned long i, tps;
 
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		fmt_count(v[i], sizeof(v[i]), mib_delta(m0, m1, keys[i]));
+		mib_fmt_count(v[i], sizeof(v[i]), mib_delta(m0, m1, keys[i]));
 	/* tcp_rtx_synack() and SYN retransmits share TCPSynRetrans. */
 	syn = mib_delta(m0, m1, "TCPSynRetrans");
 	d = syn - (long long)s->syn_rtx;
 	if (syn >= 0 && d < 0)
 		d = 0;
-	fmt_count(synack, sizeof(synack), syn < 0 ? -1 : d);
-	fmt_count(sn, sizeof(sn), s->syn_rtx);
+	mib_fmt_count(synack, sizeof(synack), syn < 0 ? -1 : d);
+	mib_fmt_count(sn, sizeof(sn), s->syn_rtx);
 	tps = elapsed_ns ? s->txns * NSEC_PER_SEC / elapsed_ns : 0;
 
 	ksft_print_msg(FMT_SUMMARY, PROG, t->fname, o->clients, o->backlog,
@@ -1067,7 +1080,7 @@ static void report(struct test *t, const struct totals *s,
 	ov = mib_delta(m0, m1, "ListenOverflows");
 	if (ov >= 0) {
 		d = ov - (long long)s->syn_rtx;
-		fmt_count(ackdrop, sizeof(ackdrop), d < 0 ? 0 : d);
+		mib_fmt_count(ackdrop, sizeof(ackdrop), d < 0 ? 0 : d);
 		ksft_print_msg(FMT_OVERFLOW, v[0], sn, ackdrop);
 	}
 	ksft_print_msg(FMT_SERVER,
@@ -1087,7 +1100,7 @@ static void report(struct test *t, const struct totals *s,
 
 static void run_test(const struct options *o, int family)
 {
-	const char *fname = family_name(family);
+	const char *fname = sock_family_name(family);
 	struct mib_snap *m0 = NULL, *m1 = NULL;
 	unsigned long i, nclients = 0;
 	unsigned long long elapsed;
@@ -1109,7 +1122,7 @@ static void run_test(const struct options *o, int family)
 	t.srv.epfd = -1;
 
 	/* Threads created from now on live in the new namespace. */
-	if (enter_netns(why, sizeof(why))) {
+	if (netns_enter(why, sizeof(why))) {
 		ksft_test_result_skip("%s: %s\n", fname, why);
 		goto out;
 	}
@@ -1146,22 +1159,22 @@ static void run_test(const struct options *o, int family)
 		goto out;
 	}
 	mib_snapshot(m0);
-	t.t0 = now_ns();
+	t.t0 = time_ns();
 	t.deadline = t.t0 + o->time_s * NSEC_PER_SEC;
 	for (i = 0; i < o->clients; i++) {
 		ret = pthread_create(&t.cli[i].tid, NULL, client_fn, &t.cli[i]);
 		if (ret) {
 			note_err(&t, "pthread_create(client): %s", strerror(ret));
-			flag_set(&t.stop_clients);
+			stop_flag_set(&t.stop_clients);
 			break;
 		}
 		nclients++;
 	}
 	for (i = 0; i < nclients; i++)
 		pthread_join(t.cli[i].tid, NULL);
-	elapsed = now_ns() - t.t0;
+	elapsed = time_ns() - t.t0;
 	/* Let the server finish with connections the clients closed. */
-	sleep_ns(100 * NSEC_PER_MSEC);
+	time_sleep_ns(100 * NSEC_PER_MSEC);
 	server_stop(&t);
 	mib_snapshot(m1);
 
@@ -1186,12 +1199,12 @@ static void run_test(const struct options *o, int family)
 	if (m0->n == 0)
 		ksft_print_msg("%s: /proc/net/netstat not readable, counters missing\n",
 			       fname);
-	if (lat_stopped()) {
+	if (stop_requested()) {
 		ksft_print_msg("%s: interrupted\n", fname);
 		failed = true;
 	}
 	if (failed)
-		set_msg(why, "%lu failed, ", s.failed);
+		tap_msg(why, "%lu failed, ", s.failed);
 	ksft_test_result(!failed, FMT_RESULT, fname, s.txns, failed ? why : "",
 			 s.total.over1s, s.stalled[STALL_SENDQ]);
 out:
@@ -1216,14 +1229,14 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	ksft_set_plan(o.ipv4 + o.ipv6);
-	lat_catch_signals();
+	stop_catch_signals();
 
 	if (o.ipv4)
 		run_test(&o, AF_INET);
-	if (o.ipv6 && !lat_stopped())
+	if (o.ipv6 && !stop_requested())
 		run_test(&o, AF_INET6);
 	else if (o.ipv6)
 		ksft_test_result_skip("ipv6: interrupted\n");
 
-	lat_exit();
+	tap_exit();
 }

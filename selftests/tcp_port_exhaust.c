@@ -16,8 +16,15 @@
  */
 #define _GNU_SOURCE
 #include <sys/resource.h>
+#include <time.h>
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/opt.h"
+#include "lib/setup.h"
+#include "lib/sock.h"
+#include "lib/stats.h"
+#include "lib/sysctl.h"
+#include "lib/time.h"
 
 #ifndef IP_LOCAL_PORT_RANGE
 #define IP_LOCAL_PORT_RANGE	51
@@ -39,7 +46,7 @@ static unsigned long long cpu_ns(void)
 struct ports_phase {
 	unsigned long n, ok, eaddrnotavail;
 	unsigned long long *cpu, *wall, cpu_min;
-	struct lat_summary c, w;
+	struct stats_summary c, w;
 };
 
 struct ports_res {
@@ -59,16 +66,16 @@ static int timed_connect(struct setup_test *t, struct ports_phase *p,
 
 	fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_why(t, "socket: %s", strerror(errno));
+		setup_why(t, "socket: %s", strerror(errno));
 		return -1;
 	}
-	set_io_timeouts(fd, 5);
-	w0 = now_ns();
+	sock_set_io_timeouts(fd, 5);
+	w0 = time_ns();
 	c0 = cpu_ns();
 	rc = connect(fd, (const struct sockaddr *)ls, llen);
 	*err = rc ? errno : 0;
 	p->cpu[p->n] = cpu_ns() - c0;
-	p->wall[p->n] = now_ns() - w0;
+	p->wall[p->n] = time_ns() - w0;
 	p->n++;
 	p->ok += !rc;
 	p->eaddrnotavail += *err == EADDRNOTAVAIL;
@@ -79,13 +86,13 @@ static int timed_connect(struct setup_test *t, struct ports_phase *p,
 static int ports_fill(struct setup_test *t, struct ports_res *r, int *held,
 		      const struct sockaddr_storage *ls, socklen_t llen)
 {
-	unsigned long long t0 = now_ns();
+	unsigned long long t0 = time_ns();
 	int p, fd, range;
 
-	for (p = r->nlo; p <= r->nhi && running(t); p++) {
+	for (p = r->nlo; p <= r->nhi && setup_running(t); p++) {
 		fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
-			set_why(t, "socket: %s", strerror(errno));
+			setup_why(t, "socket: %s", strerror(errno));
 			return -1;
 		}
 		/* IP_LOCAL_PORT_RANGE [p, p] (6.3+): this port, no scan. */
@@ -93,16 +100,16 @@ static int ports_fill(struct setup_test *t, struct ports_res *r, int *held,
 		setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range,
 			   sizeof(range));
 		if (connect(fd, (const struct sockaddr *)ls, llen)) {
-			set_why(t, "filling port %d: connect: %s", p,
-				strerror(errno));
+			setup_why(t, "filling port %d: connect: %s", p,
+				  strerror(errno));
 			close(fd);
 			return -1;
 		}
 		held[r->filled++] = fd;
 	}
-	r->fill_ms = (now_ns() - t0) / NSEC_PER_MSEC;
+	r->fill_ms = (time_ns() - t0) / NSEC_PER_MSEC;
 	if (r->filled != (unsigned long)(r->nhi - r->nlo + 1)) {
-		set_why(t, "time bound reached after filling %lu ports", r->filled);
+		setup_why(t, "time bound reached after filling %lu ports", r->filled);
 		return -1;
 	}
 	return 0;
@@ -110,8 +117,8 @@ static int ports_fill(struct setup_test *t, struct ports_res *r, int *held,
 
 static void phase_line(const char *name, struct ports_phase *p)
 {
-	summarize(p->cpu, p->n, &p->c);
-	summarize(p->wall, p->n, &p->w);
+	stats_summarize(p->cpu, p->n, &p->c);
+	stats_summarize(p->wall, p->n, &p->w);
 	p->cpu_min = p->n ? p->cpu[0] / NSEC_PER_USEC : 0;
 	ksft_print_msg("  %-26s %6lu %8llu %8llu %8llu %8llu %9llu\n", name, p->n,
 		       p->cpu_min, p->c.p50, p->c.p99, p->c.max, p->w.p50);
@@ -146,7 +153,7 @@ static void ports_report(struct setup_test *t, struct ports_res *r)
 
 static int ports_test(struct setup_test *t)
 {
-	struct saved_sysctl s_range = { 0 }, s_somax = { 0 };
+	struct sysctl_saved s_range = { 0 }, s_somax = { 0 };
 	unsigned long n = opt_ports, count = opt_count, i, j;
 	unsigned short lport, got, freed;
 	struct sockaddr_storage ls;
@@ -163,7 +170,7 @@ static int ports_test(struct setup_test *t)
 	held = calloc(n, sizeof(*held));
 	buf = calloc(6 * count, sizeof(*buf));
 	if (!held || !buf) {
-		set_why(t, "out of memory");
+		setup_why(t, "out of memory");
 		goto out;
 	}
 	r.normal.cpu = buf;
@@ -176,7 +183,7 @@ static int ports_test(struct setup_test *t)
 		held[i] = -1;
 	if (sysctl_read("/proc/sys/net/ipv4/ip_local_port_range", val,
 			sizeof(val)) || sscanf(val, "%d %d", &r.lo, &r.hi) != 2) {
-		set_why(t, "cannot read net.ipv4.ip_local_port_range");
+		setup_why(t, "cannot read net.ipv4.ip_local_port_range");
 		goto out;
 	}
 
@@ -187,8 +194,8 @@ static int ports_test(struct setup_test *t)
 		rl.rlim_max = old_rl.rlim_max > rl.rlim_cur ? old_rl.rlim_max :
 							     rl.rlim_cur;
 		if (setrlimit(RLIMIT_NOFILE, &rl)) {
-			set_why(t, "cannot raise RLIMIT_NOFILE to %lu: %s",
-				n + 256, strerror(errno));
+			setup_why(t, "cannot raise RLIMIT_NOFILE to %lu: %s",
+				  n + 256, strerror(errno));
 			goto out;
 		}
 		rl_changed = true;
@@ -196,22 +203,22 @@ static int ports_test(struct setup_test *t)
 	/* Children are never accepted while the range is full. */
 	snprintf(val, sizeof(val), "%lu", n + count + 64);
 	if (sysctl_change(&s_somax, "/proc/sys/net/core/somaxconn", val)) {
-		set_why(t, "cannot set net.core.somaxconn=%s", val);
+		setup_why(t, "cannot set net.core.somaxconn=%s", val);
 		goto out;
 	}
-	lfd = listener_open(t, n + count + 64, &lport, &ls, &llen);
+	lfd = setup_listener_open(t, n + count + 64, &lport, &ls, &llen);
 	if (lfd < 0)
 		goto out;
 
 	/* Normal: the namespace's default range, nothing else in use. */
-	for (i = 0; i < count && running(t); i++) {
+	for (i = 0; i < count && setup_running(t); i++) {
 		fd = timed_connect(t, &r.normal, &ls, llen, &err);
 		if (fd < 0)
 			goto out;
-		close_rst(fd);
+		sock_close_rst(fd);
 		/* Accept and close what is queued on the listener. */
 		while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-			close_rst(fd);
+			sock_close_rst(fd);
 	}
 
 	/* Narrow the range to n ports that do not hold the listener. */
@@ -224,54 +231,54 @@ static int ports_test(struct setup_test *t)
 	snprintf(val, sizeof(val), "%d %d", r.nlo, r.nhi);
 	if (sysctl_change(&s_range, "/proc/sys/net/ipv4/ip_local_port_range",
 			  val)) {
-		set_why(t, "cannot set net.ipv4.ip_local_port_range=%s: %s",
-			val, strerror(errno));
+		setup_why(t, "cannot set net.ipv4.ip_local_port_range=%s: %s",
+			  val, strerror(errno));
 		goto out;
 	}
 	if (ports_fill(t, &r, held, &ls, llen))
 		goto out;
 
 	/* Full: every port in use, connect() scans them all and fails. */
-	for (i = 0; i < count && running(t); i++) {
+	for (i = 0; i < count && setup_running(t); i++) {
 		fd = timed_connect(t, &r.full, &ls, llen, &err);
 		if (fd < 0)
 			goto out;
-		close_rst(fd);
+		sock_close_rst(fd);
 	}
 
 	/* Busy: free one random port, the next connect() must find it. */
-	for (i = 0; i < count && running(t); i++) {
+	for (i = 0; i < count && setup_running(t); i++) {
 		j = random() % n;
-		if (local_port(held[j], &freed)) {
-			set_why(t, "getsockname: %s", strerror(errno));
+		if (sock_local_port(held[j], &freed)) {
+			setup_why(t, "getsockname: %s", strerror(errno));
 			goto out;
 		}
-		close_rst(held[j]);
+		sock_close_rst(held[j]);
 		held[j] = timed_connect(t, &r.busy, &ls, llen, &err);
 		if (held[j] < 0)
 			goto out;
-		if (!err && !local_port(held[j], &got) && got == freed)
+		if (!err && !sock_local_port(held[j], &got) && got == freed)
 			r.got_freed++;
 	}
 	/* Data checks: the range was exhausted. */
 	if (r.normal.n < count || r.full.n < count || r.busy.n < count)
-		set_why(t, "time bound reached (%lu, %lu, %lu of %lu calls)",
-			r.normal.n, r.full.n, r.busy.n, count);
+		setup_why(t, "time bound reached (%lu, %lu, %lu of %lu calls)",
+			  r.normal.n, r.full.n, r.busy.n, count);
 	else if (r.normal.ok != r.normal.n)
-		set_why(t, "%lu of %lu connects with the normal range failed",
-			r.normal.n - r.normal.ok, r.normal.n);
+		setup_why(t, "%lu of %lu connects with the normal range failed",
+			  r.normal.n - r.normal.ok, r.normal.n);
 	else if (r.full.eaddrnotavail != r.full.n)
-		set_why(t,
-			"%lu of %lu connects with all ports in use did not fail with EADDRNOTAVAIL",
-			r.full.n - r.full.eaddrnotavail, r.full.n);
+		setup_why(t,
+			  "%lu of %lu connects with all ports in use did not fail with EADDRNOTAVAIL",
+			  r.full.n - r.full.eaddrnotavail, r.full.n);
 	else if (r.got_freed != r.busy.n)
-		set_why(t, "%lu of %lu connects did not take the one free port",
-			r.busy.n - r.got_freed, r.busy.n);
+		setup_why(t, "%lu of %lu connects did not take the one free port",
+			  r.busy.n - r.got_freed, r.busy.n);
 out:
 	if (buf)
 		ports_report(t, &r);
 	if (held)
-		close_all(held, n);
+		setup_close_all(held, n);
 	if (lfd >= 0)
 		close(lfd);
 	sysctl_restore(&s_range);
@@ -287,9 +294,9 @@ static void ports_opt(int c, const char *arg)
 {
 	if (c == 'n')
 		opt_count = opt_ulong("-n", arg, 1, 100000);
-	else if (!parse_ulong(arg, MAX_PORTS, &opt_ports) || opt_ports < 64 ||
-		 (opt_ports & 1))
-		bad_arg("-P", arg, "expected an even number, 64..20000");
+	else if (!opt_parse_ulong(arg, MAX_PORTS, &opt_ports) ||
+		 opt_ports < 64 || (opt_ports & 1))
+		opt_bad_arg("-P", arg, "expected an even number, 64..20000");
 }
 
 int main(int argc, char **argv)

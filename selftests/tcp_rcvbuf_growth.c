@@ -34,10 +34,19 @@
 #include <linux/types.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
 
-#include "tcp_lat.h"
-#include "veth_ns.h"
+#include "kselftest.h"
+#include "lib/cmd.h"
+#include "lib/mib.h"
+#include "lib/netns.h"
+#include "lib/opt.h"
+#include "lib/sock.h"
+#include "lib/stop.h"
+#include "lib/sysctl.h"
+#include "lib/tap.h"
+#include "lib/time.h"
 
 #define PROG			"tcp_rcvbuf_growth"
 
@@ -139,7 +148,7 @@ struct test {
 	char err[256];
 
 	int orig_ns;
-	struct veth_ns net;
+	struct netns_veth net;
 	int lfd, sfd, rfd;
 	unsigned short port;
 
@@ -278,7 +287,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 				if (!strcmp(optarg, reader_names[i]))
 					break;
 			if (i == (int)ARRAY_SIZE(reader_names))
-				bad_arg("--reader", optarg, "one of slow, none, alternate");
+				opt_bad_arg("--reader", optarg, "one of slow, none, alternate");
 			o->reader = i;
 			break;
 		case OPT_SWITCH_S:
@@ -295,7 +304,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CSV:
 			if (!optarg[0])
-				bad_arg("--csv", optarg, "a file name");
+				opt_bad_arg("--csv", optarg, "a file name");
 			o->csv_path = optarg;
 			break;
 		case '4':
@@ -305,10 +314,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			v6 = true;
 			break;
 		default:
-			help_or_bad(c, argv, usage);
+			opt_help_or_bad(c, argv, usage);
 		}
 	}
-	no_operands(argc, argv);
+	opt_no_operands(argc, argv);
 	o->ipv4 = v4 || !v6;
 	o->ipv6 = v6 || !v4;
 }
@@ -380,7 +389,7 @@ static void *sender_main(void *arg)
 			err = n < 0 ? errno : EPIPE;
 			goto out;
 		}
-		sleep_ns(OP_NS);
+		time_sleep_ns(OP_NS);
 	}
 out:
 	__atomic_store_n(&t->send_err, err, __ATOMIC_RELAXED);
@@ -392,20 +401,20 @@ out:
 
 static int ns_enter(struct test *t, int fd, const char *which)
 {
-	if (veth_ns_enter(&t->net, fd, which)) {
+	if (netns_veth_enter(&t->net, fd, which)) {
 		fail_msg(t, "%s", t->net.err);
 		return -1;
 	}
 	return 0;
 }
 
-/* Sender namespace S, receiver R (veth_ns.h); the main thread ends in R. */
+/* Sender namespace S, receiver R (netns_veth.h); the main thread ends in R. */
 static int netns_setup(struct test *t)
 {
 	int ret;
 
-	veth_ns_init(&t->net, t->family, RTT_MS);
-	ret = veth_ns_setup(&t->net, R_DEV, S_DEV);
+	netns_veth_init(&t->net, t->family, RTT_MS);
+	ret = netns_veth_setup(&t->net, R_DEV, S_DEV);
 	if (ret)
 		fail_msg(t, "%s", t->net.err);
 	return ret;
@@ -508,11 +517,11 @@ static int connect_pair(struct test *t)
 		return -1;
 	}
 	t->lfd = fd;
-	alen = inet_addr_port(t->family, veth_ns_addr(t->family, false),
+	alen = sock_inet_addr(t->family, netns_veth_addr(t->family, false),
 			      0, &ss);
-	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+	if (sock_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
 	    bind(fd, (struct sockaddr *)&ss, alen) || listen(fd, 4) ||
-	    local_port(fd, &t->port) || set_io_timeouts(fd, 10)) {
+	    sock_local_port(fd, &t->port) || sock_set_io_timeouts(fd, 10)) {
 		fail_msg(t, "sender bind/listen: %s",
 			 strerror(errno));
 		return -1;
@@ -524,12 +533,13 @@ static int connect_pair(struct test *t)
 		return -1;
 	}
 	/* No SO_RCVBUF: that would lock sk_rcvbuf and disable autotuning. */
-	alen = inet_addr_port(t->family, veth_ns_addr(t->family, false), t->port,
-			      &ss);
-	if (set_io_timeouts(t->rfd, 10) ||
+	alen = sock_inet_addr(t->family, netns_veth_addr(t->family, false),
+			      t->port, &ss);
+	if (sock_set_io_timeouts(t->rfd, 10) ||
 	    connect(t->rfd, (struct sockaddr *)&ss, alen)) {
 		fail_msg(t, "connect to %s port %u: %s",
-			 veth_ns_addr(t->family, false), t->port, strerror(errno));
+			 netns_veth_addr(t->family, false), t->port,
+			 strerror(errno));
 		return -1;
 	}
 	t->sfd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -537,8 +547,8 @@ static int connect_pair(struct test *t)
 		fail_msg(t, "accept: %s", strerror(errno));
 		return -1;
 	}
-	if (set_io_timeouts(t->sfd, IO_TIMEOUT_S) ||
-	    set_io_timeouts(t->rfd, IO_TIMEOUT_S)) {
+	if (sock_set_io_timeouts(t->sfd, IO_TIMEOUT_S) ||
+	    sock_set_io_timeouts(t->rfd, IO_TIMEOUT_S)) {
 		fail_msg(t, "SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 		return -1;
 	}
@@ -710,35 +720,35 @@ static void timed_run(struct test *t)
 	unsigned long long start, end, next, now;
 	int phase = 0;
 
-	start = now_ns();
+	start = time_ns();
 	end = start + t->o->time_s * NSEC_PER_SEC;
 	next = start;
 	for (;;) {
-		now = now_ns();
+		now = time_ns();
 		if (now >= next) {
 			take_sample(t, now - start, phase, false);
 			while (next <= now)
 				next += SAMPLE_NS;
 		}
-		if (now >= end || lat_stopped() ||
+		if (now >= end || stop_requested() ||
 		    __atomic_load_n(&t->send_err, __ATOMIC_RELAXED))
 			break;
 		phase = reader_phase(t, now - start);
 		if (t->o->reader == READER_NONE) {
-			sleep_ns((next < end ? next : end) - now);
+			time_sleep_ns((next < end ? next : end) - now);
 			continue;
 		}
 		if (!read_some(t, phase ? FAST_READ : 1))
 			break;
-		sleep_ns(OP_NS);
+		time_sleep_ns(OP_NS);
 	}
-	t->duration_s = (double)(now_ns() - start) / NSEC_PER_SEC;
+	t->duration_s = (double)(time_ns() - start) / NSEC_PER_SEC;
 }
 
 /* After the sender stopped: read the rest of the stream up to its EOF. */
 static void drain(struct test *t)
 {
-	unsigned long long start = now_ns(), deadline;
+	unsigned long long start = time_ns(), deadline;
 	bool dead = __atomic_load_n(&t->send_err, __ATOMIC_RELAXED);
 
 	deadline = start + DRAIN_BOUND_S * NSEC_PER_SEC;
@@ -759,10 +769,10 @@ static void drain(struct test *t)
 			break;
 		}
 		/* A dead sender sends nothing more: stop at the first gap. */
-		if (dead || now_ns() >= deadline)
+		if (dead || time_ns() >= deadline)
 			break;
 	}
-	t->drain_s = (double)(now_ns() - start) / NSEC_PER_SEC;
+	t->drain_s = (double)(time_ns() - start) / NSEC_PER_SEC;
 }
 
 /* Counter snapshots of both namespaces; main thread, ends in R. */
@@ -805,20 +815,25 @@ static void print_summary(struct test *t, const char *rel, bool data_ok)
 	unsigned int i;
 
 	for (i = 0; i < N_RCV_COUNTERS; i++) {
-		fmt_count(num, sizeof(num), t->rcv_delta[i]);
+		mib_fmt_count(num, sizeof(num), t->rcv_delta[i]);
 		len += snprintf(counters + len, sizeof(counters) - len, "%s=%s ",
 				rcv_counters[i], num);
 	}
 	for (i = 0; i < N_SND_COUNTERS; i++) {
-		fmt_count(num, sizeof(num), t->snd_delta[i]);
+		mib_fmt_count(num, sizeof(num), t->snd_delta[i]);
 		len += snprintf(counters + len, sizeof(counters) - len, "%s=%s ",
 				snd_counters[i], num);
 	}
-	fmt_count(zs, sizeof(zs), t->has_rcv_wnd ? (long long)t->zero_wnd_samples : -1);
-	fmt_count(ze, sizeof(ze), t->has_rcv_wnd ? (long long)t->zero_wnd_events : -1);
-	fmt_count(mn, sizeof(mn), t->has_rcv_wnd ? (long long)t->min_rcv_wnd : -1);
-	fmt_count(mx, sizeof(mx), t->has_rcv_wnd ? (long long)t->max_rcv_wnd : -1);
-	fmt_count(mem0, sizeof(mem0), tcp_mem[0] < 0 ? -1 : tcp_mem[0] * page);
+	mib_fmt_count(zs, sizeof(zs),
+		      t->has_rcv_wnd ? (long long)t->zero_wnd_samples : -1);
+	mib_fmt_count(ze, sizeof(ze),
+		      t->has_rcv_wnd ? (long long)t->zero_wnd_events : -1);
+	mib_fmt_count(mn, sizeof(mn),
+		      t->has_rcv_wnd ? (long long)t->min_rcv_wnd : -1);
+	mib_fmt_count(mx, sizeof(mx),
+		      t->has_rcv_wnd ? (long long)t->max_rcv_wnd : -1);
+	mib_fmt_count(mem0, sizeof(mem0),
+		      tcp_mem[0] < 0 ? -1 : tcp_mem[0] * page);
 	if (t->t_rcvbuf_max_ms < 0)
 		snprintf(tmax, sizeof(tmax), "na");
 	else
@@ -882,7 +897,7 @@ static void test_free(struct test *t)
 	if (t->orig_ns >= 0 && setns(t->orig_ns, CLONE_NEWNET))
 		ksft_print_msg("setns back to the initial netns: %s\n",
 			       strerror(errno));
-	veth_ns_close(&t->net);
+	netns_veth_close(&t->net);
 	free(t->sbuf);
 	free(t->rbuf);
 	free(t->r0);
@@ -902,10 +917,10 @@ static void run_test(const struct options *o, int family, int orig_ns,
 	memset(&t, 0, sizeof(t));
 	t.o = o;
 	t.family = family;
-	t.fname = family_name(family);
+	t.fname = sock_family_name(family);
 	t.csv = csv;
 	t.orig_ns = orig_ns;
-	veth_ns_init(&t.net, family, RTT_MS);
+	netns_veth_init(&t.net, family, RTT_MS);
 	t.lfd = -1;
 	t.sfd = -1;
 	t.rfd = -1;
@@ -938,9 +953,10 @@ static void run_test(const struct options *o, int family, int orig_ns,
 		ksft_test_result_fail("%s: %s\n", t.fname, t.err);
 		goto out;
 	}
-	ksft_print_msg(FMT_START, t.fname, veth_ns_addr(family, false), veth_ns_addr(family, true),
-		       t.port, RTT_MS, reader_names[o->reader], t.rmem.value,
-		       t.wscale.value, t.adv.value, t.shrink.value);
+	ksft_print_msg(FMT_START, t.fname, netns_veth_addr(family, false),
+		       netns_veth_addr(family, true), t.port, RTT_MS,
+		       reader_names[o->reader], t.rmem.value, t.wscale.value,
+		       t.adv.value, t.shrink.value);
 
 	ret = pthread_create(&t.sender, NULL, sender_main, &t);
 	if (ret) {
@@ -994,7 +1010,7 @@ static void run_test(const struct options *o, int family, int orig_ns,
 		ksft_print_msg(FMT_NOMEAS, t.fname, t.samples, t.meminfo_fail, t.info_fail);
 		failed = true;
 	}
-	if (lat_stopped()) {
+	if (stop_requested()) {
 		ksft_print_msg("%s: interrupted\n", t.fname);
 		failed = true;
 	}
@@ -1027,20 +1043,20 @@ int main(int argc, char **argv)
 	if (o.csv_path) {
 		csv = fopen(o.csv_path, "w");
 		if (!csv)
-			bad_arg("--csv", o.csv_path, strerror(errno));
+			opt_bad_arg("--csv", o.csv_path, strerror(errno));
 		csv_header(csv);
 	}
 
 	ksft_print_header();
 	ksft_set_plan(o.ipv4 + o.ipv6);
-	lat_catch_signals();
+	stop_catch_signals();
 	kernel_version(rel, sizeof(rel));
 
 	if (geteuid())
 		skip_all(&o, "needs root (network namespaces, veth, sysctls)");
-	if (!have_tool("ip -V >/dev/null 2>&1"))
+	if (!cmd_have_tool("ip -V >/dev/null 2>&1"))
 		skip_all(&o, "ip (iproute2) not found");
-	if (RTT_MS && !have_tool("tc -V >/dev/null 2>&1"))
+	if (RTT_MS && !cmd_have_tool("tc -V >/dev/null 2>&1"))
 		skip_all(&o, "tc (iproute2) not found");
 	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
 		sscanf(buf, "%lld %lld %lld", &tcp_mem[0], &tcp_mem[1], &tcp_mem[2]);
@@ -1048,7 +1064,7 @@ int main(int argc, char **argv)
 	    tcp_mem[0] * sysconf(_SC_PAGESIZE) < (long long)o.rmem_max)
 		ksft_print_msg(FMT_TCPMEM, tcp_mem[0], tcp_mem[1], tcp_mem[2],
 			       o.rmem_max);
-	orig_ns = veth_ns_open_self();
+	orig_ns = netns_open_self();
 	if (orig_ns < 0)
 		ksft_exit_fail_msg("open /proc/thread-self/ns/net: %s\n",
 				   strerror(errno));
@@ -1061,5 +1077,5 @@ int main(int argc, char **argv)
 	close(orig_ns);
 	if (csv && fclose(csv))
 		ksft_print_msg("closing %s: %s\n", o.csv_path, strerror(errno));
-	lat_exit();
+	tap_exit();
 }

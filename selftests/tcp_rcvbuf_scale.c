@@ -25,12 +25,21 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <fcntl.h>
+#include <getopt.h>
 #include <linux/sock_diag.h>
 #include <poll.h>
 #include <sys/resource.h>
 
-#include "tcp_lat.h"
-#include "veth_ns.h"
+#include "kselftest.h"
+#include "lib/cmd.h"
+#include "lib/mib.h"
+#include "lib/netns.h"
+#include "lib/opt.h"
+#include "lib/sock.h"
+#include "lib/stop.h"
+#include "lib/sysctl.h"
+#include "lib/time.h"
 
 #define PROG		"tcp_rcvbuf_scale"
 
@@ -162,7 +171,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CSV:
 			if (!optarg[0])
-				bad_arg("--csv", optarg, "a file name");
+				opt_bad_arg("--csv", optarg, "a file name");
 			o->csv_path = optarg;
 			break;
 		case OPT_SWITCH:
@@ -173,10 +182,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			opt_family(c, &o->family);
 			break;
 		default:
-			help_or_bad(c, argv, usage);
+			opt_help_or_bad(c, argv, usage);
 		}
 	}
-	no_operands(argc, argv);
+	opt_no_operands(argc, argv);
 	if (!o->family)
 		o->family = AF_INET;
 }
@@ -219,7 +228,7 @@ static int nonblock(int fd)
  * Connect @o->conns receivers (in R, where the caller is) to a listener
  * in S, in batches, and pair each accepted socket with its client by port.
  */
-static int open_conns(const struct options *o, struct veth_ns *v,
+static int open_conns(const struct options *o, struct netns_veth *v,
 		      struct conn *c)
 {
 	struct sockaddr_storage ss;
@@ -231,20 +240,22 @@ static int open_conns(const struct options *o, struct veth_ns *v,
 	cport = calloc(o->conns, sizeof(*cport));
 	if (!cport)
 		return -1;
-	if (veth_ns_enter(v, v->s_ns, "sender"))
+	if (netns_veth_enter(v, v->s_ns, "sender"))
 		goto out_free;
 	lfd = socket(o->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (veth_ns_enter(v, v->r_ns, "receiver") || lfd < 0) {
+	if (netns_veth_enter(v, v->r_ns, "receiver") || lfd < 0) {
 		ksft_print_msg("listener: %s\n", lfd < 0 ? strerror(errno) : v->err);
 		goto out_free;
 	}
-	alen = inet_addr_port(o->family, veth_ns_addr(o->family, false), 0, &ss);
+	alen = sock_inet_addr(o->family, netns_veth_addr(o->family, false), 0,
+			      &ss);
 	if (bind(lfd, (struct sockaddr *)&ss, alen) || listen(lfd, BATCH * 2) ||
-	    local_port(lfd, &port) || set_io_timeouts(lfd, 10)) {
+	    sock_local_port(lfd, &port) || sock_set_io_timeouts(lfd, 10)) {
 		ksft_print_msg("listener bind/listen: %s\n", strerror(errno));
 		goto out_close;
 	}
-	alen = inet_addr_port(o->family, veth_ns_addr(o->family, false), port, &ss);
+	alen = sock_inet_addr(o->family, netns_veth_addr(o->family, false),
+			      port, &ss);
 	for (i = 0; i < o->conns; i += BATCH) {
 		unsigned long n = o->conns - i < BATCH ? o->conns - i : BATCH;
 
@@ -253,7 +264,7 @@ static int open_conns(const struct options *o, struct veth_ns *v,
 			if (c[j].rfd < 0 || nonblock(c[j].rfd) ||
 			    (connect(c[j].rfd, (struct sockaddr *)&ss, alen) &&
 			     errno != EINPROGRESS) ||
-			    local_port(c[j].rfd, &cport[j])) {
+			    sock_local_port(c[j].rfd, &cport[j])) {
 				ksft_print_msg("connection %lu: %s\n", j, strerror(errno));
 				goto out_close;
 			}
@@ -280,7 +291,7 @@ static int open_conns(const struct options *o, struct veth_ns *v,
 				goto out_close;
 			}
 			c[k].sfd = fd;
-			if (set_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF)) {
+			if (sock_set_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF)) {
 				ksft_print_msg("SO_SNDBUF: %s\n", strerror(errno));
 				goto out_close;
 			}
@@ -423,13 +434,14 @@ static void print_counters(const char *tag, const struct mib_snap *a,
 }
 
 /* Counter snapshots of both namespaces; the main thread ends in R. */
-static void snap_both(struct veth_ns *v, struct mib_snap *r, struct mib_snap *s)
+static void snap_both(struct netns_veth *v, struct mib_snap *r,
+		      struct mib_snap *s)
 {
 	mib_snapshot(r);
-	if (veth_ns_enter(v, v->s_ns, "sender"))
+	if (netns_veth_enter(v, v->s_ns, "sender"))
 		ksft_exit_fail_msg("%s\n", v->err);
 	mib_snapshot(s);
-	if (veth_ns_enter(v, v->r_ns, "receiver"))
+	if (netns_veth_enter(v, v->r_ns, "receiver"))
 		ksft_exit_fail_msg("%s\n", v->err);
 }
 
@@ -445,7 +457,7 @@ int main(int argc, char **argv)
 	char tcp_mem[96] = "absent", sw[24] = "default", tcp_rmem[96] = "absent";
 	struct totals tot, last = { 0 };
 	unsigned char *rbuf;
-	struct veth_ns v;
+	struct netns_veth v;
 	struct rlimit rl;
 	struct options o;
 	struct conn *c;
@@ -458,15 +470,15 @@ int main(int argc, char **argv)
 	if (o.csv_path) {
 		csv = fopen(o.csv_path, "w");
 		if (!csv)
-			bad_arg("--csv", o.csv_path, strerror(errno));
+			opt_bad_arg("--csv", o.csv_path, strerror(errno));
 		fprintf(csv, FMT_CSV_HEAD);
 	}
 	if (geteuid()) {
 		printf("%s: SKIP: needs root (network namespaces, veth)\n", PROG);
 		return KSFT_SKIP;
 	}
-	if (!have_tool("ip -V >/dev/null 2>&1") ||
-	    !have_tool("tc -V >/dev/null 2>&1")) {
+	if (!cmd_have_tool("ip -V >/dev/null 2>&1") ||
+	    !cmd_have_tool("tc -V >/dev/null 2>&1")) {
 		printf("%s: SKIP: ip or tc (iproute2) not found\n", PROG);
 		return KSFT_SKIP;
 	}
@@ -489,11 +501,11 @@ int main(int argc, char **argv)
 		c[i].sfd = -1;
 	}
 	pattern_init();
-	lat_catch_signals();
+	stop_catch_signals();
 	sysctl_read("/proc/sys/net/ipv4/tcp_mem", tcp_mem, sizeof(tcp_mem));
 
-	veth_ns_init(&v, o.family, RTT_MS);
-	ret = veth_ns_setup(&v, R_DEV, S_DEV);
+	netns_veth_init(&v, o.family, RTT_MS);
+	ret = netns_veth_setup(&v, R_DEV, S_DEV);
 	if (ret == -2) {
 		printf("%s: SKIP: %s\n", PROG, v.err);
 		return KSFT_SKIP;
@@ -521,18 +533,18 @@ int main(int argc, char **argv)
 
 	snap_both(&v, r0, s0);
 	printf(FMT_HELLO,
-	       PROG, o.conns, family_name(o.family), RTT_MS, WRITE_BYTES,
+	       PROG, o.conns, sock_family_name(o.family), RTT_MS, WRITE_BYTES,
 	       WRITE_MS, READ_BYTES, READ_MS, SNDBUF, tcp_rmem, tcp_mem,
 	       o.time_s);
 	fflush(stdout);
 
-	t0 = now_ns();
+	t0 = time_ns();
 	end = t0 + o.time_s * NSEC_PER_SEC;
 	next_tick = t0;
 	next_read = t0;
 	next_sample = t0 + SAMPLE_NS;
-	while (!lat_stopped()) {
-		unsigned long long now = now_ns();
+	while (!stop_requested()) {
+		unsigned long long now = time_ns();
 
 		if (now >= end)
 			break;
@@ -587,12 +599,12 @@ int main(int argc, char **argv)
 			last = tot;
 			next_sample += SAMPLE_NS;
 		}
-		now = now_ns();
+		now = time_ns();
 		el = next_tick < next_sample ? next_tick : next_sample;
 		if (next_read < el)
 			el = next_read;
 		if (el > now)
-			sleep_ns(el - now);
+			time_sleep_ns(el - now);
 	}
 	/* The end-of-run distribution of sk_rcvbuf over the receivers. */
 	if (!samples)
@@ -605,8 +617,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.conns; i++)
 		shutdown(c[i].sfd, SHUT_WR);
 	open_left = o.conns;
-	end = now_ns() + DRAIN_S * NSEC_PER_SEC;
-	while (open_left && now_ns() < end && !lat_stopped()) {
+	end = time_ns() + DRAIN_S * NSEC_PER_SEC;
+	while (open_left && time_ns() < end && !stop_requested()) {
 		open_left = 0;
 		for (i = 0; i < o.conns; i++) {
 			if (c[i].eof)
@@ -617,7 +629,7 @@ int main(int argc, char **argv)
 			open_left += !c[i].eof;
 		}
 		if (open_left)
-			sleep_ns(10 * NSEC_PER_MSEC);
+			time_sleep_ns(10 * NSEC_PER_MSEC);
 	}
 	for (i = 0; i < o.conns; i++) {
 		sent += c[i].sent;
@@ -627,7 +639,7 @@ int main(int argc, char **argv)
 	data_ok = !open_left && !bad && sent == got;
 
 	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4,
-	       PROG, family_name(o.family), o.conns,
+	       PROG, sock_family_name(o.family), o.conns,
 	       o.switch_s ? "alternate" : "slow", WRITE_BYTES, WRITE_MS,
 	       READ_BYTES, READ_MS, o.time_s, RTT_MS,
 	       SNDBUF, sw, tcp_rmem, tcp_mem, page, samples, base_pages * page,
@@ -644,7 +656,7 @@ int main(int argc, char **argv)
 		close(c[i].rfd);
 		close(c[i].sfd);
 	}
-	veth_ns_close(&v);
+	netns_veth_close(&v);
 	if (csv && fclose(csv))
 		ksft_exit_fail_msg("closing %s: %s\n", o.csv_path, strerror(errno));
 	if (!data_ok)

@@ -30,9 +30,18 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/cpu.h"
+#include "lib/netns.h"
+#include "lib/opt.h"
+#include "lib/sock.h"
+#include "lib/stats.h"
+#include "lib/stop.h"
+#include "lib/tap.h"
+#include "lib/time.h"
 
 #define PROG		"tcp_rr"
 #define SIZE_MAX_BYTES	65536
@@ -108,7 +117,7 @@ static int server_accept(struct run *r)
 	int fd;
 
 	for (;;) {
-		if (flag_get(&r->done))
+		if (stop_flag_get(&r->done))
 			return -1;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
@@ -116,13 +125,13 @@ static int server_accept(struct run *r)
 		if (fd >= 0)
 			break;
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-			set_msg(r->srv_why, "accept: %s", strerror(errno));
+			tap_msg(r->srv_why, "accept: %s", strerror(errno));
 			return -1;
 		}
 	}
-	if (set_io_timeouts(fd, IO_TIMEOUT_S) ||
-	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
-		set_msg(r->srv_why, "setsockopt: %s", strerror(errno));
+	if (sock_set_io_timeouts(fd, IO_TIMEOUT_S) ||
+	    sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1)) {
+		tap_msg(r->srv_why, "setsockopt: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -135,10 +144,10 @@ static void *server_main(void *arg)
 	char *buf;
 	int fd;
 
-	pin_self(r->cpu_srv);
+	cpu_pin(r->cpu_srv);
 	buf = calloc(1, r->size);
 	if (!buf) {
-		set_msg(r->srv_why, "out of memory");
+		tap_msg(r->srv_why, "out of memory");
 		return NULL;
 	}
 	while ((fd = server_accept(r)) >= 0) {
@@ -147,7 +156,7 @@ static void *server_main(void *arg)
 			if (read_full(fd, buf, r->size))
 				break;
 			if (write_full(fd, buf, r->size)) {
-				set_msg(r->srv_why, "server write: %s", strerror(errno));
+				tap_msg(r->srv_why, "server write: %s", strerror(errno));
 				break;
 			}
 		} while (r->mode == MODE_RR);
@@ -182,13 +191,13 @@ static int client_connect(struct run *r)
 
 	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_msg(r->cli_why, "socket: %s", strerror(errno));
+		tap_msg(r->cli_why, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (set_io_timeouts(fd, IO_TIMEOUT_S) ||
-	    set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	if (sock_set_io_timeouts(fd, IO_TIMEOUT_S) ||
+	    sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
 	    connect(fd, (struct sockaddr *)&r->addr, r->alen)) {
-		set_msg(r->cli_why, "connect: %s", strerror(errno));
+		tap_msg(r->cli_why, "connect: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -199,15 +208,15 @@ static int client_connect(struct run *r)
 static int client_rr(struct run *r, int fd, char *req, char *resp)
 {
 	if (write_full(fd, req, r->size)) {
-		set_msg(r->cli_why, "client write: %s", strerror(errno));
+		tap_msg(r->cli_why, "client write: %s", strerror(errno));
 		return -1;
 	}
 	if (read_full(fd, resp, r->size)) {
-		set_msg(r->cli_why, "client read: %s", strerror(errno));
+		tap_msg(r->cli_why, "client read: %s", strerror(errno));
 		return -1;
 	}
 	if (memcmp(req, resp, r->size)) {
-		set_msg(r->cli_why, "response differs from the request");
+		tap_msg(r->cli_why, "response differs from the request");
 		return -1;
 	}
 	return 0;
@@ -229,7 +238,7 @@ static int client_crr_one(struct run *r, char *req, char *resp)
 	}
 	n = read(fd, &eof, 1);
 	if (n != 0) {
-		set_msg(r->cli_why, "no EOF after the response: %s",
+		tap_msg(r->cli_why, "no EOF after the response: %s",
 			n < 0 ? strerror(errno) : "extra data");
 		close(fd);
 		return -1;
@@ -245,11 +254,11 @@ static void *client_main(void *arg)
 	char *req, *resp;
 	int fd = -1;
 
-	pin_self(r->cpu_cli);
+	cpu_pin(r->cpu_cli);
 	req = calloc(1, r->size);
 	resp = calloc(1, r->size);
 	if (!req || !resp) {
-		set_msg(r->cli_why, "out of memory");
+		tap_msg(r->cli_why, "out of memory");
 		goto out;
 	}
 	if (r->mode == MODE_RR) {
@@ -257,9 +266,9 @@ static void *client_main(void *arg)
 		if (fd < 0)
 			goto out;
 	}
-	t0 = now_ns();
+	t0 = time_ns();
 	end = t0 + r->time_s * NSEC_PER_SEC;
-	for (t = t0; t < end && !lat_stopped(); seq++) {
+	for (t = t0; t < end && !stop_requested(); seq++) {
 		unsigned long long t1 = t;
 		int ret;
 
@@ -270,17 +279,17 @@ static void *client_main(void *arg)
 			ret = client_crr_one(r, req, resp);
 		if (ret)
 			break;
-		t = now_ns();
+		t = time_ns();
 		if (lat_push(r, t - t1)) {
-			set_msg(r->cli_why, "out of memory");
+			tap_msg(r->cli_why, "out of memory");
 			break;
 		}
 	}
-	r->elapsed_ns = now_ns() - t0;
+	r->elapsed_ns = time_ns() - t0;
 out:
 	if (fd >= 0)
 		close(fd);
-	flag_set(&r->done);
+	stop_flag_set(&r->done);
 	free(req);
 	free(resp);
 	return NULL;
@@ -327,7 +336,7 @@ static void parse_opts(int argc, char **argv, struct run *r)
 			else if (!strcmp(optarg, "rr"))
 				r->mode = MODE_RR;
 			else
-				bad_arg("--mode", optarg, "need crr or rr");
+				opt_bad_arg("--mode", optarg, "need crr or rr");
 			break;
 		case '4':
 		case '6':
@@ -340,10 +349,10 @@ static void parse_opts(int argc, char **argv, struct run *r)
 			r->size = opt_ulong("--size", optarg, 1, SIZE_MAX_BYTES);
 			break;
 		default:
-			help_or_bad(c, argv, usage);
+			opt_help_or_bad(c, argv, usage);
 		}
 	}
-	no_operands(argc, argv);
+	opt_no_operands(argc, argv);
 	if (!r->family)
 		r->family = AF_INET;
 }
@@ -357,24 +366,24 @@ int main(int argc, char **argv)
 		.lfd = -1,
 	};
 	pthread_t srv, cli;
-	struct lat_summary s;
+	struct stats_summary s;
 	unsigned short port;
 	char why[256];
 	double secs;
 
 	parse_opts(argc, argv, &r);
-	lat_catch_signals();
-	if (pick_cpus(&r.cpu_srv, &r.cpu_cli) != 2) {
+	stop_catch_signals();
+	if (cpu_pick_two(&r.cpu_srv, &r.cpu_cli) != 2) {
 		printf("# %s: SKIP: needs two CPUs for the server and client threads\n",
 		       PROG);
 		return KSFT_SKIP;
 	}
-	if (enter_netns(why, sizeof(why))) {
+	if (netns_enter(why, sizeof(why))) {
 		printf("# %s: SKIP: %s\n", PROG, why);
 		return KSFT_SKIP;
 	}
-	r.lfd = loopback_listen(r.family, 128, &port, &r.addr, &r.alen, why,
-				sizeof(why));
+	r.lfd = sock_loopback_listen(r.family, 128, &port, &r.addr, &r.alen,
+				     why, sizeof(why));
 	if (r.lfd < 0) {
 		if (r.family == AF_INET6 && errno == EADDRNOTAVAIL) {
 			printf("# %s: SKIP: no IPv6 loopback: %s\n", PROG, why);
@@ -389,7 +398,7 @@ int main(int argc, char **argv)
 	}
 	if (pthread_create(&cli, NULL, client_main, &r)) {
 		fprintf(stderr, "%s: cannot start the client thread\n", PROG);
-		flag_set(&r.done);
+		stop_flag_set(&r.done);
 		pthread_join(srv, NULL);
 		return KSFT_FAIL;
 	}
@@ -400,21 +409,22 @@ int main(int argc, char **argv)
 	if (r.cli_why[0] || r.srv_why[0]) {
 		fprintf(stderr, "%s: mode=%s family=%s failed after %lu transactions: %s%s%s\n",
 			PROG, r.mode == MODE_RR ? "rr" : "crr",
-			family_name(r.family), r.n, r.cli_why,
+			sock_family_name(r.family), r.n, r.cli_why,
 			r.cli_why[0] && r.srv_why[0] ? "; " : "", r.srv_why);
 		free(r.lat);
 		return KSFT_FAIL;
 	}
-	if (!r.n || lat_stopped()) {
+	if (!r.n || stop_requested()) {
 		fprintf(stderr, "%s: %s\n", PROG,
-			lat_stopped() ? "interrupted" : "no transaction completed");
+			stop_requested() ? "interrupted" : "no transaction completed");
 		free(r.lat);
 		return KSFT_FAIL;
 	}
 	secs = (double)r.elapsed_ns / NSEC_PER_SEC;
-	summarize(r.lat, r.n, &s);
+	stats_summarize(r.lat, r.n, &s);
 	printf("%s: mode=%s family=%s secs=%.2f ", PROG,
-	       r.mode == MODE_RR ? "rr" : "crr", family_name(r.family), secs);
+	       r.mode == MODE_RR ? "rr" : "crr", sock_family_name(r.family),
+	       secs);
 	printf("transactions=%lu rate=%.1f p50_us=%llu p99_us=%llu\n",
 	       r.n, r.n / secs, s.p50, s.p99);
 	free(r.lat);

@@ -32,8 +32,21 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <linux/bpf.h>
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/cmd.h"
+#include "lib/mib.h"
+#include "lib/netns.h"
+#include "lib/nft.h"
+#include "lib/opt.h"
+#include "lib/reconnect.h"
+#include "lib/sock.h"
+#include "lib/stats.h"
+#include "lib/stop.h"
+#include "lib/sysctl.h"
+#include "lib/tap.h"
+#include "lib/time.h"
 
 #define PROG			"tcp_stale_peer"
 
@@ -168,7 +181,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->no_netns = true;
 			break;
 		case OPT_SAMPLES:
-			samples_open("--samples", optarg);
+			stats_samples_open("--samples", optarg);
 			o->samples = optarg;
 			break;
 		case OPT_EXPECT:
@@ -179,14 +192,14 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "report"))
 				o->expect = EXPECT_REPORT;
 			else
-				bad_arg("--expect", optarg,
-					"need 'race', 'fast' or 'report' (every kernel meets the stale peer this test builds: there is no 'fixed')");
+				opt_bad_arg("--expect", optarg,
+					    "need 'race', 'fast' or 'report' (every kernel meets the stale peer this test builds: there is no 'fixed')");
 			break;
 		default:
-			help_or_bad(c, argv, usage);
+			opt_help_or_bad(c, argv, usage);
 		}
 	}
-	opts_end(argc, argv, &o->ipv4, &o->ipv6);
+	opt_end(argc, argv, &o->ipv4, &o->ipv6);
 	if (o->stale_forever && o->no_drop) {
 		fprintf(stderr, "%s: --stale-forever needs the drop rule, not --no-drop\n",
 			PROG);
@@ -216,7 +229,7 @@ struct test {
 	int family;
 	const char *fname;
 	int lfd;
-	struct fixed_client c;
+	struct reconnect_client c;
 	unsigned long done;		/* measured reconnects */
 	unsigned long long *conn_ns;	/* reconnect latency */
 	unsigned long hits;
@@ -256,7 +269,7 @@ static int one_connection(struct test *t, int cfd, unsigned int pattern)
 		fail_msg(t, "accept: %s", strerror(errno));
 		return -1;
 	}
-	if (set_io_timeouts(sfd, FC_IO_TIMEOUT_S)) {
+	if (sock_set_io_timeouts(sfd, RECONNECT_IO_TIMEOUT_S)) {
 		fail_msg(t, "server SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 		goto fail;
 	}
@@ -286,24 +299,24 @@ static int one_connection(struct test *t, int cfd, unsigned int pattern)
 		goto fail;
 	}
 	/* Acknowledge the server's FIN now instead of after the delayed ACK. */
-	if (set_int(cfd, IPPROTO_TCP, TCP_QUICKACK, 1)) {
+	if (sock_set_int(cfd, IPPROTO_TCP, TCP_QUICKACK, 1)) {
 		fail_msg(t, "client TCP_QUICKACK: %s", strerror(errno));
 		goto fail;
 	}
-	t0 = now_ns();
+	t0 = time_ns();
 	for (;;) {
-		if (tcp_info_get(sfd, &ti)) {
+		if (sock_tcp_info(sfd, &ti)) {
 			fail_msg(t, "server getsockopt(TCP_INFO): %s", strerror(errno));
 			goto fail;
 		}
 		if (ti.tcpi_state == BPF_TCP_FIN_WAIT2)
 			break;
-		if (now_ns() - t0 >= FIN_WAIT2_BOUND_NS) {
+		if (time_ns() - t0 >= FIN_WAIT2_BOUND_NS) {
 			fail_msg(t, "server socket not in FIN_WAIT2 after 5 s (state %u)",
 				 ti.tcpi_state);
 			goto fail;
 		}
-		sleep_ns(100 * NSEC_PER_USEC);
+		time_sleep_ns(100 * NSEC_PER_USEC);
 	}
 	/* Orphaned in FIN_WAIT2: becomes a FIN_WAIT2 timewait socket. */
 	close(sfd);
@@ -326,16 +339,16 @@ static int server_listen(struct test *t)
 		fail_msg(t, "server socket: %s", strerror(errno));
 		return -1;
 	}
-	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+	if (sock_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
 		fail_msg(t, "server SO_REUSEADDR: %s", strerror(errno));
 		goto fail;
 	}
-	alen = loopback_addr(t->family, 0, &ss);
+	alen = sock_loopback_addr(t->family, 0, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, alen)) {
 		fail_msg(t, "server bind: %s", strerror(errno));
 		goto fail;
 	}
-	if (listen(fd, 16) || local_port(fd, &t->c.sport)) {
+	if (listen(fd, 16) || sock_local_port(fd, &t->c.sport)) {
 		fail_msg(t, "server listen: %s", strerror(errno));
 		goto fail;
 	}
@@ -378,29 +391,30 @@ static int run_forever(struct test *t, int fd)
 		close(fd);
 		return -1;
 	}
-	alen = loopback_addr(t->family, t->c.sport, &ss);
-	for (i = 0; i < t->o->count && !lat_stopped(); ) {
-		sleep_ns(t->o->gap_us * NSEC_PER_USEC);
-		fd = fc_socket(&t->c);
+	alen = sock_loopback_addr(t->family, t->c.sport, &ss);
+	for (i = 0; i < t->o->count && !stop_requested(); ) {
+		time_sleep_ns(t->o->gap_us * NSEC_PER_USEC);
+		fd = reconnect_socket(&t->c);
 		if (fd < 0)
 			return -1;
 		/* connect() takes SO_SNDTIMEO as its bound: let it time out. */
-		if (set_int(fd, IPPROTO_TCP, TCP_SYNCNT, FOREVER_SYNCNT) ||
-		    set_io_timeouts(fd, 120)) {
+		if (sock_set_int(fd, IPPROTO_TCP, TCP_SYNCNT, FOREVER_SYNCNT) ||
+		    sock_set_io_timeouts(fd, 120)) {
 			fail_msg(t, "client TCP_SYNCNT/SO_SNDTIMEO: %s", strerror(errno));
 			close(fd);
 			return -1;
 		}
-		rtx0 = tcpext_read("TCPSynRetrans");
-		to0 = tcpext_read("TCPTimeouts");
-		t0 = now_ns();
+		rtx0 = mib_read("TCPSynRetrans");
+		to0 = mib_read("TCPTimeouts");
+		t0 = time_ns();
 		if (!connect(fd, (struct sockaddr *)&ss, alen)) {
 			fail_msg(t,
 				 "connect() succeeded through a peer that answers every SYN with a stale ACK");
 			close(fd);
 			return -1;
 		}
-		if (errno == ECONNREFUSED && refused++ < MAX_REFUSED) {
+		if (errno == ECONNREFUSED &&
+		    refused++ < RECONNECT_MAX_REFUSED) {
 			/* An in-window SYN: the timewait socket sent a RST. */
 			t->syn_rst++;
 			close(fd);
@@ -411,10 +425,10 @@ static int run_forever(struct test *t, int fd)
 			close(fd);
 			return -1;
 		}
-		t->conn_ns[i] = now_ns() - t0;
+		t->conn_ns[i] = time_ns() - t0;
 		close(fd);
-		rtx1 = tcpext_read("TCPSynRetrans");
-		to1 = tcpext_read("TCPTimeouts");
+		rtx1 = mib_read("TCPSynRetrans");
+		to1 = mib_read("TCPTimeouts");
 		if (rtx0 < 0 || rtx1 < 0 || to0 < 0 || to1 < 0) {
 			fail_msg(t, "no TcpExtTCPSynRetrans or TcpExtTCPTimeouts to count the SYNs");
 			return -1;
@@ -427,7 +441,7 @@ static int run_forever(struct test *t, int fd)
 		if (fast_n > 0 && (unsigned long)fast_n > t->fast_max)
 			t->fast_max = fast_n;
 		t->hits++;
-		fmt_count(fast, sizeof(fast), fast_n);
+		mib_fmt_count(fast, sizeof(fast), fast_n);
 		ksft_print_msg(FMT_FOREVER, t->fname, i,
 			       t->conn_ns[i] / NSEC_PER_MSEC, rtx1 - rtx0, fast);
 		t->done = ++i;
@@ -443,8 +457,8 @@ static int run_loop(struct test *t)
 	unsigned long i;
 	int fd;
 
-	deadline = now_ns() + t->o->time_s * NSEC_PER_SEC;
-	fd = fc_connect(&t->c, true, &lat, &flags, &rtx);
+	deadline = time_ns() + t->o->time_s * NSEC_PER_SEC;
+	fd = reconnect(&t->c, true, &lat, &flags, &rtx);
 	if (fd < 0)
 		return -1;
 	/* The client port is known only now: install the rule. */
@@ -460,15 +474,15 @@ static int run_loop(struct test *t)
 			close(fd);
 			return -1;
 		}
-		if (i == t->o->count || lat_stopped())
+		if (i == t->o->count || stop_requested())
 			break;
-		if (now_ns() >= deadline) {
+		if (time_ns() >= deadline) {
 			t->time_bound_hit = true;
 			break;
 		}
 		if (t->o->gap_us)
-			sleep_ns(t->o->gap_us * NSEC_PER_USEC);
-		fd = fc_connect(&t->c, false, &lat, &flags, &rtx);
+			time_sleep_ns(t->o->gap_us * NSEC_PER_USEC);
+		fd = reconnect(&t->c, false, &lat, &flags, &rtx);
 		if (fd < 0)
 			return -1;
 		if (rtx > t->syn_max)
@@ -495,7 +509,7 @@ static void run_test(const struct options *o, int family)
 {
 	char s_syn[24], s_drop[24];
 	long long syn0, syn1, to0, to1, dropped = -1;
-	struct lat_summary ls;
+	struct stats_summary ls;
 	bool failed = false;
 	unsigned long n;
 	struct test t;
@@ -505,7 +519,7 @@ static void run_test(const struct options *o, int family)
 	memset(&t, 0, sizeof(t));
 	t.o = o;
 	t.family = family;
-	t.fname = family_name(family);
+	t.fname = sock_family_name(family);
 	t.c.family = family;
 	t.c.rst_close = true;
 	t.lfd = -1;
@@ -523,13 +537,13 @@ static void run_test(const struct options *o, int family)
 		free(t.conn_ns);
 		return;
 	}
-	syn0 = tcpext_read("TCPSynRetrans");
-	to0 = tcpext_read("TCPTimeouts");
+	syn0 = mib_read("TCPSynRetrans");
+	to0 = mib_read("TCPTimeouts");
 	ret = run_loop(&t);
 	if (!o->no_drop)
 		dropped = nft_drop_rule_remove(NFT_TABLE);
-	syn1 = tcpext_read("TCPSynRetrans");
-	to1 = tcpext_read("TCPTimeouts");
+	syn1 = mib_read("TCPSynRetrans");
+	to1 = mib_read("TCPTimeouts");
 	close(t.lfd);
 
 	if (ret == -2) {
@@ -539,16 +553,16 @@ static void run_test(const struct options *o, int family)
 	}
 
 	n = t.done;
-	if (samples_write(o->samples, t.fname, t.conn_ns, n)) {
+	if (stats_samples_write(o->samples, t.fname, t.conn_ns, n)) {
 		ksft_print_msg("%s: --samples %s: %s\n", t.fname, o->samples,
 			       strerror(errno));
 		failed = true;
 	}
-	summarize(t.conn_ns, n, &ls);
+	stats_summarize(t.conn_ns, n, &ls);
 	pct = n ? 100.0 * t.hits / n : 0.0;
-	fmt_count(s_syn, sizeof(s_syn),
-		  syn0 < 0 || syn1 < 0 ? -1 : syn1 - syn0);
-	fmt_count(s_drop, sizeof(s_drop), dropped);
+	mib_fmt_count(s_syn, sizeof(s_syn),
+		      syn0 < 0 || syn1 < 0 ? -1 : syn1 - syn0);
+	mib_fmt_count(s_drop, sizeof(s_drop), dropped);
 
 	ksft_print_msg(FMT_SUMMARY, PROG, t.fname, o->no_drop ? "no" : "rst_ack",
 		       o->gap_us, n, t.hits, pct, ls.over100ms, ls.over1s, ls.p50,
@@ -569,7 +583,7 @@ static void run_test(const struct options *o, int family)
 		ksft_print_msg("%s: %s\n", t.fname, t.c.err);
 		failed = true;
 	}
-	if (lat_stopped()) {
+	if (stop_requested()) {
 		ksft_print_msg("%s: interrupted\n", t.fname);
 		failed = true;
 	}
@@ -640,18 +654,18 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	ksft_set_plan(o.ipv4 + o.ipv6);
 
-	lat_catch_signals();
+	stop_catch_signals();
 
-	if (!o.no_netns && enter_netns(why, sizeof(why))) {
+	if (!o.no_netns && netns_enter(why, sizeof(why))) {
 		skip_all(&o, why);
 		goto done;
 	}
-	if (!o.no_drop && !have_tool("nft --version >/dev/null 2>&1")) {
+	if (!o.no_drop && !cmd_have_tool("nft --version >/dev/null 2>&1")) {
 		skip_all(&o, "nft command not found (needed to drop the RST/ACK)");
 		goto done;
 	}
 	if (o.delay_us &&
-	    run_cmd("tc qdisc add dev lo root netem delay %luus 2>&1", o.delay_us)) {
+	    cmd_run("tc qdisc add dev lo root netem delay %luus 2>&1", o.delay_us)) {
 		skip_all(&o, "cannot add netem delay on lo (tc or sch_netem missing)");
 		goto done;
 	}
@@ -662,5 +676,5 @@ int main(int argc, char **argv)
 		run_test(&o, AF_INET6);
 
 done:
-	lat_exit();
+	tap_exit();
 }

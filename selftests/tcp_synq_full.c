@@ -27,9 +27,22 @@
  * not be taken, or a byte arrived wrong.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <linux/types.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/csum.h"
+#include "lib/mib.h"
+#include "lib/nft.h"
+#include "lib/opt.h"
+#include "lib/proc.h"
+#include "lib/setup.h"
+#include "lib/sock.h"
+#include "lib/stats.h"
+#include "lib/sysctl.h"
+#include "lib/time.h"
 
 #define NFT_TABLE		"tcp_synq_full"
 /* The raw SYNs come from this second local address. */
@@ -76,7 +89,7 @@ static int alt_addr_setup(struct setup_test *t)
 	req.ifindex = if_nametoindex("lo");
 	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || (ioctl(fd, SIOCSIFADDR, &req) && errno != EEXIST)) {
-		set_why(t, "cannot add %s to lo: %s", ALT_ADDR6, strerror(errno));
+		setup_why(t, "cannot add %s to lo: %s", ALT_ADDR6, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -109,28 +122,15 @@ struct raw_peer {
 	socklen_t dlen;
 };
 
-static __u32 csum_add(__u32 sum, const void *data, size_t len)
-{
-	const __u8 *p = data;
-
-	for (; len > 1; p += 2, len -= 2)
-		sum += (p[0] << 8) | p[1];
-	if (len)
-		sum += p[0] << 8;
-	return sum;
-}
-
 static __u16 tcp_csum(const struct raw_peer *rp, const struct raw_tcp *th)
 {
-	__u32 sum;
+	unsigned int sum;
 
 	sum = csum_add(0, rp->saddr, rp->alen);
 	sum = csum_add(sum, rp->daddr, rp->alen);
 	sum += IPPROTO_TCP + sizeof(*th);
 	sum = csum_add(sum, th, sizeof(*th));
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
+	return csum_fold(sum);
 }
 
 /* A raw TCP socket sending from the second local address to @ls. */
@@ -142,7 +142,7 @@ static int raw_open(struct setup_test *t, struct raw_peer *rp,
 
 	memset(rp, 0, sizeof(*rp));
 	rp->dport = htons(lport);
-	slen = inet_addr_port(t->family, alt_addr(t->family), 0, &src);
+	slen = sock_inet_addr(t->family, alt_addr(t->family), 0, &src);
 	if (t->family == AF_INET) {
 		rp->alen = 4;
 		memcpy(rp->saddr, &((struct sockaddr_in *)&src)->sin_addr, 4);
@@ -153,16 +153,16 @@ static int raw_open(struct setup_test *t, struct raw_peer *rp,
 		memcpy(rp->daddr, &((struct sockaddr_in6 *)ls)->sin6_addr, 16);
 	}
 	/* Port 0: an IPv6 raw socket reads sin6_port as the protocol. */
-	rp->dlen = loopback_addr(t->family, 0, &rp->dst);
+	rp->dlen = sock_loopback_addr(t->family, 0, &rp->dst);
 	rp->fd = socket(t->family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (rp->fd < 0) {
-		set_why(t, "raw socket: %s (needs CAP_NET_RAW)", strerror(errno));
+		setup_why(t, "raw socket: %s (needs CAP_NET_RAW)", strerror(errno));
 		return -1;
 	}
-	set_int(rp->fd, SOL_SOCKET, SO_RCVBUF, 4096);
+	sock_set_int(rp->fd, SOL_SOCKET, SO_RCVBUF, 4096);
 	if (bind(rp->fd, (struct sockaddr *)&src, slen)) {
-		set_why(t, "bind raw socket to %s: %s", alt_addr(t->family),
-			strerror(errno));
+		setup_why(t, "bind raw socket to %s: %s", alt_addr(t->family),
+			  strerror(errno));
 		close(rp->fd);
 		rp->fd = -1;
 		return -1;
@@ -189,7 +189,7 @@ static int raw_send(struct setup_test *t, const struct raw_peer *rp,
 		if (sendto(rp->fd, &th, sizeof(th), 0,
 			   (const struct sockaddr *)&rp->dst, rp->dlen) !=
 		    sizeof(th)) {
-			set_why(t, "raw send: %s", strerror(errno));
+			setup_why(t, "raw send: %s", strerror(errno));
 			return -1;
 		}
 	}
@@ -201,7 +201,7 @@ static int raw_send(struct setup_test *t, const struct raw_peer *rp,
 struct synq_res {
 	unsigned long queued, connected, client_rtx;
 	unsigned long long lat[SAMPLES];
-	struct lat_summary s;
+	struct stats_summary s;
 	long long min_us;
 	long long overflows, drops, reqq_drop, syn_retrans, timeouts, emb_rsts;
 	long long nft_dropped;
@@ -238,44 +238,44 @@ static int synq_sample(struct setup_test *t, struct synq_ctx *x, bool cookie,
 		base = 1024;
 	if (raw_send(t, &x->rp, base, x->fill, seq, TH_SYN))
 		return -1;
-	n = wait_proc(t, x->lport, TCP_ST_SYN_RECV, x->fill, NULL);
+	n = setup_wait_proc(t, x->lport, TCP_ST_SYN_RECV, x->fill, NULL);
 	if (n != (long)x->fill) {
-		set_why(t, "SYN queue holds %ld request sockets, expected %lu",
-			n, x->fill);
+		setup_why(t, "SYN queue holds %ld request sockets, expected %lu",
+			  n, x->fill);
 		return -1;
 	}
 	mib_snapshot(t->c);
-	t0 = now_ns();
-	fd = connect_start(t, &x->ls, x->llen);
+	t0 = time_ns();
+	fd = setup_connect_start(t, &x->ls, x->llen);
 	if (fd < 0)
 		return -1;
-	if (!wait_moved(t, t->c, ctr, 500 * NSEC_PER_MSEC)) {
-		set_why(t, "%s did not move: the SYN queue was not full", ctr);
+	if (!setup_wait_moved(t, t->c, ctr, 500 * NSEC_PER_MSEC)) {
+		setup_why(t, "%s did not move: the SYN queue was not full", ctr);
 		goto fail;
 	}
 	/* Empty the SYN queue: one in-window RST per raw SYN. */
 	if (raw_send(t, &x->rp, base, x->fill, seq + 1, TH_RST))
 		goto fail;
-	n = wait_proc(t, x->lport, TCP_ST_SYN_RECV, 0, NULL);
+	n = setup_wait_proc(t, x->lport, TCP_ST_SYN_RECV, 0, NULL);
 	if (n) {
-		set_why(t, "SYN queue still holds %ld request sockets after the RSTs",
-			n);
+		setup_why(t, "SYN queue still holds %ld request sockets after the RSTs",
+			  n);
 		goto fail;
 	}
-	err = connect_wait(fd, t0 + CONNECT_WAIT_NS);
+	err = sock_connect_wait(fd, t0 + CONNECT_WAIT_NS);
 	if (err) {
-		set_why(t, "connect() after the SYN queue drained: %s",
-			strerror(-err));
+		setup_why(t, "connect() after the SYN queue drained: %s",
+			  strerror(-err));
 		goto fail;
 	}
-	*lat = now_ns() - t0;
-	tcp_info_get(fd, &ti);
+	*lat = time_ns() - t0;
+	sock_tcp_info(fd, &ti);
 	*rtx = ti.tcpi_total_retrans;
-	close_rst(accept_one(x->lfd, STEP_NS));
-	close_rst(fd);
+	sock_close_rst(sock_accept_one(x->lfd, STEP_NS));
+	sock_close_rst(fd);
 	return 0;
 fail:
-	close_rst(fd);
+	sock_close_rst(fd);
 	return -1;
 }
 
@@ -303,26 +303,26 @@ static int flood_conn(struct setup_test *t, struct synq_ctx *x,
 	size_t i, got = 0;
 	ssize_t n;
 
-	fd = connect_start(t, &x->ls, x->llen);
+	fd = setup_connect_start(t, &x->ls, x->llen);
 	if (fd < 0)
 		return -1;
-	err = connect_wait(fd, now_ns() + CONNECT_WAIT_NS);
+	err = sock_connect_wait(fd, time_ns() + CONNECT_WAIT_NS);
 	if (err) {
-		set_why(t, "flood: connect() %lu: %s", conn, strerror(-err));
+		setup_why(t, "flood: connect() %lu: %s", conn, strerror(-err));
 		goto out;
 	}
-	afd = accept_one(x->lfd, STEP_NS);
+	afd = sock_accept_one(x->lfd, STEP_NS);
 	if (afd < 0) {
-		set_why(t, "flood: connection %lu was not accepted", conn);
+		setup_why(t, "flood: connection %lu was not accepted", conn);
 		goto out;
 	}
-	set_io_timeouts(fd, 5);
-	set_io_timeouts(afd, 5);
+	sock_set_io_timeouts(fd, 5);
+	sock_set_io_timeouts(afd, 5);
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = flood_byte(conn, i);
 	if (write(fd, buf, sizeof(buf)) != sizeof(buf) || shutdown(fd, SHUT_WR)) {
-		set_why(t, "flood: send on connection %lu: %s", conn,
-			strerror(errno));
+		setup_why(t, "flood: send on connection %lu: %s", conn,
+			  strerror(errno));
 		goto out;
 	}
 	while ((n = read(afd, buf, sizeof(buf))) > 0) {
@@ -332,14 +332,14 @@ static int flood_conn(struct setup_test *t, struct synq_ctx *x,
 	}
 	f->bytes += got;
 	if (n < 0 || got != FLOOD_BYTES)
-		set_why(t, "flood: connection %lu delivered %zu of %d bytes%s%s",
-			conn, got, FLOOD_BYTES, n < 0 ? ": " : "",
-			n < 0 ? strerror(errno) : "");
+		setup_why(t, "flood: connection %lu delivered %zu of %d bytes%s%s",
+			  conn, got, FLOOD_BYTES, n < 0 ? ": " : "",
+			  n < 0 ? strerror(errno) : "");
 	else if (!f->bad)
 		f->conns++;
 out:
-	close_rst(afd);
-	close_rst(fd);
+	sock_close_rst(afd);
+	sock_close_rst(fd);
 	return t->why[0] ? -1 : 0;
 }
 
@@ -350,7 +350,7 @@ static void synq_flood(struct setup_test *t, struct synq_ctx *x,
 	unsigned long n;
 
 	mib_snapshot(t->a);
-	while (f->syns < flood_syns && running(t)) {
+	while (f->syns < flood_syns && setup_running(t)) {
 		n = flood_syns - f->syns;
 		if (n > FLOOD_BURST)
 			n = FLOOD_BURST;
@@ -369,13 +369,13 @@ static void synq_flood(struct setup_test *t, struct synq_ctx *x,
 	if (t->why[0])
 		return;
 	if (f->syns < flood_syns)
-		set_why(t, "flood: time bound reached after %lu of %lu SYNs",
-			f->syns, flood_syns);
+		setup_why(t, "flood: time bound reached after %lu of %lu SYNs",
+			  f->syns, flood_syns);
 	else if (f->bad)
-		set_why(t, "flood: %lu bytes arrived wrong", f->bad);
+		setup_why(t, "flood: %lu bytes arrived wrong", f->bad);
 	else if (f->cookies_sent < (long long)f->syns / 2)
-		set_why(t, "flood: %lld syncookies for %lu SYNs: the flood did not reach the listener",
-			f->cookies_sent, f->syns);
+		setup_why(t, "flood: %lld syncookies for %lu SYNs: the flood did not reach the listener",
+			  f->cookies_sent, f->syns);
 }
 
 #define FMT_SYNQ \
@@ -388,11 +388,15 @@ static void synq_report(struct setup_test *t, struct synq_res *r)
 	ksft_print_msg(FMT_SYNQ, program_invocation_short_name, t->fname,
 		       BACKLOG, r->queued, SAMPLES, r->connected, r->min_us,
 		       r->s.p50, r->s.p99, r->s.max, r->client_rtx,
-		       cnt(b[0], r->overflows), cnt(b[1], r->drops),
-		       cnt(b[2], r->reqq_drop), cnt(b[3], r->syn_retrans),
-		       cnt(b[4], r->timeouts), cnt(b[5], r->emb_rsts),
-		       cnt(b[6], r->nft_dropped), cnt(b[7], r->cookie_us),
-		       cnt(b[8], r->cookies), cnt(b[9], r->cookies_sent));
+		       setup_cnt(b[0], r->overflows), setup_cnt(b[1], r->drops),
+		       setup_cnt(b[2], r->reqq_drop),
+		       setup_cnt(b[3], r->syn_retrans),
+		       setup_cnt(b[4], r->timeouts),
+		       setup_cnt(b[5], r->emb_rsts),
+		       setup_cnt(b[6], r->nft_dropped),
+		       setup_cnt(b[7], r->cookie_us),
+		       setup_cnt(b[8], r->cookies),
+		       setup_cnt(b[9], r->cookies_sent));
 	ksft_print_msg("  %-34s %10s %10s %10s\n", "connect() latency (us)",
 		       "min", "p50", "max");
 	ksft_print_msg("  %-34s %10lld %10llu %10llu\n",
@@ -409,7 +413,7 @@ static void synq_report(struct setup_test *t, struct synq_res *r)
 static int synq_test(struct setup_test *t)
 {
 	struct synq_ctx x = { .rp.fd = -1, .lfd = -1 };
-	struct saved_sysctl sc = { 0 };
+	struct sysctl_saved sc = { 0 };
 	unsigned long long lat;
 	struct synq_res r;
 	unsigned long rtx;
@@ -427,18 +431,18 @@ static int synq_test(struct setup_test *t)
 	if (alt_addr_setup(t))
 		goto out;
 	if (sysctl_change(&sc, "/proc/sys/net/ipv4/tcp_syncookies", "0")) {
-		set_why(t, "cannot set net.ipv4.tcp_syncookies=0: %s",
-			strerror(errno));
+		setup_why(t, "cannot set net.ipv4.tcp_syncookies=0: %s",
+			  strerror(errno));
 		goto out;
 	}
-	x.lfd = listener_open(t, BACKLOG, &x.lport, &x.ls, &x.llen);
+	x.lfd = setup_listener_open(t, BACKLOG, &x.lport, &x.ls, &x.llen);
 	if (x.lfd < 0)
 		goto out;
 	snprintf(match, sizeof(match), "%s daddr %s tcp sport %u",
 		 t->family == AF_INET ? "ip" : "ip6", alt_addr(t->family),
 		 x.lport);
 	if (nft_drop_rule(NFT_TABLE, match)) {
-		set_why(t, "nft: cannot install the rule '%s'", match);
+		setup_why(t, "nft: cannot install the rule '%s'", match);
 		goto out;
 	}
 	nft = true;
@@ -446,7 +450,7 @@ static int synq_test(struct setup_test *t)
 		goto out;
 
 	mib_snapshot(t->a);
-	while (r.connected < SAMPLES && running(t)) {
+	while (r.connected < SAMPLES && setup_running(t)) {
 		if (synq_sample(t, &x, false, &lat, &rtx))
 			break;
 		r.lat[r.connected++] = lat;
@@ -455,7 +459,7 @@ static int synq_test(struct setup_test *t)
 	mib_snapshot(t->b);
 
 	/* Control: the same full queue with syncookies on. */
-	if (!t->why[0] && running(t) &&
+	if (!t->why[0] && setup_running(t) &&
 	    !sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "1") &&
 	    !synq_sample(t, &x, true, &lat, &rtx)) {
 		r.cookie_us = lat / NSEC_PER_USEC;
@@ -470,15 +474,15 @@ static int synq_test(struct setup_test *t)
 	r.syn_retrans = mib_delta(t->a, t->b, "TCPSynRetrans");
 	r.timeouts = mib_delta(t->a, t->b, "TCPTimeouts");
 	r.emb_rsts = mib_delta(t->a, t->b, "EmbryonicRsts");
-	summarize(r.lat, r.connected, &r.s);
+	stats_summarize(r.lat, r.connected, &r.s);
 	r.min_us = r.connected ? (long long)(r.lat[0] / NSEC_PER_USEC) : -1;
 	r.nft_dropped = nft_packets("inet " NFT_TABLE);
 	/* The flood keeps the rule: the queue stays full, SYNs draw cookies. */
-	if (flood_syns && !t->why[0] && running(t)) {
+	if (flood_syns && !t->why[0] && setup_running(t)) {
 		struct flood_res f = { 0 };
 
 		if (r.cookie_us < 0)
-			set_why(t, "flood: the syncookies=1 control sample failed");
+			setup_why(t, "flood: the syncookies=1 control sample failed");
 		else
 			synq_flood(t, &x, &f);
 	}
@@ -488,16 +492,16 @@ static int synq_test(struct setup_test *t)
 
 	/* Data checks: the scenario was produced in every sample. */
 	if (!r.connected)
-		set_why(t, "no measured connect completed");
-	else if (r.connected < SAMPLES && !running(t))
-		set_why(t, "time bound reached after %lu of %d samples",
-			r.connected, SAMPLES);
+		setup_why(t, "no measured connect completed");
+	else if (r.connected < SAMPLES && !setup_running(t))
+		setup_why(t, "time bound reached after %lu of %d samples",
+			  r.connected, SAMPLES);
 	else if (r.reqq_drop >= 0 && r.reqq_drop < (long long)r.connected)
-		set_why(t, "TCPReqQFullDrop moved %lld times for %lu samples",
-			r.reqq_drop, r.connected);
+		setup_why(t, "TCPReqQFullDrop moved %lld times for %lu samples",
+			  r.reqq_drop, r.connected);
 	else if (r.client_rtx < r.connected)
-		set_why(t, "%lu SYN retransmits for %lu samples: a SYN was not dropped",
-			r.client_rtx, r.connected);
+		setup_why(t, "%lu SYN retransmits for %lu samples: a SYN was not dropped",
+			  r.client_rtx, r.connected);
 out:
 	if (nft)
 		nft_drop_rule_remove(NFT_TABLE);

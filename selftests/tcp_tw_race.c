@@ -54,16 +54,28 @@
  * RST kills it is dropped in TCP_CLOSE and costs the initial SYN RTO (1 s).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/bpf.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "tcp_lat.h"
+#include "kselftest.h"
+#include "lib/cpu.h"
+#include "lib/mib.h"
+#include "lib/netns.h"
+#include "lib/opt.h"
+#include "lib/reconnect.h"
+#include "lib/sock.h"
+#include "lib/stats.h"
+#include "lib/stop.h"
+#include "lib/tap.h"
+#include "lib/time.h"
 
 #define PROG			"tcp_tw_race"
 
 #define END_MAGIC		0xffffffffU
-#define IO_TIMEOUT_S		FC_IO_TIMEOUT_S
+#define IO_TIMEOUT_S		RECONNECT_IO_TIMEOUT_S
 /* How long fin mode waits for the client socket to reach TCP_CLOSE. */
 #define FIN_CLOSE_BOUND_NS	(10 * NSEC_PER_SEC)
 #define FIN_POLL_NS		NSEC_PER_MSEC
@@ -153,7 +165,7 @@ struct run {
 	char srv_err[256];
 
 	/* Client results. */
-	struct fixed_client c;
+	struct reconnect_client c;
 	unsigned long done;	/* completed connections */
 	bool time_bound_hit;
 	unsigned long long *conn_ns;	/* connect() latency per connection */
@@ -167,13 +179,13 @@ struct run {
 	unsigned long long elapsed_ns;
 };
 
-/* Besides the HIT_SYN_* of fc_connect(): */
+/* Besides the HIT_SYN_* of reconnect(): */
 #define HIT_FIN_RTX	0x8	/* fin mode: FIN retransmitted */
 #define HIT_SLOW_CLOSE	0x10	/* fin mode: close took >= 100 ms */
 
 static bool run_stopped(struct run *r)
 {
-	return flag_get(&r->stop) || lat_stopped();
+	return stop_flag_get(&r->stop) || stop_requested();
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -269,7 +281,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "fin"))
 				o->mode = MODE_FIN;
 			else
-				bad_arg("--mode", optarg, "need 'rst' or 'fin'");
+				opt_bad_arg("--mode", optarg, "need 'rst' or 'fin'");
 			break;
 		case 'p':
 			o->port = opt_ulong("--port", optarg, 0, 65535UL);
@@ -291,20 +303,20 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "report"))
 				o->expect = EXPECT_REPORT;
 			else
-				bad_arg("--expect", optarg, "need 'race', 'fixed' or 'report'");
+				opt_bad_arg("--expect", optarg, "need 'race', 'fixed' or 'report'");
 			break;
 		case OPT_NO_NETNS:
 			o->no_netns = true;
 			break;
 		case OPT_SAMPLES:
-			samples_open("--samples", optarg);
+			stats_samples_open("--samples", optarg);
 			o->samples = optarg;
 			break;
 		default:
-			help_or_bad(c, argv, usage);
+			opt_help_or_bad(c, argv, usage);
 		}
 	}
-	opts_end(argc, argv, &o->ipv4, &o->ipv6);
+	opt_end(argc, argv, &o->ipv4, &o->ipv6);
 	/* A natural run cannot be forced: it reports, it gives no verdict. */
 	if ((o->expect == EXPECT_RACE || o->expect == EXPECT_FIXED) && !o->widen) {
 		fprintf(stderr, FMT_NEEDS_WIDEN, PROG);
@@ -449,32 +461,32 @@ static void *server_thread(void *arg)
 	socklen_t alen;
 	int err, fd;
 
-	err = pin_self(r->cpu_server);
+	err = cpu_pin(r->cpu_server);
 	if (err) {
-		set_msg(r->srv_err, "server: pin to CPU %d: %s", r->cpu_server, strerror(err));
+		tap_msg(r->srv_err, "server: pin to CPU %d: %s", r->cpu_server, strerror(err));
 		goto fail_ready;
 	}
 	fd = socket(r->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_msg(r->srv_err, "server: socket: %s", strerror(errno));
+		tap_msg(r->srv_err, "server: socket: %s", strerror(errno));
 		goto fail_ready;
 	}
-	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-		set_msg(r->srv_err, "server: SO_REUSEADDR: %s", strerror(errno));
+	if (sock_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+		tap_msg(r->srv_err, "server: SO_REUSEADDR: %s", strerror(errno));
 		goto fail_close;
 	}
-	alen = loopback_addr(r->family, r->o->port, &ss);
+	alen = sock_loopback_addr(r->family, r->o->port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, alen)) {
-		set_msg(r->srv_err, "server: bind %s port %u: %s", r->fname,
+		tap_msg(r->srv_err, "server: bind %s port %u: %s", r->fname,
 			r->o->port, strerror(errno));
 		goto fail_close;
 	}
 	if (listen(fd, 128)) {
-		set_msg(r->srv_err, "server: listen: %s", strerror(errno));
+		tap_msg(r->srv_err, "server: listen: %s", strerror(errno));
 		goto fail_close;
 	}
-	if (local_port(fd, &r->sport)) {
-		set_msg(r->srv_err, "server: getsockname: %s", strerror(errno));
+	if (sock_local_port(fd, &r->sport)) {
+		tap_msg(r->srv_err, "server: getsockname: %s", strerror(errno));
 		goto fail_close;
 	}
 	r->lfd = fd;
@@ -492,17 +504,17 @@ static void *server_thread(void *arg)
 				break;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			set_msg(r->srv_err, "server: accept: %s", strerror(errno));
+			tap_msg(r->srv_err, "server: accept: %s", strerror(errno));
 			break;
 		}
-		if (set_io_timeouts(cfd, IO_TIMEOUT_S)) {
-			set_msg(r->srv_err, "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
+		if (sock_set_io_timeouts(cfd, IO_TIMEOUT_S)) {
+			tap_msg(r->srv_err, "server: SO_RCVTIMEO/SO_SNDTIMEO: %s", strerror(errno));
 			close(cfd);
 			break;
 		}
 		n = read4(cfd, buf);
 		if (n < 0) {
-			set_msg(r->srv_err, "server: read on connection %lu: %s",
+			tap_msg(r->srv_err, "server: read on connection %lu: %s",
 				expected, strerror(errno));
 			close(cfd);
 			break;
@@ -517,7 +529,7 @@ static void *server_thread(void *arg)
 		 */
 		if (r->o->server_linger &&
 		    setsockopt(cfd, SOL_SOCKET, SO_LINGER, &srv_lg, sizeof(srv_lg))) {
-			set_msg(r->srv_err, "server: SO_LINGER: %s", strerror(errno));
+			tap_msg(r->srv_err, "server: SO_LINGER: %s", strerror(errno));
 			close(cfd);
 			break;
 		}
@@ -538,20 +550,20 @@ static void *server_thread(void *arg)
 		}
 		expected++;
 	}
-	flag_set(&r->stop);
+	stop_flag_set(&r->stop);
 	return NULL;
 
 fail_close:
 	close(fd);
 fail_ready:
-	flag_set(&r->stop);
+	stop_flag_set(&r->stop);
 	server_ready(r);
 	return NULL;
 }
 
 /* ---- client thread ---------------------------------------------------- */
 
-#define cli_fail(r, fmt, ...) fc_fail(&(r)->c, fmt, ##__VA_ARGS__)
+#define cli_fail(r, fmt, ...) reconnect_fail(&(r)->c, fmt, ##__VA_ARGS__)
 
 /* Send the 4-byte pattern and read until the server's FIN. */
 static int client_exchange(struct run *r, int fd, unsigned int pattern)
@@ -585,12 +597,12 @@ static int client_exchange(struct run *r, int fd, unsigned int pattern)
 	 * socket in pingpong mode), so it is usually merged into the RST/ACK;
 	 * TCP_QUICKACK sends it now, like the 2020 report's traces show.
 	 */
-	if (r->o->quickack && set_int(fd, IPPROTO_TCP, TCP_QUICKACK, 1)) {
+	if (r->o->quickack && sock_set_int(fd, IPPROTO_TCP, TCP_QUICKACK, 1)) {
 		cli_fail(r, "TCP_QUICKACK: %s", strerror(errno));
 		return -1;
 	}
 	if (r->o->close_delay_us)
-		sleep_ns(r->o->close_delay_us * NSEC_PER_USEC);
+		time_sleep_ns(r->o->close_delay_us * NSEC_PER_USEC);
 	return 0;
 }
 
@@ -604,18 +616,18 @@ static int client_fin_close(struct run *r, int fd, unsigned int retrans0,
 	unsigned long long t0, waited;
 	struct tcp_info ti;
 
-	t0 = now_ns();
+	t0 = time_ns();
 	if (shutdown(fd, SHUT_WR)) {
 		cli_fail(r, "shutdown(SHUT_WR): %s", strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		if (tcp_info_get(fd, &ti)) {
+		if (sock_tcp_info(fd, &ti)) {
 			cli_fail(r, "getsockopt(TCP_INFO) after shutdown: %s",
 				 strerror(errno));
 			return -1;
 		}
-		waited = now_ns() - t0;
+		waited = time_ns() - t0;
 		if (ti.tcpi_state == BPF_TCP_CLOSE)
 			break;
 		if (waited >= FIN_CLOSE_BOUND_NS) {
@@ -623,7 +635,7 @@ static int client_fin_close(struct run *r, int fd, unsigned int retrans0,
 				 waited / NSEC_PER_MSEC, ti.tcpi_state);
 			return -1;
 		}
-		sleep_ns(FIN_POLL_NS);
+		time_sleep_ns(FIN_POLL_NS);
 	}
 	if (ti.tcpi_total_retrans > retrans0)
 		*flags |= HIT_FIN_RTX;
@@ -655,8 +667,8 @@ static void *client_thread(void *arg)
 	unsigned long i;
 	int err, fd;
 
-	start = now_ns();
-	err = pin_self(r->cpu_client);
+	start = time_ns();
+	err = cpu_pin(r->cpu_client);
 	if (err) {
 		cli_fail(r, "pin to CPU %d: %s", r->cpu_client, strerror(err));
 		goto out;
@@ -666,12 +678,12 @@ static void *client_thread(void *arg)
 	for (i = 0; i < r->o->count; i++) {
 		if (run_stopped(r))
 			break;
-		if (now_ns() >= deadline) {
+		if (time_ns() >= deadline) {
 			r->time_bound_hit = true;
 			break;
 		}
-		t0 = now_ns();
-		fd = fc_connect(&r->c, i == 0, &clat, &flags, &retrans);
+		t0 = time_ns();
+		fd = reconnect(&r->c, i == 0, &clat, &flags, &retrans);
 		if (fd < 0)
 			goto out;
 		/* A stale peer met by this connect was left by the previous close. */
@@ -690,7 +702,7 @@ static void *client_thread(void *arg)
 		}
 		/* rst mode: SO_LINGER {1, 0} makes this close send a RST/ACK. */
 		close(fd);
-		r->txn_ns[i] = now_ns() - t0;
+		r->txn_ns[i] = time_ns() - t0;
 		r->done = i + 1;
 		if (flags)
 			record_hit(r, i, flags);
@@ -702,7 +714,7 @@ static void *client_thread(void *arg)
 	 */
 	if (!r->done)
 		goto out;
-	fd = fc_connect(&r->c, false, &clat, &flags, &retrans);
+	fd = reconnect(&r->c, false, &clat, &flags, &retrans);
 	if (fd < 0)
 		goto out;
 	if (flags)
@@ -713,8 +725,8 @@ static void *client_thread(void *arg)
 	}
 	close(fd);
 out:
-	r->elapsed_ns = now_ns() - start;
-	flag_set(&r->stop);
+	r->elapsed_ns = time_ns() - start;
+	stop_flag_set(&r->stop);
 	return NULL;
 }
 
@@ -778,7 +790,7 @@ static bool family_usable(int family, char *why, size_t sz)
 		snprintf(why, sz, "socket: %s", strerror(errno));
 		return false;
 	}
-	alen = loopback_addr(family, 0, &ss);
+	alen = sock_loopback_addr(family, 0, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, alen)) {
 		snprintf(why, sz, "bind to loopback: %s", strerror(errno));
 		close(fd);
@@ -795,7 +807,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	long long whit0, fw20, d_whit, d_fw2;
 	char s_twr[24], s_csk[24], s_syn[24], s_whit[24], s_fw2[24], why[128];
 	struct mib_snap *mib0 = NULL, *mib1 = NULL;
-	struct lat_summary txn, con;
+	struct stats_summary txn, con;
 	unsigned long hits = 0, proven = 0, stale, over100 = 0, over1s = 0, i, n;
 	unsigned long widened;
 	pthread_t srv, cli;
@@ -807,7 +819,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.family = family;
-	r.fname = family_name(family);
+	r.fname = sock_family_name(family);
 	r.c.family = family;
 	r.c.rst_close = o->mode == MODE_RST;
 	r.cpu_server = cpus[0];
@@ -873,7 +885,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 
 	if (o->widen && widen_setup(&r)) {
 		widen_restore(&r);
-		flag_set(&r.stop);
+		stop_flag_set(&r.stop);
 		shutdown(r.lfd, SHUT_RDWR);
 		pthread_join(srv, NULL);
 		close(r.lfd);
@@ -886,12 +898,12 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	if (err) {
 		snprintf(r.c.err, sizeof(r.c.err), "pthread_create(client): %s",
 			 strerror(err));
-		flag_set(&r.stop);
+		stop_flag_set(&r.stop);
 	} else {
 		pthread_join(cli, NULL);
 	}
 	/* Wake the server if it still waits in accept(). */
-	flag_set(&r.stop);
+	stop_flag_set(&r.stop);
 	shutdown(r.lfd, SHUT_RDWR);
 	pthread_join(srv, NULL);
 	close(r.lfd);
@@ -939,19 +951,19 @@ static void run_test(const struct options *o, int family, int cpus[2])
 	stale = proven;
 	if (d_cack > 0)
 		stale -= proven < (unsigned long)d_cack ? proven : (unsigned long)d_cack;
-	if (samples_write(o->samples, r.fname, r.txn_ns, n)) {
+	if (stats_samples_write(o->samples, r.fname, r.txn_ns, n)) {
 		ksft_print_msg("%s: --samples %s: %s\n", r.fname, o->samples,
 			       strerror(errno));
 		failed = true;
 	}
-	summarize(r.txn_ns, n, &txn);
-	summarize(r.conn_ns, n, &con);
+	stats_summarize(r.txn_ns, n, &txn);
+	stats_summarize(r.conn_ns, n, &con);
 
-	fmt_count(s_syn, sizeof(s_syn), d_syn);
-	fmt_count(s_twr, sizeof(s_twr), d_twr);
-	fmt_count(s_csk, sizeof(s_csk), d_csk);
-	fmt_count(s_whit, sizeof(s_whit), d_whit);
-	fmt_count(s_fw2, sizeof(s_fw2), d_fw2);
+	mib_fmt_count(s_syn, sizeof(s_syn), d_syn);
+	mib_fmt_count(s_twr, sizeof(s_twr), d_twr);
+	mib_fmt_count(s_csk, sizeof(s_csk), d_csk);
+	mib_fmt_count(s_whit, sizeof(s_whit), d_whit);
+	mib_fmt_count(s_fw2, sizeof(s_fw2), d_fw2);
 	ksft_print_msg(FMT_SUMMARY,
 		       PROG, r.fname, mode_name(o->mode), o->widen ? o->widen_us : 0,
 		       n, hits, stale, pct, over100, over1s, txn.p50, txn.p99, txn.p999,
@@ -1001,7 +1013,7 @@ static void run_test(const struct options *o, int family, int cpus[2])
 			       r.fname, mode_name(o->mode), r.srv_accepted, n);
 		failed = true;
 	}
-	if (lat_stopped()) {
+	if (stop_requested()) {
 		ksft_print_msg("%s/%s: interrupted\n", r.fname, mode_name(o->mode));
 		failed = true;
 	}
@@ -1093,9 +1105,9 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	ksft_set_plan(o.ipv4 + o.ipv6);
 
-	lat_catch_signals();
+	stop_catch_signals();
 
-	ncpu = pick_cpus(&cpus[0], &cpus[1]);
+	ncpu = cpu_pick_two(&cpus[0], &cpus[1]);
 	if (ncpu < 0) {
 		skip_all(&o, "sched_getaffinity: %s", strerror(errno));
 		goto done;
@@ -1109,7 +1121,7 @@ int main(int argc, char **argv)
 	/* See tcplat_open_all(): first the namespace we were started in. */
 	tcplat_open_all();
 
-	if (!o.no_netns && enter_netns(why, sizeof(why))) {
+	if (!o.no_netns && netns_enter(why, sizeof(why))) {
 		skip_all(&o, "%s", why);
 		goto done;
 	}
@@ -1122,5 +1134,5 @@ int main(int argc, char **argv)
 	tcplat_close_all();
 
 done:
-	lat_exit();
+	tap_exit();
 }

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TcpExt counters of /proc/net/netstat: a snapshot of all of them at one
+ * moment, the difference between two snapshots, a single counter read
+ * now, and printing what moved.  A counter the kernel does not have reads
+ * as -1 ("na" in a key=value line).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest.h"
+#include "mib.h"
+
+void mib_snapshot(struct mib_snap *s)
+{
+	size_t hsz = 0, vsz = 0;
+	char *hdr = NULL, *val = NULL;
+	FILE *f;
+
+	s->n = 0;
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return;
+	while (getline(&hdr, &hsz, f) > 0 && getline(&val, &vsz, f) > 0) {
+		char *hsave, *vsave, *h, *v;
+
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		h = strtok_r(hdr + 7, MIB_DELIM, &hsave);
+		v = strtok_r(val + 7, MIB_DELIM, &vsave);
+		while (h && v && s->n < MIB_MAX) {
+			snprintf(s->name[s->n], MIB_NAME, "%s", h);
+			s->val[s->n] = strtoll(v, NULL, 10);
+			s->n++;
+			h = strtok_r(NULL, MIB_DELIM, &hsave);
+			v = strtok_r(NULL, MIB_DELIM, &vsave);
+		}
+		break;
+	}
+	free(hdr);
+	free(val);
+	fclose(f);
+}
+
+long long mib_get(const struct mib_snap *s, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], name))
+			return s->val[i];
+	return -1;
+}
+
+long long mib_delta(const struct mib_snap *a, const struct mib_snap *b,
+		    const char *name)
+{
+	long long x = mib_get(a, name), y = mib_get(b, name);
+
+	if (x < 0 || y < 0)
+		return -1;
+	return y - x;
+}
+
+long long mib_read(const char *name)
+{
+	struct mib_snap *s = malloc(sizeof(*s));
+	long long v;
+
+	if (!s)
+		return -1;
+	mib_snapshot(s);
+	v = mib_get(s, name);
+	free(s);
+	return v;
+}
+
+void mib_print_deltas(const char *prefix, const struct mib_snap *a,
+		      const struct mib_snap *b, const char * const *names,
+		      unsigned int nnames, bool all)
+{
+	char line[256];
+	size_t len = 0;
+	unsigned int i, k;
+
+	for (i = 0; i < b->n; i++) {
+		long long d = b->val[i] - mib_get(a, b->name[i]);
+		bool want = all;
+
+		if (mib_get(a, b->name[i]) < 0 || !d)
+			continue;
+		for (k = 0; k < nnames && !want; k++)
+			want = !strcmp(b->name[i], names[k]);
+		if (!want)
+			continue;
+		if (len > 80) {
+			ksft_print_msg("%s:%s\n", prefix, line);
+			len = 0;
+		}
+		len += snprintf(line + len, sizeof(line) - len, " %s=%+lld",
+				b->name[i], d);
+	}
+	if (len)
+		ksft_print_msg("%s:%s\n", prefix, line);
+}
+
+void mib_fmt_count(char *buf, size_t sz, long long v)
+{
+	if (v < 0)
+		snprintf(buf, sz, "na");
+	else
+		snprintf(buf, sz, "%lld", v);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The command line of the measurement programs: strict decimal values
+ * with a range, one wording for every usage error, -h and the -4/-6
+ * family choice.  A usage error prints a message and "Try 'PROG --help'."
+ * on stderr and exits with EXIT_USAGE before anything has run.
+ */
+#ifndef LIB_OPT_H
+#define LIB_OPT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "kselftest.h"
+
+/*
+ * A usage error fails the program (KSFT_FAIL, 1): kselftest reads exit
+ * status 2 as KSFT_XFAIL, an expected failure, which a typo is not.
+ */
+#define EXIT_USAGE		KSFT_FAIL
+
+/* Decimal number without sign, spaces or suffix, at most @max. */
+bool opt_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+/* Report a bad option value and exit with EXIT_USAGE; changes nothing. */
+__noreturn void opt_bad_arg(const char *opt, const char *val, const char *why);
+/*
+ * The value of option @opt: a decimal integer in @min..@max, else a
+ * message naming the option and the range, and exit (nothing has run).
+ */
+unsigned long opt_ulong(const char *opt, const char *val,
+			unsigned long min, unsigned long max);
+/* getopt's own message was printed already: add the hint and exit. */
+__noreturn void opt_bad_usage(void);
+/* After the getopt_long() loop: the programs take no operands. */
+void opt_no_operands(int argc, char **argv);
+/*
+ * getopt_long() (opterr = 0, optstring starting with ':') returned ':' or
+ * '?' for the option at argv[optind - 1]: say which and exit.
+ */
+__noreturn void opt_bad_option(int c, char **argv);
+/* getopt_long()'s last cases: -h prints @usage and exits 0, else bad option. */
+__noreturn void opt_help_or_bad(int c, char **argv, void (*usage)(FILE *out));
+/* After the loop, for programs testing both families: -4/-6 pick one. */
+void opt_end(int argc, char **argv, bool *ipv4, bool *ipv6);
+/* -4 or -6 of a program testing one family (*@family 0 until then). */
+void opt_family(int c, int *family);
+
+#endif /* LIB_OPT_H */
