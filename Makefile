@@ -6,7 +6,7 @@
 #   make deps                          install Debian packages (idempotent)
 #   make kernel BASE=7.3 VARIANT=patched
 #   make module BASE=7.3 [VARIANT=patched]
-#   make selftests
+#   make selftests                     the tests (selftests/) and the measurement tools (tools/)
 #   make check-static                  no kernel, no VM: the first thing to run
 #   make check                         the CI gate, both bases (34 min cold, 12 min warm, 2026-12-06)
 #   make check-full [STAGE=name]       everything, in stages recorded in a ledger
@@ -44,6 +44,7 @@ module: deps
 
 selftests: deps
 	$(MAKE) -C selftests
+	$(MAKE) -C tools
 
 # What CI runs (.ci/run): the checks that gate correctness (scripts/check
 # --gate says which), on minimal kernels (scripts/kconfig/vm.config).
@@ -83,4 +84,5 @@ bench: deps
 clean:
 	$(MAKE) -C module clean KDIR=$(CURDIR)/$(KOBJ) >/dev/null 2>&1 || true
 	$(MAKE) -C selftests clean >/dev/null 2>&1 || true
+	$(MAKE) -C tools clean >/dev/null 2>&1 || true
 	rm -rf build/vm build/results

@@ -6,8 +6,8 @@
 # with exit status 1 (the ksft_exit_fail_msg() convention: not 2, not 0), a
 # message on stderr, no signal or core, and no network work started
 # (issue #17, "bad input").  This fuzzes the options of every program that
-# "make -C selftests" builds (TEST_GEN_PROGS and TEST_GEN_FILES of the
-# Makefile): unknown options, a missing value, non-numeric, negative, zero
+# "make -C selftests" and "make -C tools" build (TEST_GEN_PROGS and
+# SERIES_TESTS of selftests/Makefile, TOOLS of tools/Makefile): unknown options, a missing value, non-numeric, negative, zero
 # where the program does not allow it, just out of range, overflowing
 # (99999999999999999999), empty, " 5", "+5", "0x10", trailing garbage
 # ("10abc"), unwritable files, operands, and -4 with -6 where the help says
@@ -50,9 +50,13 @@ fail() {
 	echo "not ok $n $*"
 }
 
-# The programs "make -C selftests" builds.
+# The programs "make -C selftests" and "make -C tools" build.
 programs() {
-	sed -n 's/^TEST_GEN_\(PROGS\|FILES\) *:= *//p' "$here/Makefile" | tr ' ' '\n' | grep .
+	sed -n 's/^TEST_GEN_PROGS *:= *//p' "$here/Makefile" | tr ' ' '\n' | grep .
+	sed -n 's/^SERIES_TESTS *:= *//p' "$here/Makefile" | tr ' ' '\n' | grep . |
+		sed "s|^|$here/net/|"
+	sed -n 's/^TOOLS *:= *//p' "$here/../tools/Makefile" | tr ' ' '\n' | grep . |
+		sed "s|^|$(cd "$here/../tools" && pwd)/|"
 }
 
 use_strace=0

@@ -255,6 +255,16 @@ check_selftests_build() {
 	make -j"$(nproc)" -C selftests all
 }
 
+# The same for the measurement programs of tools/ (built into tools/ for
+# the VM runs of scripts/measure/ and bench).
+check_tools_build() {
+	local o=$out/tools-build
+	rm -rf "$o"
+	mkdir -p "$o"
+	make -j"$(nproc)" -C tools OUTPUT="$o" all || return 1
+	make -j"$(nproc)" -C tools all
+}
+
 # Every patch builds on its own: apply patches 1..k to a pristine worktree
 # and compile, with the VM kernel configuration, either (mode dirs) all of
 # net/ipv4/ and net/ipv6/, or (mode touched) the objects of the kernel .c

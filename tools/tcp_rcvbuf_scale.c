@@ -107,6 +107,20 @@ static const char * const snd_counters[] = { "TCPTimeouts" };
 #define FMT_LOST \
 	"data lost or corrupted: sent %llu, received %llu, %llu bad, %lu streams unfinished\n"
 
+/* Errors go to stderr, prefixed with the tool's name. */
+static __printf(1, 2) void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* The run cannot measure (or lost data): say why and exit 1. */
+#define die(fmt, ...) do { warn(fmt, ##__VA_ARGS__); exit(1); } while (0)
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -244,14 +258,14 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 		goto out_free;
 	lfd = socket(o->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (netns_veth_enter(v, v->r_ns, "receiver") || lfd < 0) {
-		ksft_print_msg("listener: %s\n", lfd < 0 ? strerror(errno) : v->err);
+		warn("listener: %s\n", lfd < 0 ? strerror(errno) : v->err);
 		goto out_free;
 	}
 	alen = sock_inet_addr(o->family, netns_veth_addr(o->family, false), 0,
 			      &ss);
 	if (bind(lfd, (struct sockaddr *)&ss, alen) || listen(lfd, BATCH * 2) ||
 	    sock_local_port(lfd, &port) || sock_set_io_timeouts(lfd, 10)) {
-		ksft_print_msg("listener bind/listen: %s\n", strerror(errno));
+		warn("listener bind/listen: %s\n", strerror(errno));
 		goto out_close;
 	}
 	alen = sock_inet_addr(o->family, netns_veth_addr(o->family, false),
@@ -265,7 +279,7 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 			    (connect(c[j].rfd, (struct sockaddr *)&ss, alen) &&
 			     errno != EINPROGRESS) ||
 			    sock_local_port(c[j].rfd, &cport[j])) {
-				ksft_print_msg("connection %lu: %s\n", j, strerror(errno));
+				warn("connection %lu: %s\n", j, strerror(errno));
 				goto out_close;
 			}
 		}
@@ -278,7 +292,7 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 			fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
 				     SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (fd < 0) {
-				ksft_print_msg("accept: %s\n", strerror(errno));
+				warn("accept: %s\n", strerror(errno));
 				goto out_close;
 			}
 			pp = ntohs(((struct sockaddr_in *)&peer)->sin_port);
@@ -286,13 +300,13 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 				if (cport[k] == pp && c[k].sfd < 0)
 					break;
 			if (k == i + n) {
-				ksft_print_msg("accepted port %u matches no client\n", pp);
+				warn("accepted port %u matches no client\n", pp);
 				close(fd);
 				goto out_close;
 			}
 			c[k].sfd = fd;
 			if (sock_set_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF)) {
-				ksft_print_msg("SO_SNDBUF: %s\n", strerror(errno));
+				warn("SO_SNDBUF: %s\n", strerror(errno));
 				goto out_close;
 			}
 		}
@@ -439,10 +453,10 @@ static void snap_both(struct netns_veth *v, struct mib_snap *r,
 {
 	mib_snapshot(r);
 	if (netns_veth_enter(v, v->s_ns, "sender"))
-		ksft_exit_fail_msg("%s\n", v->err);
+		die("%s\n", v->err);
 	mib_snapshot(s);
 	if (netns_veth_enter(v, v->r_ns, "receiver"))
-		ksft_exit_fail_msg("%s\n", v->err);
+		die("%s\n", v->err);
 }
 
 int main(int argc, char **argv)
@@ -485,8 +499,7 @@ int main(int argc, char **argv)
 	rl.rlim_cur = 2 * o.conns + 64;
 	rl.rlim_max = rl.rlim_cur;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
-		ksft_exit_fail_msg("RLIMIT_NOFILE %lu: %s\n", 2 * o.conns + 64,
-				   strerror(errno));
+		die("RLIMIT_NOFILE %lu: %s\n", 2 * o.conns + 64, strerror(errno));
 	c = calloc(o.conns, sizeof(*c));
 	rcvbufs = calloc(o.conns, sizeof(*rcvbufs));
 	rbuf = malloc(RBUF);
@@ -495,7 +508,7 @@ int main(int argc, char **argv)
 	s0 = malloc(sizeof(*s0));
 	s1 = malloc(sizeof(*s1));
 	if (!c || !rcvbufs || !rbuf || !r0 || !r1 || !s0 || !s1)
-		ksft_exit_fail_msg("out of memory\n");
+		die("out of memory\n");
 	for (i = 0; i < o.conns; i++) {
 		c[i].rfd = -1;
 		c[i].sfd = -1;
@@ -511,25 +524,23 @@ int main(int argc, char **argv)
 		return KSFT_SKIP;
 	}
 	if (ret)
-		ksft_exit_fail_msg("%s\n", v.err);
+		die("%s\n", v.err);
 	if (o.rmem_max) {
 		char val[64];
 
 		snprintf(val, sizeof(val), "4096 131072 %lu", o.rmem_max);
 		if (sysctl_write("/proc/sys/net/ipv4/tcp_rmem", val))
-			ksft_exit_fail_msg("net.ipv4.tcp_rmem=%s: %s\n", val,
-					   strerror(errno));
+			die("net.ipv4.tcp_rmem=%s: %s\n", val, strerror(errno));
 	}
 	sysctl_read("/proc/sys/net/ipv4/tcp_rmem", tcp_rmem, sizeof(tcp_rmem));
 	if (o.shrink_window >= 0) {
 		snprintf(sw, sizeof(sw), "%ld", o.shrink_window);
 		if (sysctl_write("/proc/sys/net/ipv4/tcp_shrink_window", sw))
-			ksft_exit_fail_msg("net.ipv4.tcp_shrink_window=%s: %s\n",
-					   sw, strerror(errno));
+			die("net.ipv4.tcp_shrink_window=%s: %s\n", sw, strerror(errno));
 	}
 	base_pages = sockstat_mem_pages();
 	if (open_conns(&o, &v, c))
-		ksft_exit_fail_msg("could not open %lu connections\n", o.conns);
+		die("could not open %lu connections\n", o.conns);
 
 	snap_both(&v, r0, s0);
 	printf(FMT_HELLO,
@@ -563,14 +574,14 @@ int main(int argc, char **argv)
 
 			for (i = 0; i < o.conns; i++)
 				if (recv_some(i, &c[i], rbuf, want))
-					ksft_exit_fail_msg("recv %lu: %s\n", i, strerror(errno));
+					die("recv %lu: %s\n", i, strerror(errno));
 			next_read += READ_MS * NSEC_PER_MSEC;
 			if (next_read < now)
 				next_read = now + READ_MS * NSEC_PER_MSEC;
 		}
 		if (now >= next_sample) {
 			if (sample(&o, c, &tot, rcvbufs))
-				ksft_exit_fail_msg("SO_MEMINFO: %s\n", strerror(errno));
+				die("SO_MEMINFO: %s\n", strerror(errno));
 			samples++;
 			el = (now - t0) / NSEC_PER_SEC;
 			if (tot.mem_pages > peak_pages)
@@ -608,7 +619,7 @@ int main(int argc, char **argv)
 	}
 	/* The end-of-run distribution of sk_rcvbuf over the receivers. */
 	if (!samples)
-		ksft_exit_fail_msg("no sample taken\n");
+		die("no sample taken\n");
 	qsort(rcvbufs, o.conns, sizeof(*rcvbufs), cmp_u32);
 
 	snap_both(&v, r1, s1);
@@ -624,8 +635,7 @@ int main(int argc, char **argv)
 			if (c[i].eof)
 				continue;
 			if (recv_some(i, &c[i], rbuf, 0))
-				ksft_exit_fail_msg("drain recv %lu: %s\n", i,
-						   strerror(errno));
+				die("drain recv %lu: %s\n", i, strerror(errno));
 			open_left += !c[i].eof;
 		}
 		if (open_left)
@@ -658,9 +668,8 @@ int main(int argc, char **argv)
 	}
 	netns_veth_close(&v);
 	if (csv && fclose(csv))
-		ksft_exit_fail_msg("closing %s: %s\n", o.csv_path, strerror(errno));
+		die("closing %s: %s\n", o.csv_path, strerror(errno));
 	if (!data_ok)
-		ksft_exit_fail_msg(FMT_LOST,
-				   sent, got, bad, open_left);
-	return KSFT_PASS;
+		die(FMT_LOST, sent, got, bad, open_left);
+	return 0;
 }
