@@ -8,7 +8,7 @@
  * that meets a timewait socket, the window clamp for every receive
  * buffer adjustment.  Their cost must be nil on the connections that
  * never need them.  This load generator gives a rate to compare with the
- * fixes on and off (scripts/measure/fastpath-ab switches them through the
+ * fixes on and off (scripts/measure/ab fastpath switches them through the
  * tcplat module in one boot):
  *
  *  - crr: the seed's client/server loop, one connection per transaction:

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Why this file exists: the A/B scripts of patch 0006 (rcvbuf-ab,
-# rcvbuf-bulk-ab, rcvbuf-scale-ab) load tcplat, check that the kernel lets
-# it switch the clamp policy, switch it between runs, and read key=value
-# summary lines, all the same way.  Sourced; the caller defines die() and
+# rcvbuf-bulk-ab) load tcplat, check that the kernel lets it switch the
+# clamp policy, switch it between runs, and read key=value summary lines,
+# all the same way.  Sourced; the caller defines die() and
 # sets an EXIT trap that unloads tcplat before it calls clamp_load.
 
 clamp_sys=/proc/sys/net/ipv4/tcplat
