@@ -233,6 +233,13 @@ check_docs() {
 		echo "Documentation/stages.rst is not what scripts/ledger-report makes of the ledger"
 		return 1
 	fi
+	# So is the results page, from the result files' headers; a header
+	# without its fields names its file.
+	scripts/results-report --check || return 1
+	if ! diff -u Documentation/results.rst <(scripts/results-report --stdout); then
+		echo "Documentation/results.rst is not what scripts/results-report makes of Documentation/results/*.txt"
+		return 1
+	fi
 }
 
 check_shellcheck() {
