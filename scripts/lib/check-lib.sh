@@ -240,6 +240,13 @@ check_docs() {
 		echo "Documentation/results.rst is not what scripts/results-report makes of Documentation/results/*.txt"
 		return 1
 	fi
+	# No file names a machine's own folders: paths are relative to the
+	# top of the tree, a clone elsewhere is <clone>.  (The pattern is
+	# written so that it does not match this line.)
+	if git grep -nE '/(work|home)/' -- Documentation README.md scripts selftests module; then
+		echo "machine paths above: make them relative to the top of the tree"
+		return 1
+	fi
 }
 
 check_shellcheck() {
