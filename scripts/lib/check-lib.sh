@@ -233,6 +233,20 @@ check_docs() {
 		echo "Documentation/stages.rst is not what scripts/ledger-report makes of the ledger"
 		return 1
 	fi
+	# So is the results page, from the result files' headers; a header
+	# without its fields names its file.
+	scripts/results-report --check || return 1
+	if ! diff -u Documentation/results.rst <(scripts/results-report --stdout); then
+		echo "Documentation/results.rst is not what scripts/results-report makes of Documentation/results/*.txt"
+		return 1
+	fi
+	# No file names a machine's own folders: paths are relative to the
+	# top of the tree, a clone elsewhere is <clone>.  (The pattern is
+	# written so that it does not match this line.)
+	if git grep -nE '/(work|home)/' -- Documentation README.md scripts selftests module; then
+		echo "machine paths above: make them relative to the top of the tree"
+		return 1
+	fi
 }
 
 check_shellcheck() {
