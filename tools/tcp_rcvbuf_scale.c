@@ -459,33 +459,235 @@ static void snap_both(struct netns_veth *v, struct mib_snap *r,
 		die("%s\n", v->err);
 }
 
-int main(int argc, char **argv)
-{
-	unsigned long long t0, next_tick, next_read, next_sample, end, el;
-	unsigned long long peak_rmem = 0, peak_rcvbuf_sum = 0, peak_wmem = 0;
-	long long peak_pages = -1, base_pages, page = sysconf(_SC_PAGESIZE);
-	unsigned long i, open_left, samples = 0;
-	struct mib_snap *r0, *r1, *s0, *s1;
-	__u32 max_rcvbuf = 0, max_rmem = 0, *rcvbufs;
-	unsigned long long sent = 0, got = 0, bad = 0;
-	char tcp_mem[96] = "absent", sw[24] = "default", tcp_rmem[96] = "absent";
-	struct totals tot, last = { 0 };
-	unsigned char *rbuf;
-	struct netns_veth v;
-	struct rlimit rl;
-	struct options o;
+/* One run: the connections, what was sampled, what the drain found. */
+struct run {
+	const struct options *o;
 	struct conn *c;
-	FILE *csv = NULL;
-	bool data_ok;
+	__u32 *rcvbufs;
+	unsigned char *rbuf;
+	struct mib_snap *r0, *r1, *s0, *s1;
+	struct netns_veth v;
+	FILE *csv;
+	char tcp_mem[96], sw[24], tcp_rmem[96];
+	long long page, base_pages, peak_pages;
+	unsigned long long peak_rmem, peak_rcvbuf_sum, peak_wmem;
+	__u32 max_rcvbuf, max_rmem;
+	unsigned long samples, open_left;
+	unsigned long long sent, got, bad;
+	struct totals last;
+};
+
+static void run_alloc(struct run *r)
+{
+	unsigned long i, n = r->o->conns;
+	struct rlimit rl;
+
+	rl.rlim_cur = 2 * n + 64;
+	rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		die("RLIMIT_NOFILE %lu: %s\n", 2 * n + 64, strerror(errno));
+	r->c = calloc(n, sizeof(*r->c));
+	r->rcvbufs = calloc(n, sizeof(*r->rcvbufs));
+	r->rbuf = malloc(RBUF);
+	r->r0 = malloc(sizeof(*r->r0));
+	r->r1 = malloc(sizeof(*r->r1));
+	r->s0 = malloc(sizeof(*r->s0));
+	r->s1 = malloc(sizeof(*r->s1));
+	if (!r->c || !r->rcvbufs || !r->rbuf || !r->r0 || !r->r1 || !r->s0 ||
+	    !r->s1)
+		die("out of memory\n");
+	for (i = 0; i < n; i++) {
+		r->c[i].rfd = -1;
+		r->c[i].sfd = -1;
+	}
+}
+
+/*
+ * The namespaces, the sysctls of the receiver's namespace and the
+ * connections; 1 when the namespaces cannot be made (a skip).
+ */
+static int run_setup(struct run *r)
+{
+	const struct options *o = r->o;
 	int ret;
 
+	netns_veth_init(&r->v, o->family, RTT_MS);
+	ret = netns_veth_setup(&r->v, R_DEV, S_DEV);
+	if (ret == -2)
+		return 1;
+	if (ret)
+		die("%s\n", r->v.err);
+	if (o->rmem_max) {
+		char val[64];
+
+		snprintf(val, sizeof(val), "4096 131072 %lu", o->rmem_max);
+		if (sysctl_write("/proc/sys/net/ipv4/tcp_rmem", val))
+			die("net.ipv4.tcp_rmem=%s: %s\n", val, strerror(errno));
+	}
+	sysctl_read("/proc/sys/net/ipv4/tcp_rmem", r->tcp_rmem, sizeof(r->tcp_rmem));
+	if (o->shrink_window >= 0) {
+		snprintf(r->sw, sizeof(r->sw), "%ld", o->shrink_window);
+		if (sysctl_write("/proc/sys/net/ipv4/tcp_shrink_window", r->sw))
+			die("net.ipv4.tcp_shrink_window=%s: %s\n", r->sw,
+			    strerror(errno));
+	}
+	r->base_pages = sockstat_mem_pages();
+	if (open_conns(o, &r->v, r->c))
+		die("could not open %lu connections\n", o->conns);
+	return 0;
+}
+
+/* One sample, @el seconds into the run: peaks, CSV row, progress line. */
+static void run_sample(struct run *r, unsigned long long el)
+{
+	struct totals tot;
+
+	if (sample(r->o, r->c, &tot, r->rcvbufs))
+		die("SO_MEMINFO: %s\n", strerror(errno));
+	r->samples++;
+	if (tot.mem_pages > r->peak_pages)
+		r->peak_pages = tot.mem_pages;
+	if (tot.rmem > r->peak_rmem)
+		r->peak_rmem = tot.rmem;
+	if (tot.rcvbuf > r->peak_rcvbuf_sum)
+		r->peak_rcvbuf_sum = tot.rcvbuf;
+	if (tot.wmem > r->peak_wmem)
+		r->peak_wmem = tot.wmem;
+	if (tot.max_rcvbuf > r->max_rcvbuf)
+		r->max_rcvbuf = tot.max_rcvbuf;
+	if (tot.max_rmem > r->max_rmem)
+		r->max_rmem = tot.max_rmem;
+	if (r->csv)
+		fprintf(r->csv, "%llu,%lld,%llu,%llu,%u,%u,%u,%llu\n", el,
+			tot.mem_pages * r->page, tot.rmem, tot.rcvbuf,
+			tot.max_rcvbuf, tot.max_rmem, tot.at_limit, tot.wmem);
+	if (el % 10 == 0)
+		printf(FMT_PROGRESS, el, tot.mem_pages * r->page, tot.rmem,
+		       tot.rcvbuf, tot.max_rcvbuf, tot.at_limit, tot.wmem);
+	fflush(stdout);
+	r->last = tot;
+}
+
+/* Next deadline of a periodic step: @period after @next, never behind @now. */
+static unsigned long long next_after(unsigned long long next,
+				     unsigned long long now,
+				     unsigned long long period)
+{
+	next += period;
+	return next < now ? now + period : next;
+}
+
+/* --time seconds of writes, slow (or alternating) reads and samples. */
+static void run_loop(struct run *r)
+{
+	const struct options *o = r->o;
+	unsigned long long t0 = time_ns(), end, next_tick, next_read;
+	unsigned long long next_sample, now, wake;
+	unsigned long i;
+
+	end = t0 + o->time_s * NSEC_PER_SEC;
+	next_tick = t0;
+	next_read = t0;
+	next_sample = t0 + SAMPLE_NS;
+	while (!stop_requested() && (now = time_ns()) < end) {
+		if (now >= next_tick) {
+			for (i = 0; i < o->conns; i++)
+				send_some(i, &r->c[i], WRITE_BYTES);
+			next_tick = next_after(next_tick, now, WRITE_MS * NSEC_PER_MSEC);
+		}
+		if (now >= next_read) {
+			/* Odd periods of --switch-s read fast. */
+			size_t want = o->switch_s &&
+				      (now - t0) / (o->switch_s * NSEC_PER_SEC) % 2 ?
+				      FAST_BYTES : READ_BYTES;
+
+			for (i = 0; i < o->conns; i++)
+				if (recv_some(i, &r->c[i], r->rbuf, want))
+					die("recv %lu: %s\n", i, strerror(errno));
+			next_read = next_after(next_read, now, READ_MS * NSEC_PER_MSEC);
+		}
+		if (now >= next_sample) {
+			run_sample(r, (now - t0) / NSEC_PER_SEC);
+			next_sample += SAMPLE_NS;
+		}
+		now = time_ns();
+		wake = next_tick < next_sample ? next_tick : next_sample;
+		if (next_read < wake)
+			wake = next_read;
+		if (wake > now)
+			time_sleep_ns(wake - now);
+	}
+}
+
+/* The senders close, every receiver reads to EOF; count what arrived. */
+static void run_drain(struct run *r)
+{
+	unsigned long i, n = r->o->conns;
+	unsigned long long end;
+
+	for (i = 0; i < n; i++)
+		shutdown(r->c[i].sfd, SHUT_WR);
+	r->open_left = n;
+	end = time_ns() + DRAIN_S * NSEC_PER_SEC;
+	while (r->open_left && time_ns() < end && !stop_requested()) {
+		r->open_left = 0;
+		for (i = 0; i < n; i++) {
+			if (r->c[i].eof)
+				continue;
+			if (recv_some(i, &r->c[i], r->rbuf, 0))
+				die("drain recv %lu: %s\n", i, strerror(errno));
+			r->open_left += !r->c[i].eof;
+		}
+		if (r->open_left)
+			time_sleep_ns(10 * NSEC_PER_MSEC);
+	}
+	for (i = 0; i < n; i++) {
+		r->sent += r->c[i].sent;
+		r->got += r->c[i].got;
+		r->bad += r->c[i].bad;
+	}
+}
+
+static void run_summary(const struct run *r, bool data_ok)
+{
+	const struct options *o = r->o;
+	const __u32 *rb = r->rcvbufs;
+	unsigned long n = o->conns;
+
+	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4,
+	       PROG, sock_family_name(o->family), n,
+	       o->switch_s ? "alternate" : "slow", WRITE_BYTES, WRITE_MS,
+	       READ_BYTES, READ_MS, o->time_s, RTT_MS, SNDBUF, r->sw,
+	       r->tcp_rmem, r->tcp_mem, r->page, r->samples,
+	       r->base_pages * r->page, r->peak_pages * r->page,
+	       r->last.mem_pages * r->page, r->peak_rmem, r->peak_rcvbuf_sum,
+	       r->peak_wmem, r->max_rcvbuf, r->max_rmem, r->last.at_limit,
+	       rb[n / 2], rb[n * 9 / 10], rb[n * 99 / 100], rb[n - 1]);
+	print_counters("", r->r0, r->r1, rcv_counters, ARRAY_SIZE(rcv_counters));
+	print_counters("snd_", r->s0, r->s1, snd_counters, ARRAY_SIZE(snd_counters));
+	printf(" bytes_sent=%llu bytes_verified=%llu bad_bytes=%llu unfinished=%lu data_ok=%s\n",
+	       r->sent, r->got - r->bad, r->bad, r->open_left,
+	       data_ok ? "yes" : "no");
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { .peak_pages = -1, .sw = "default" };
+	struct options o;
+	unsigned long i;
+	bool data_ok;
+
 	parse_opts(argc, argv, &o);
+	r.o = &o;
+	r.page = sysconf(_SC_PAGESIZE);
+	strcpy(r.tcp_mem, "absent");
+	strcpy(r.tcp_rmem, "absent");
 	/* A bad --csv is a usage error: before anything else happens. */
 	if (o.csv_path) {
-		csv = fopen(o.csv_path, "w");
-		if (!csv)
+		r.csv = fopen(o.csv_path, "w");
+		if (!r.csv)
 			opt_bad_arg("--csv", o.csv_path, strerror(errno));
-		fprintf(csv, FMT_CSV_HEAD);
+		fprintf(r.csv, FMT_CSV_HEAD);
 	}
 	if (geteuid()) {
 		printf("%s: SKIP: needs root (network namespaces, veth)\n", PROG);
@@ -496,180 +698,38 @@ int main(int argc, char **argv)
 		printf("%s: SKIP: ip or tc (iproute2) not found\n", PROG);
 		return KSFT_SKIP;
 	}
-	rl.rlim_cur = 2 * o.conns + 64;
-	rl.rlim_max = rl.rlim_cur;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die("RLIMIT_NOFILE %lu: %s\n", 2 * o.conns + 64, strerror(errno));
-	c = calloc(o.conns, sizeof(*c));
-	rcvbufs = calloc(o.conns, sizeof(*rcvbufs));
-	rbuf = malloc(RBUF);
-	r0 = malloc(sizeof(*r0));
-	r1 = malloc(sizeof(*r1));
-	s0 = malloc(sizeof(*s0));
-	s1 = malloc(sizeof(*s1));
-	if (!c || !rcvbufs || !rbuf || !r0 || !r1 || !s0 || !s1)
-		die("out of memory\n");
-	for (i = 0; i < o.conns; i++) {
-		c[i].rfd = -1;
-		c[i].sfd = -1;
-	}
+	run_alloc(&r);
 	pattern_init();
 	stop_catch_signals();
-	sysctl_read("/proc/sys/net/ipv4/tcp_mem", tcp_mem, sizeof(tcp_mem));
-
-	netns_veth_init(&v, o.family, RTT_MS);
-	ret = netns_veth_setup(&v, R_DEV, S_DEV);
-	if (ret == -2) {
-		printf("%s: SKIP: %s\n", PROG, v.err);
+	sysctl_read("/proc/sys/net/ipv4/tcp_mem", r.tcp_mem, sizeof(r.tcp_mem));
+	if (run_setup(&r)) {
+		printf("%s: SKIP: %s\n", PROG, r.v.err);
 		return KSFT_SKIP;
 	}
-	if (ret)
-		die("%s\n", v.err);
-	if (o.rmem_max) {
-		char val[64];
 
-		snprintf(val, sizeof(val), "4096 131072 %lu", o.rmem_max);
-		if (sysctl_write("/proc/sys/net/ipv4/tcp_rmem", val))
-			die("net.ipv4.tcp_rmem=%s: %s\n", val, strerror(errno));
-	}
-	sysctl_read("/proc/sys/net/ipv4/tcp_rmem", tcp_rmem, sizeof(tcp_rmem));
-	if (o.shrink_window >= 0) {
-		snprintf(sw, sizeof(sw), "%ld", o.shrink_window);
-		if (sysctl_write("/proc/sys/net/ipv4/tcp_shrink_window", sw))
-			die("net.ipv4.tcp_shrink_window=%s: %s\n", sw, strerror(errno));
-	}
-	base_pages = sockstat_mem_pages();
-	if (open_conns(&o, &v, c))
-		die("could not open %lu connections\n", o.conns);
-
-	snap_both(&v, r0, s0);
-	printf(FMT_HELLO,
-	       PROG, o.conns, sock_family_name(o.family), RTT_MS, WRITE_BYTES,
-	       WRITE_MS, READ_BYTES, READ_MS, SNDBUF, tcp_rmem, tcp_mem,
-	       o.time_s);
+	snap_both(&r.v, r.r0, r.s0);
+	printf(FMT_HELLO, PROG, o.conns, sock_family_name(o.family), RTT_MS,
+	       WRITE_BYTES, WRITE_MS, READ_BYTES, READ_MS, SNDBUF, r.tcp_rmem,
+	       r.tcp_mem, o.time_s);
 	fflush(stdout);
-
-	t0 = time_ns();
-	end = t0 + o.time_s * NSEC_PER_SEC;
-	next_tick = t0;
-	next_read = t0;
-	next_sample = t0 + SAMPLE_NS;
-	while (!stop_requested()) {
-		unsigned long long now = time_ns();
-
-		if (now >= end)
-			break;
-		if (now >= next_tick) {
-			for (i = 0; i < o.conns; i++)
-				send_some(i, &c[i], WRITE_BYTES);
-			next_tick += WRITE_MS * NSEC_PER_MSEC;
-			if (next_tick < now)
-				next_tick = now + WRITE_MS * NSEC_PER_MSEC;
-		}
-		if (now >= next_read) {
-			/* Odd periods of --switch-s read fast. */
-			size_t want = o.switch_s &&
-				      (now - t0) / (o.switch_s * NSEC_PER_SEC) % 2 ?
-				      FAST_BYTES : READ_BYTES;
-
-			for (i = 0; i < o.conns; i++)
-				if (recv_some(i, &c[i], rbuf, want))
-					die("recv %lu: %s\n", i, strerror(errno));
-			next_read += READ_MS * NSEC_PER_MSEC;
-			if (next_read < now)
-				next_read = now + READ_MS * NSEC_PER_MSEC;
-		}
-		if (now >= next_sample) {
-			if (sample(&o, c, &tot, rcvbufs))
-				die("SO_MEMINFO: %s\n", strerror(errno));
-			samples++;
-			el = (now - t0) / NSEC_PER_SEC;
-			if (tot.mem_pages > peak_pages)
-				peak_pages = tot.mem_pages;
-			if (tot.rmem > peak_rmem)
-				peak_rmem = tot.rmem;
-			if (tot.rcvbuf > peak_rcvbuf_sum)
-				peak_rcvbuf_sum = tot.rcvbuf;
-			if (tot.wmem > peak_wmem)
-				peak_wmem = tot.wmem;
-			if (tot.max_rcvbuf > max_rcvbuf)
-				max_rcvbuf = tot.max_rcvbuf;
-			if (tot.max_rmem > max_rmem)
-				max_rmem = tot.max_rmem;
-			if (csv)
-				fprintf(csv, "%llu,%lld,%llu,%llu,%u,%u,%u,%llu\n", el,
-					tot.mem_pages * page, tot.rmem, tot.rcvbuf,
-					tot.max_rcvbuf, tot.max_rmem, tot.at_limit,
-					tot.wmem);
-			if (el % 10 == 0)
-				printf(FMT_PROGRESS,
-				       el, tot.mem_pages * page, tot.rmem,
-				       tot.rcvbuf, tot.max_rcvbuf, tot.at_limit,
-				       tot.wmem);
-			fflush(stdout);
-			last = tot;
-			next_sample += SAMPLE_NS;
-		}
-		now = time_ns();
-		el = next_tick < next_sample ? next_tick : next_sample;
-		if (next_read < el)
-			el = next_read;
-		if (el > now)
-			time_sleep_ns(el - now);
-	}
+	run_loop(&r);
 	/* The end-of-run distribution of sk_rcvbuf over the receivers. */
-	if (!samples)
+	if (!r.samples)
 		die("no sample taken\n");
-	qsort(rcvbufs, o.conns, sizeof(*rcvbufs), cmp_u32);
-
-	snap_both(&v, r1, s1);
-
-	/* Drain: the senders close, every receiver reads to EOF. */
-	for (i = 0; i < o.conns; i++)
-		shutdown(c[i].sfd, SHUT_WR);
-	open_left = o.conns;
-	end = time_ns() + DRAIN_S * NSEC_PER_SEC;
-	while (open_left && time_ns() < end && !stop_requested()) {
-		open_left = 0;
-		for (i = 0; i < o.conns; i++) {
-			if (c[i].eof)
-				continue;
-			if (recv_some(i, &c[i], rbuf, 0))
-				die("drain recv %lu: %s\n", i, strerror(errno));
-			open_left += !c[i].eof;
-		}
-		if (open_left)
-			time_sleep_ns(10 * NSEC_PER_MSEC);
-	}
-	for (i = 0; i < o.conns; i++) {
-		sent += c[i].sent;
-		got += c[i].got;
-		bad += c[i].bad;
-	}
-	data_ok = !open_left && !bad && sent == got;
-
-	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4,
-	       PROG, sock_family_name(o.family), o.conns,
-	       o.switch_s ? "alternate" : "slow", WRITE_BYTES, WRITE_MS,
-	       READ_BYTES, READ_MS, o.time_s, RTT_MS,
-	       SNDBUF, sw, tcp_rmem, tcp_mem, page, samples, base_pages * page,
-	       peak_pages * page, last.mem_pages * page, peak_rmem,
-	       peak_rcvbuf_sum, peak_wmem, max_rcvbuf, max_rmem, last.at_limit,
-	       rcvbufs[o.conns / 2], rcvbufs[o.conns * 9 / 10],
-	       rcvbufs[o.conns * 99 / 100], rcvbufs[o.conns - 1]);
-	print_counters("", r0, r1, rcv_counters, ARRAY_SIZE(rcv_counters));
-	print_counters("snd_", s0, s1, snd_counters, ARRAY_SIZE(snd_counters));
-	printf(" bytes_sent=%llu bytes_verified=%llu bad_bytes=%llu unfinished=%lu data_ok=%s\n",
-	       sent, got - bad, bad, open_left, data_ok ? "yes" : "no");
+	qsort(r.rcvbufs, o.conns, sizeof(*r.rcvbufs), cmp_u32);
+	snap_both(&r.v, r.r1, r.s1);
+	run_drain(&r);
+	data_ok = !r.open_left && !r.bad && r.sent == r.got;
+	run_summary(&r, data_ok);
 
 	for (i = 0; i < o.conns; i++) {
-		close(c[i].rfd);
-		close(c[i].sfd);
+		close(r.c[i].rfd);
+		close(r.c[i].sfd);
 	}
-	netns_veth_close(&v);
-	if (csv && fclose(csv))
+	netns_veth_close(&r.v);
+	if (r.csv && fclose(r.csv))
 		die("closing %s: %s\n", o.csv_path, strerror(errno));
 	if (!data_ok)
-		die(FMT_LOST, sent, got, bad, open_left);
+		die(FMT_LOST, r.sent, r.got, r.bad, r.open_left);
 	return 0;
 }
