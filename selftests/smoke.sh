@@ -17,7 +17,7 @@ cd "$(dirname "$0")" || exit 1
 # program and its short settings; both address families each.
 runs=(
 	"tcp_tw_race -n 200 -t 10"
-	"tcp_stale_peer -n 100 -t 10"
+	"tcp_stale_ack"
 	"tcp_lo_stall -t 2 -c 16"
 	"tcp_rcvbuf_growth -t 3"
 	"tcp_synq_full -t 30"

@@ -48,9 +48,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in net/tcp_syn_closed tcp_stale_peer tcp_rcvbuf_growth tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do
+for p in net/tcp_syn_closed tcp_rcvbuf_growth tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do
 	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
 done
+[ -x "$top/tools/tcp_stale_peer" ] || die "$top/tools/tcp_stale_peer not built (make -C tools)"
 
 # finish: the TAP plan and the verdict.
 finish() {
@@ -91,7 +92,7 @@ else
 		is "$out" "@rescued[SYN answered with an ACK by the closed socket (TCPChallengeACK)]" 3
 fi
 
-out=$("$here/tcp-stale-ack" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+out=$("$here/tcp-stale-ack" -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
 echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-stale-ack attached" grep -q '^Attaching' <<<"$out"
 check "tcp-stale-ack: 5 stale ACKs" is "$out" "@n_stale" 5
@@ -113,12 +114,12 @@ fi
 # -p: a port no socket of the reproducer uses shows nothing.  -t: one
 # line per reconnect, with its 4-tuple, when it took at least that long
 # (on a stock kernel the SYN resend alone waits 2 jiffies, >= 4 ms).
-out=$("$here/tcp-stale-ack" -p 1 -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+out=$("$here/tcp-stale-ack" -p 1 -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
 check "tcp_stale_peer met its stale peer (tcp-stale-ack -p 1)" \
-	grep -q 'ipv4: 5 of 5 reconnects' <<<"$out"
+	grep -q '^tcp_stale_peer: family=ipv4 .* conns=5 hits=5 ' <<<"$out"
 v=$(value "$out" "@n_stale")
 check "tcp-stale-ack -p 1: no stale ACK on another port (${v:-absent})" [ "${v:-0}" = 0 ]
-out=$("$here/tcp-stale-ack" -t 4 -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+out=$("$here/tcp-stale-ack" -t 4 -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
 check "tcp-stale-ack -t 4: 5 stale ACKs counted" is "$out" "@n_stale" 5
 tuples=$(grep -Ec '^[0-9]+ +connected +127\.0\.0\.1:[0-9]+ +> +127\.0\.0\.1:[0-9]+ ' <<<"$out")
 if [ "$expect" = stock ]; then
@@ -176,7 +177,7 @@ done
 want=$(keysum "$out" reqq_full_do_cookies) got=$(total "$out" "@cookies[")
 check "tcp-listen-drops: SYN cookies $got = reqq_full_do_cookies $want (> 0)" \
 	same_positive "$got" "$want"
-out=$("$here/tcp-listen-drops" -q -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
+out=$("$here/tcp-listen-drops" -q -c "$top/tools/tcp_stale_peer -4 -n 20 -D" 2>&1)
 check "tcp-listen-drops: a clean workload (20 connects) was seen" \
 	[ "$(total "$out" "@syns[")" -ge 20 ]
 check "tcp-listen-drops: ... and refused nothing" absent "$out" "@drops["
@@ -198,7 +199,7 @@ check "tcp-connect-cost: ${got:-0} failed port searches = full_eaddrnotavail $wa
 	same_positive "${got:-0}" "$want"
 got=$(value "$out" "@connect_eaddrnotavail")
 check "tcp-connect-cost: ${got:-0} connect() EADDRNOTAVAIL = $want" same_positive "${got:-0}" "$want"
-out=$("$here/tcp-connect-cost" -q -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
+out=$("$here/tcp-connect-cost" -q -c "$top/tools/tcp_stale_peer -4 -n 20 -D" 2>&1)
 check "tcp-connect-cost: clean connects found a port" \
 	[ "$(value "$out" "@searches[port found]")" -ge 20 ]
 check "tcp-connect-cost: ... and never failed" absent "$out" "@searches[EADDRNOTAVAIL"
@@ -222,9 +223,9 @@ check "tcp-overview -p 1: tcp_acceptq_full dropped a SYN and a request" \
 	same_positive "$(keysum "$out" ack_held)" 1
 check "tcp-overview -p 1: no event counted on another port" \
 	[ "$(grep -Ec '^@t_[a-z]+: [1-9]' <<<"$out")" = 0 ]
-out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 5" 2>&1)
+out=$("$here/tcp-overview" -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
 check "tcp-overview: 5 stale ACKs beside tcp_stale_peer -n 5" is "$out" "@t_stale" 5
-out=$("$here/tcp-overview" -c "$top/selftests/tcp_stale_peer -4 -n 20 --no-drop" 2>&1)
+out=$("$here/tcp-overview" -c "$top/tools/tcp_stale_peer -4 -n 20 -D" 2>&1)
 for m in t_stale t_synq t_accq t_ackq t_noport t_closed; do
 	check "tcp-overview: clean connects leave @$m at 0" zero_or_absent "$out" "@$m"
 done

@@ -106,6 +106,11 @@ void mib_print_deltas(const char *prefix, const struct mib_snap *a,
 		ksft_print_msg("%s:%s\n", prefix, line);
 }
 
+bool mib_series_present(void)
+{
+	return mib_read("TCPClosedRelookup") >= 0;
+}
+
 void mib_fmt_count(char *buf, size_t sz, long long v)
 {
 	if (v < 0)

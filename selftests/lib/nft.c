@@ -85,3 +85,15 @@ long long nft_drop_rule_remove(const char *table)
 	nft_apply(cmd);
 	return pkts;
 }
+
+int nft_drop_rst(const char *table, unsigned short cport,
+		 unsigned short sport, bool all)
+{
+	const char *flags = all ? "rst" : "(rst | ack)";
+	char match[128];
+
+	snprintf(match, sizeof(match),
+		 "tcp sport %u tcp dport %u tcp flags & %s == %s",
+		 cport, sport, flags, flags);
+	return nft_drop_rule(table, match);
+}

@@ -7,6 +7,8 @@
 #ifndef LIB_NFT_H
 #define LIB_NFT_H
 
+#include <stdbool.h>
+
 /*
  * Packets counted so far by the "counter" statements of nftables @table
  * ("inet name"), summed; -1 when the table cannot be listed.  Keep one
@@ -23,5 +25,14 @@ int nft_drop_rule(const char *table, const char *match);
  * rule dropped (-1 when unknown).
  */
 long long nft_drop_rule_remove(const char *table);
+
+/*
+ * nft_drop_rule() for the RSTs of a stale-peer client (lib/reconnect.h):
+ * segments from client port @cport to server port @sport with both RST
+ * and ACK set (its close with SO_LINGER {1, 0}), or with @all every RST
+ * (also the bare RST that would kill the stale timewait socket).
+ */
+int nft_drop_rst(const char *table, unsigned short cport,
+		 unsigned short sport, bool all);
 
 #endif /* LIB_NFT_H */

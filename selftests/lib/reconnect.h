@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A client that connects again and again from one fixed source port
- * (tcp_tw_race, tcp_stale_peer), so each new connection meets what the
- * previous one left behind: a timewait socket or a stale peer.
- * reconnect() times the connect() and says how it met that peer.
+ * (tcp_tw_race, tcp_stale_peer, tcp_stale_ack), so each new connection
+ * meets what the previous one left behind: a timewait socket or a stale
+ * peer.  reconnect() times the connect() and says how it met that peer;
+ * reconnect_close_stale() ends a connection so that the server side is
+ * left as a stale FIN_WAIT2 timewait socket when the client's RST/ACK is
+ * lost (nft_drop_rst()).
  */
 #ifndef LIB_RECONNECT_H
 #define LIB_RECONNECT_H
@@ -15,6 +18,8 @@
 
 /* Connect attempts refused by a stale timewait socket before giving up. */
 #define RECONNECT_MAX_REFUSED		3
+/* How long the server waits for its socket to reach FIN_WAIT2. */
+#define RECONNECT_FIN_WAIT2_NS		(5 * NSEC_PER_SEC)
 /* Socket send/receive timeout, generous for slow (TCG) virtual machines. */
 #define RECONNECT_IO_TIMEOUT_S		10
 /* A SYN retransmitted this late was dropped, not answered by a stale ACK. */
@@ -50,5 +55,21 @@ int reconnect_socket(struct reconnect_client *c);
  */
 int reconnect(struct reconnect_client *c, bool first, unsigned long long *lat,
 	      unsigned int *flags, unsigned int *rtx);
+
+/*
+ * The server of a stale-peer client: a blocking listener on loopback, any
+ * port, into @c->sport; the socket, or -1 with errno and @c->err set.
+ */
+int reconnect_listen(struct reconnect_client *c);
+/*
+ * End the connection @cfd (the client, SO_LINGER {1, 0}) to the listener
+ * @lfd: accept it, exchange 4 bytes (@pattern), let the server shut down
+ * its sending side, acknowledge its FIN at once (TCP_QUICKACK), wait for
+ * the server socket to reach FIN_WAIT2 and close it (orphaned, it becomes
+ * a FIN_WAIT2 timewait socket), then close the client with a RST/ACK.
+ * Closes @cfd; 0, or -1 with @c->err set.
+ */
+int reconnect_close_stale(struct reconnect_client *c, int lfd, int cfd,
+			  unsigned int pattern);
 
 #endif /* LIB_RECONNECT_H */
