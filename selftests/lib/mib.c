@@ -2,7 +2,8 @@
 /*
  * TcpExt counters of /proc/net/netstat: a snapshot of all of them at one
  * moment, the difference between two snapshots, a single counter read
- * now, and printing what moved.  A counter the kernel does not have reads
+ * now, and printing what moved; one counter of the Tcp group of
+ * /proc/net/snmp (OutRsts ...).  A counter the kernel does not have reads
  * as -1 ("na" in a key=value line).
  */
 #define _GNU_SOURCE
@@ -75,6 +76,28 @@ long long mib_read(const char *name)
 	v = mib_get(s, name);
 	free(s);
 	return v;
+}
+
+long long mib_tcp_read(const char *name)
+{
+	char hdr[1024], val[1024], *h, *v, *hs, *vs;
+	FILE *f = fopen("/proc/net/snmp", "r");
+	long long ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, "Tcp:", 4))
+			continue;
+		h = strtok_r(hdr + 4, MIB_DELIM, &hs);
+		v = strtok_r(val + 4, MIB_DELIM, &vs);
+		for (; h && v; h = strtok_r(NULL, MIB_DELIM, &hs),
+		     v = strtok_r(NULL, MIB_DELIM, &vs))
+			if (!strcmp(h, name))
+				ret = strtoll(v, NULL, 10);
+	}
+	fclose(f);
+	return ret;
 }
 
 void mib_print_deltas(const char *prefix, const struct mib_snap *a,

@@ -2,7 +2,8 @@
 /*
  * TcpExt counters of /proc/net/netstat: a snapshot of all of them at one
  * moment, the difference between two snapshots, a single counter read
- * now, and printing what moved.  A counter the kernel does not have reads
+ * now, and printing what moved; one counter of the Tcp group of
+ * /proc/net/snmp (OutRsts ...).  A counter the kernel does not have reads
  * as -1 ("na" in a key=value line).
  */
 #ifndef LIB_MIB_H
@@ -35,6 +36,8 @@ long long mib_delta(const struct mib_snap *a, const struct mib_snap *b,
 		    const char *name);
 /* One TcpExt counter read now, -1 when absent. */
 long long mib_read(const char *name);
+/* One counter of Tcp: in /proc/net/snmp (v4 and v6 share it), -1 when absent. */
+long long mib_tcp_read(const char *name);
 /*
  * Print, as TAP comments, the counters of @names that moved between @a
  * and @b (every counter that moved when @all).
