@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Every reproducer of this folder once, with the smallest settings that
-# still reach its scenario: what make check runs on Debian's own kernel to
-# show that the reproducers keep working on a stock kernel, in about a
+# still reach its scenario, the regression tests of listen queues and
+# port ranges, and the tools of ../tools that measure those scenarios (a
+# tool exits 0 when it measured): what make check runs on Debian's own
+# kernel to show that they keep working on a stock kernel, in about a
 # minute instead of the four of make run_tests (their defaults, which
 # make check-full keeps).  tcp_bad_segments is left out: make check runs
 # all of it on both patched kernels.  TAP, one result per program; exit 1
@@ -18,11 +20,13 @@ cd "$(dirname "$0")" || exit 1
 runs=(
 	"tcp_tw_race -n 200 -t 10"
 	"tcp_stale_ack"
-	"tcp_lo_stall -t 2 -c 16"
 	"tcp_rcvbuf_growth -t 3"
-	"tcp_synq_full -t 30"
-	"tcp_acceptq_full -t 30"
-	"tcp_port_exhaust -n 50 -t 30"
+	"tcp_listen_queues"
+	"tcp_port_range"
+	"../tools/tcp_lo_stall -t 2 -c 16"
+	"../tools/tcp_setup_exc -S synq -t 30"
+	"../tools/tcp_setup_exc -S acceptq -t 30"
+	"../tools/tcp_setup_exc -S ports -n 50 -t 30"
 )
 
 echo "TAP version 13"

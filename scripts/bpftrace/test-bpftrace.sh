@@ -10,15 +10,15 @@
 # (every reconnect meets a stale ACK and is followed to ESTABLISHED),
 # tcp-rcvbuf-growth beside tcp_rcvbuf_growth (a slow reader: the prune
 # path raises sk_rcvbuf, on the patched kernel at most once),
-# tcp-listen-drops beside tcp_synq_full and tcp_acceptq_full (their
-# refusals add up to the reproducers' TcpExt deltas) and beside clean
-# connects (no refusal), tcp-connect-cost beside tcp_port_exhaust (its
-# failures) and clean connects (none), tcp-overview beside the three
-# connection-setup reproducers and
+# tcp-listen-drops beside tools/tcp_setup_exc -S synq and -S acceptq
+# (their refusals add up to the tool's TcpExt deltas) and beside clean
+# connects (no refusal), tcp-connect-cost beside tcp_setup_exc -S ports
+# (its failures) and clean connects (none), tcp-overview beside the three
+# connection-setup scenarios and
 # tcp_stale_peer (its totals against theirs) and beside clean connects
-# (zeros), tcp-lo-stall beside tcp_acceptq_full (one stall per family:
-# its wait, drops and retransmits against the reproducer's), beside
-# tcp_lo_stall's stuck requests (-p, -t; at least its count of requests
+# (zeros), tcp-lo-stall beside tcp_setup_exc -S acceptq (one stall per
+# family: its wait, drops and retransmits against the tool's), beside
+# tools/tcp_lo_stall's stuck requests (-p, -t; at least its count of requests
 # unacked after 1 s) and beside clean transactions and a bulk transfer
 # (no stall); -p and -t of tcp-stale-ack, -p and loStall of tcp-overview.
 #
@@ -48,10 +48,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in net/tcp_syn_closed tcp_rcvbuf_growth tcp_synq_full tcp_acceptq_full tcp_port_exhaust; do
+for p in net/tcp_syn_closed tcp_rcvbuf_growth; do
 	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
 done
-[ -x "$top/tools/tcp_stale_peer" ] || die "$top/tools/tcp_stale_peer not built (make -C tools)"
+setup_exc=$top/tools/tcp_setup_exc lo_stall=$top/tools/tcp_lo_stall
+for p in "$top/tools/tcp_stale_peer" "$setup_exc" "$lo_stall"; do
+	[ -x "$p" ] || die "$p not built (make -C tools)"
+done
 
 # finish: the TAP plan and the verdict.
 finish() {
@@ -154,7 +157,8 @@ if [ $core -eq 1 ]; then
 fi
 # Full listen queues (seed 004): the three refusals per listener must add
 # up to the reproducer's own TcpExt deltas, in every network namespace of
-# the VM; then a clean workload must leave no refusal at all.
+# the VM; then a clean workload must leave no refusal at all.  The tool
+# prints one summary line per scenario and family when it measured.
 # total OUTPUT PATTERN: sum of the counts of map lines containing PATTERN.
 total() { grep -F "$2" <<<"$1" | sed 's/.*: //' | awk '{ s += $1 } END { print s + 0 }'; }
 # keysum OUTPUT KEY: sum of KEY=N over the reproducer's summary lines.
@@ -163,10 +167,11 @@ keysum() { grep -o " $2=[0-9]*" <<<"$1" | cut -d= -f2 | awk '{ s += $1 } END { p
 zero_or_absent() { local v; v=$(value "$1" "$2"); [ -z "$v" ] || [ "$v" = 0 ]; }
 # same_positive A B: A equals B and B is above 0.
 same_positive() { [ "$1" = "$2" ] && [ "$2" -gt 0 ]; }
-out=$(for p in tcp_synq_full tcp_acceptq_full; do "$here/tcp-listen-drops" -q -c "$top/selftests/$p"; done 2>&1)
+out=$(for s in synq acceptq; do "$here/tcp-listen-drops" -q -c "$setup_exc -S $s"; done 2>&1)
 echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-listen-drops attached" grep -q '^Attaching' <<<"$out"
-check "tcp_synq_full and tcp_acceptq_full produced their scenarios" [ "$(grep -c '^ok [0-9]' <<<"$out")" = 4 ]
+check "tcp_setup_exc -S synq and -S acceptq measured both families" \
+	[ "$(grep -Ec '^tcp_setup_exc: scenario=(synq|acceptq) ' <<<"$out")" = 4 ]
 for pair in "SYN dropped: SYN queue full, no cookies=reqq_full_drop" \
 	    "SYN dropped: accept queue full=syn_listen_overflows" \
 	    "third ACK dropped: accept queue full=ack_listen_overflows"; do
@@ -182,14 +187,14 @@ check "tcp-listen-drops: a clean workload (20 connects) was seen" \
 	[ "$(total "$out" "@syns[")" -ge 20 ]
 check "tcp-listen-drops: ... and refused nothing" absent "$out" "@drops["
 
-# Port exhaustion (seed 004): every EADDRNOTAVAIL of tcp_port_exhaust's full
+# Port exhaustion (seed 004): every EADDRNOTAVAIL of tcp_setup_exc -S ports' full
 # phase is a failed port search and a failed connect(); clean connects
 # never fail one.
-# tcp_port_exhaust with a narrowed range of 1024 ports, not 4096: the
+# tcp_setup_exc -S ports with a narrowed range of 1024 ports, not 4096: the
 # tools' checks need the full range's failures, not its size, and on a
 # debug kernel under load filling 4096 ports outran the 30 s bound
 # (2910 of them on 6.12.117-debug, so no EADDRNOTAVAIL to count).
-exhaust="$top/selftests/tcp_port_exhaust -P 1024"
+exhaust="$setup_exc -S ports -P 1024"
 out=$("$here/tcp-connect-cost" -q -c "$exhaust" 2>&1)
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
 check "tcp-connect-cost attached" grep -q '^Attaching' <<<"$out"
@@ -204,8 +209,8 @@ check "tcp-connect-cost: clean connects found a port" \
 	[ "$(value "$out" "@searches[port found]")" -ge 20 ]
 check "tcp-connect-cost: ... and never failed" absent "$out" "@searches[EADDRNOTAVAIL"
 
-# The overview: its totals against the reproducers' own figures.
-out=$(for p in "$top/selftests/tcp_synq_full" "$top/selftests/tcp_acceptq_full" "$exhaust"; do "$here/tcp-overview" -c "$p -4"; done 2>&1)
+# The overview: its totals against the tool's own figures.
+out=$(for p in "$setup_exc -S synq" "$setup_exc -S acceptq" "$exhaust"; do "$here/tcp-overview" -c "$p -4"; done 2>&1)
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
 check "tcp-overview attached" grep -q '^Attaching' <<<"$out"
 for pair in t_synq=reqq_full_drop t_accq=syn_listen_overflows \
@@ -214,12 +219,12 @@ for pair in t_synq=reqq_full_drop t_accq=syn_listen_overflows \
 	want=$(keysum "$out" "$key") got=$(total "$out" "@$m: ")
 	check "tcp-overview: @$m $got = $key $want (> 0)" same_positive "$got" "$want"
 done
-# loStall: tcp_acceptq_full holds one request behind the full queue.
+# loStall: tcp_setup_exc -S acceptq holds one request behind the full queue.
 want=$(keysum "$out" ack_held) got=$(total "$out" "@t_lostall: ")
 check "tcp-overview: @t_lostall $got = ack_held $want (> 0)" same_positive "$got" "$want"
 # -p: a port nobody uses leaves every column at 0 beside the same scenario.
-out=$("$here/tcp-overview" -p 1 -c "$top/selftests/tcp_acceptq_full -4" 2>&1)
-check "tcp-overview -p 1: tcp_acceptq_full dropped a SYN and a request" \
+out=$("$here/tcp-overview" -p 1 -c "$setup_exc -S acceptq -4" 2>&1)
+check "tcp-overview -p 1: tcp_setup_exc -S acceptq dropped a SYN and a request" \
 	same_positive "$(keysum "$out" ack_held)" 1
 check "tcp-overview -p 1: no event counted on another port" \
 	[ "$(grep -Ec '^@t_[a-z]+: [1-9]' <<<"$out")" = 0 ]
@@ -231,12 +236,12 @@ for m in t_stale t_synq t_accq t_ackq t_noport t_closed; do
 done
 check "tcp-overview: clean connects leave @t_lostall at 0" zero_or_absent "$out" "@t_lostall"
 
-# The loopback stall (seed 002).  tcp_acceptq_full's third-ACK part holds
+# The loopback stall (seed 002).  tcp_setup_exc -S acceptq's third-ACK part holds
 # one client per family ESTABLISHED with its request dropped at the full
 # accept queue (the request socket stays in SYN_RECV, retransmitting its
 # SYN-ACK) until the application accepts one connection: one stall per
-# family, whose figures must match the reproducer's own.
-# kv LINE KEY: the value of KEY=value in a reproducer's summary line.
+# family, whose figures must match the tool's own.
+# kv LINE KEY: the value of KEY=value in a tool's summary line.
 kv() { grep -o " $2=[^ ]*" <<<"$1" | head -n1 | cut -d= -f2; }
 # stall_lines OUTPUT: tcp-lo-stall's per-event lines.
 stall_lines() { grep -E '^[0-9]+ +(accepted|reset|closed|stuck) ' <<<"$1"; }
@@ -257,10 +262,10 @@ none_below() { ! awk -v f="$2" -v m="$3" '$f < m { bad = 1 } END { exit !bad }' 
 acceptq_stalls() { is "$1" "@stalls" 2 && is "$1" "@ended[accepted]" 2 && is "$1" "@still_stuck" 0; }
 # quiet_stalls OUTPUT: no stall line, no stall counted, none left.
 quiet_stalls() { [ -z "$(stall_lines "$1")" ] && zero_or_absent "$1" "@stalls" && is "$1" "@still_stuck" 0; }
-out=$("$here/tcp-lo-stall" -c "$top/selftests/tcp_acceptq_full" 2>&1)
+out=$("$here/tcp-lo-stall" -c "$setup_exc -S acceptq" 2>&1)
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
 check "tcp-lo-stall attached" grep -q '^Attaching' <<<"$out"
-check "tcp_acceptq_full held a request behind a full accept queue (2 families)" \
+check "tcp_setup_exc -S acceptq held a request behind a full accept queue (2 families)" \
 	[ "$(grep -c ' scenario=acceptq .* ack_held=1 ' <<<"$out")" = 2 ]
 check "tcp-lo-stall: 2 stalls, 2 accepted, none left" acceptq_stalls "$out"
 for fam in ipv4:127.0.0.1 'ipv6:\[::1\]'; do
@@ -294,14 +299,14 @@ done
 # still fails if none did.
 lport=35011
 for delay in 2000 8000 32000; do
-	out=$("$here/tcp-lo-stall" -p "$lport" -t 900 -c "$top/selftests/tcp_lo_stall -4 -p $lport -t 5 -c 64 --accept-delay-us $delay --ramp-ms 0" 2>&1)
-	sum=$(grep '# tcp_lo_stall: family=ipv4 ' <<<"$out")
+	out=$("$here/tcp-lo-stall" -p "$lport" -t 900 -c "$lo_stall -4 -p $lport -t 5 -c 64 -a $delay -r 0" 2>&1)
+	sum=$(grep 'tcp_lo_stall: family=ipv4 ' <<<"$out")
 	s1=$(kv "$sum" sendq_1s) ovf=$(kv "$sum" listen_overflows)
 	[ "${s1:-0}" -gt 0 ] && break
-	echo "# tcp_lo_stall --accept-delay-us $delay: no request unacked for 1 s (sendq_1s ${s1:-?}), slower accept loop"
+	echo "# tcp_lo_stall -a $delay: no request unacked for 1 s (sendq_1s ${s1:-?}), slower accept loop"
 done
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
-echo "$sum"
+echo "# $sum"
 check "tcp_lo_stall overflowed the accept queue (${ovf:-?}) and left requests unacked for 1 s (${s1:-?})" \
 	both_positive "${ovf:-0}" "${s1:-0}"
 ev=$(stall_lines "$out")
@@ -317,7 +322,7 @@ check "tcp-lo-stall: ${got:-0} SYN-ACK retransmits during stalls <= synack_retra
 benign=$(mktemp /tmp/benign.XXXXXX)
 cat >"$benign" <<EOF
 #!/bin/sh
-$top/selftests/tcp_lo_stall -4 -t 3 -c 4 --accept-delay-us 0 -b 128
+$lo_stall -4 -t 3 -c 4 -a 0 -b 128
 iperf3 -s -1 -p 35012 >/dev/null 2>&1 &
 sleep 1
 iperf3 -c 127.0.0.1 -p 35012 -t 2 -f m
@@ -325,7 +330,7 @@ EOF
 out=$("$here/tcp-lo-stall" -c "/bin/sh $benign" 2>&1)
 rm -f "$benign"
 echo "$out" | grep -v '^#' | grep -v '^$' | sed 's/^/# /'
-sum=$(grep '# tcp_lo_stall: family=ipv4 ' <<<"$out")
+sum=$(grep 'tcp_lo_stall: family=ipv4 ' <<<"$out")
 txns=$(kv "$sum" txns) ovf=$(kv "$sum" listen_overflows)
 check "clean transactions ran (txns ${txns:-?}) without overflow (${ovf:-?})" \
 	within "${txns:-0}" 1 999999999

@@ -2,9 +2,9 @@
 /*
  * TcpExt counters of /proc/net/netstat: a snapshot of all of them at one
  * moment, the difference between two snapshots, a single counter read
- * now, and printing what moved; one counter of the Tcp group of
- * /proc/net/snmp (OutRsts ...).  A counter the kernel does not have reads
- * as -1 ("na" in a key=value line).
+ * now, waiting for one to move, and printing what moved; one counter of
+ * the Tcp group of /proc/net/snmp (OutRsts ...).  A counter the kernel
+ * does not have reads as -1 ("na" in a key=value line).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -13,6 +13,7 @@
 
 #include "kselftest.h"
 #include "mib.h"
+#include "time.h"
 
 void mib_snapshot(struct mib_snap *s)
 {
@@ -104,6 +105,14 @@ void mib_print_deltas(const char *prefix, const struct mib_snap *a,
 		      const struct mib_snap *b, const char * const *names,
 		      unsigned int nnames, bool all)
 {
+	mib_print_deltas_lead("# ", prefix, a, b, names, nnames, all);
+}
+
+void mib_print_deltas_lead(const char *lead, const char *prefix,
+			   const struct mib_snap *a, const struct mib_snap *b,
+			   const char * const *names, unsigned int nnames,
+			   bool all)
+{
 	char line[256];
 	size_t len = 0;
 	unsigned int i, k;
@@ -119,14 +128,14 @@ void mib_print_deltas(const char *prefix, const struct mib_snap *a,
 		if (!want)
 			continue;
 		if (len > 80) {
-			ksft_print_msg("%s:%s\n", prefix, line);
+			printf("%s%s:%s\n", lead, prefix, line);
 			len = 0;
 		}
 		len += snprintf(line + len, sizeof(line) - len, " %s=%+lld",
 				b->name[i], d);
 	}
 	if (len)
-		ksft_print_msg("%s:%s\n", prefix, line);
+		printf("%s%s:%s\n", lead, prefix, line);
 }
 
 bool mib_series_present(void)
@@ -140,4 +149,19 @@ void mib_fmt_count(char *buf, size_t sz, long long v)
 		snprintf(buf, sz, "na");
 	else
 		snprintf(buf, sz, "%lld", v);
+}
+
+bool mib_wait_moved(const struct mib_snap *from, struct mib_snap *cur,
+		    const char *name, unsigned long long wait_ns)
+{
+	unsigned long long until = time_ns() + wait_ns;
+
+	for (;;) {
+		mib_snapshot(cur);
+		if (mib_delta(from, cur, name) > 0)
+			return true;
+		if (time_ns() >= until)
+			return false;
+		time_sleep_ns(NSEC_PER_MSEC);
+	}
 }

@@ -34,6 +34,12 @@ long long mib_get(const struct mib_snap *s, const char *name);
 /* @b - @a for counter @name; -1 when the kernel does not have it. */
 long long mib_delta(const struct mib_snap *a, const struct mib_snap *b,
 		    const char *name);
+/*
+ * Snapshot into @cur until TcpExt @name moved since @from, at most
+ * @wait_ns; whether it moved.
+ */
+bool mib_wait_moved(const struct mib_snap *from, struct mib_snap *cur,
+		    const char *name, unsigned long long wait_ns);
 /* One TcpExt counter read now, -1 when absent. */
 long long mib_read(const char *name);
 /* One counter of Tcp: in /proc/net/snmp (v4 and v6 share it), -1 when absent. */
@@ -51,6 +57,11 @@ void mib_print_deltas(const char *prefix, const struct mib_snap *a,
  * an expected failure (XFAIL) where this is false.
  */
 bool mib_series_present(void);
+/* The same, each line led by @lead ("" in a tool's output). */
+void mib_print_deltas_lead(const char *lead, const char *prefix,
+			   const struct mib_snap *a, const struct mib_snap *b,
+			   const char * const *names, unsigned int nnames,
+			   bool all);
 /* Counter value for a key=value line: "na" when the kernel lacks it. */
 void mib_fmt_count(char *buf, size_t sz, long long v);
 

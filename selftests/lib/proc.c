@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Sockets as /proc/net/tcp and /proc/net/tcp6 list them: how many are in
- * a state on a local port, and the accept backlog of a listener.
+ * a state on a local port, and the accept backlog of a listener; polled
+ * until they reach a count.
  */
 #include <stdio.h>
 #include <sys/socket.h>
 
 #include "proc.h"
+#include "time.h"
 
 long proc_tcp_count(int family, unsigned short lport, int state, long *rxq)
 {
@@ -32,4 +34,22 @@ long proc_tcp_count(int family, unsigned short lport, int state, long *rxq)
 	}
 	fclose(f);
 	return n;
+}
+
+long proc_wait_count(int family, unsigned short lport, int state, long want,
+		     long *rxq, unsigned long long wait_ns)
+{
+	unsigned long long until = time_ns() + wait_ns;
+	long n, q = -1;
+
+	for (;;) {
+		n = proc_tcp_count(family, lport, state, &q);
+		if (rxq) {
+			*rxq = q;
+			n = q;
+		}
+		if (n == want || time_ns() >= until)
+			return n;
+		time_sleep_ns(5 * NSEC_PER_MSEC);
+	}
 }

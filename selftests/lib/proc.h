@@ -17,4 +17,12 @@
  */
 long proc_tcp_count(int family, unsigned short lport, int state, long *rxq);
 
+/*
+ * Poll (5 ms) until @want sockets are in @state on @lport, or with @rxq
+ * until the listener's accept backlog is @want, at most @wait_ns; the
+ * last count.
+ */
+long proc_wait_count(int family, unsigned short lport, int state, long want,
+		     long *rxq, unsigned long long wait_ns);
+
 #endif /* LIB_PROC_H */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TCP sockets on loopback: addresses, a listener on any port, the socket
- * options every program sets, TCP_INFO, closing with a RST, and bounded
- * waits for a non-blocking connect() or accept().
+ * options every program sets, TCP_INFO, closing with a RST, a
+ * non-blocking connect() and bounded waits for it or for accept().
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -116,6 +116,24 @@ void sock_close_rst(int fd)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
+}
+
+int sock_connect_start(int family, const struct sockaddr_storage *ss,
+		       socklen_t len)
+{
+	int fd, err;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)ss, len) &&
+	    errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
 }
 
 int sock_connect_wait(int fd, unsigned long long until)

@@ -37,6 +37,12 @@ const char *sock_family_name(int family);
 /* Close @fd with SO_LINGER {1, 0}: a RST, no timewait socket. */
 void sock_close_rst(int fd);
 /*
+ * A non-blocking socket of @family whose connect() to @ss is under way;
+ * -1 and errno when socket() or connect() failed.
+ */
+int sock_connect_start(int family, const struct sockaddr_storage *ss,
+		       socklen_t len);
+/*
  * Wait until @fd's non-blocking connect() finished (@until: time_ns()
  * deadline); 0 connected, else -errno.
  */

@@ -23,28 +23,30 @@
  * which dropped such a SYN only when more than one young request was
  * pending, a SYN that finds the accept queue full is dropped too, so most
  * stalls today are connect() stalls of 1 s or more (the SYN is
- * retransmitted); the test tells them apart.
+ * retransmitted); the tool tells them apart.
  *
- * This test drives many concurrent short HTTP-like transactions over
+ * This tool drives many concurrent short HTTP-like transactions over
  * loopback against a server with a deliberately small listen backlog and,
  * optionally, a slow accept loop.  Per transaction it measures the time
  * from connect() to the complete response, checks every response byte, and
  * when the response has not arrived PROBE_MS after the write, samples the
  * client socket (SIOCOUTQ, TCP_INFO) to tell a request stuck in the client's
  * send queue (the 2003 case) from a stalled connect() (a dropped SYN) and
- * from a slow server.  TcpExt counter deltas of the test's own network
+ * from a slow server.  TcpExt counter deltas of the run's own network
  * namespace explain the stalls; SYN-ACK retransmits are TCPSynRetrans minus
  * the SYN retransmits the clients saw (tcp_rtx_synack() and SYN retransmits
  * share LINUX_MIB_TCPSYNRETRANS).
  *
- * Stalls are reported, not asserted: the test fails only when it could not
- * measure, or when a transaction failed (error, timeout, wrong or missing
- * response bytes).
+ * A measurement: it reports stalls and failed transactions (failed=,
+ * failed_socket=, "failed: REASON N" lines) and judges nothing; that every
+ * request over a small backlog is answered byte for byte is asserted by
+ * selftests/tcp_listen_queues (overflow_requests_complete).  Exit 0 when
+ * it measured, 1 when it could not (no transaction completed, the server
+ * or a thread could not start, interrupted), 2 on a usage error.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <getopt.h>
 #include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
@@ -59,7 +61,6 @@
 #include "lib/stats.h"
 #include "lib/stop.h"
 #include "lib/sysctl.h"
-#include "lib/tap.h"
 #include "lib/time.h"
 
 #define PROG			"tcp_lo_stall"
@@ -94,52 +95,53 @@ struct options {
 
 /* ---- command line ---------------------------------------------------- */
 
-static void usage(FILE *out)
+static void print_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [options]\n"
+		"Usage: %s [-4|-6] [-t SECONDS] [-c N] [-b N] [-a US] [-S US] [-r MS] [-p PORT]\n"
 		"Loopback stalls of short transactions when the accept queue overflows\n"
 		"(LKML 2003 \"loopback behaviour under high load\").\n"
 		"\n"
-		"  -t, --time SECONDS        run time per test (default 10); transactions in\n"
-		"                            flight then finish or fail 2 * SECONDS + 10 s\n"
-		"                            after their connect()\n"
-		"  -c, --clients N           concurrent client threads (default 32)\n"
-		"  -b, --backlog N           listen() backlog of the server (default 8)\n"
-		"      --accept-delay-us N   pause after each accept(): a slow accept loop\n"
-		"                            (default 1000)\n"
-		"      --send-delay-us N     pause between connect() and the request (default 0;\n"
-		"                            the 2003 report's workaround)\n"
-		"      --ramp-ms N           start the clients evenly over N ms (default 1000)\n"
-		"  -4                        IPv4 only (127.0.0.1)\n"
-		"  -6                        IPv6 only (::1); default: both, as two tests\n"
-		"  -p, --port PORT           server port (default 0: any free port)\n"
-		"  -h, --help                this text\n"
+		"  -t SECONDS  run time per family (default 10); transactions in flight\n"
+		"              then finish or fail 2 * SECONDS + 10 s after their connect()\n"
+		"  -c N        concurrent client threads (default 32)\n"
+		"  -b N        listen() backlog of the server (default 8)\n"
+		"  -a US       pause after each accept(): a slow accept loop (default 1000)\n"
+		"  -S US       pause between connect() and the request (default 0; the\n"
+		"              2003 report's workaround)\n"
+		"  -r MS       start the clients evenly over MS ms (default 1000)\n"
+		"  -4, -6      one address family only (127.0.0.1 or ::1; default both)\n"
+		"  -p PORT     server port (default 0: any free port)\n"
 		"\n"
-		"Each test runs in its own network namespace (needs root).  A transaction is\n"
-		"stalled when it took 1 s or more from connect() to the end of the response.\n",
-		PROG);
+		"Each family runs in its own network namespace (needs root).  A transaction\n"
+		"is stalled when it took 1 s or more from connect() to the end of the\n"
+		"response.  Prints \"%s: family=F key=value ...\" per family.\n"
+		"Exit: 0 measured, 1 could not, 2 usage error.\n",
+		PROG, PROG);
 }
 
-enum {
-	OPT_ACCEPT_DELAY = 256,
-	OPT_SEND_DELAY,
-	OPT_RAMP,
-};
+static __noreturn void bad_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "%s: %s%s%s\n", PROG, msg, arg ? ": " : "", arg ? arg : "");
+	exit(2);
+}
+
+/* A decimal option value in @min..@max, else a usage error. */
+static unsigned long num(char c, const char *arg, unsigned long min,
+			 unsigned long max)
+{
+	unsigned long v;
+	char msg[64];
+
+	if (!opt_parse_ulong(arg, max, &v) || v < min) {
+		snprintf(msg, sizeof(msg), "-%c wants %lu..%lu", c, min, max);
+		bad_usage(msg, arg);
+	}
+	return v;
+}
 
 static void parse_opts(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "time",		required_argument, NULL, 't' },
-		{ "clients",		required_argument, NULL, 'c' },
-		{ "backlog",		required_argument, NULL, 'b' },
-		{ "accept-delay-us",	required_argument, NULL, OPT_ACCEPT_DELAY },
-		{ "send-delay-us",	required_argument, NULL, OPT_SEND_DELAY },
-		{ "ramp-ms",		required_argument, NULL, OPT_RAMP },
-		{ "port",		required_argument, NULL, 'p' },
-		{ "help",		no_argument,	   NULL, 'h' },
-		{ NULL,			0,		   NULL, 0 },
-	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -150,28 +152,28 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	o->ramp_ms = 1000;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:c:b:p:46h", longopts, NULL)) != -1) {
+	while ((c = getopt(argc, argv, ":t:c:b:a:S:r:p:46h")) != -1) {
 		switch (c) {
 		case 't':
-			o->time_s = opt_ulong("--time", optarg, 1, 3600UL);
+			o->time_s = num(c, optarg, 1, 3600);
 			break;
 		case 'c':
-			o->clients = opt_ulong("--clients", optarg, 1, MAX_CLIENTS);
+			o->clients = num(c, optarg, 1, MAX_CLIENTS);
 			break;
 		case 'b':
-			o->backlog = opt_ulong("--backlog", optarg, 0, 4096UL);
+			o->backlog = num(c, optarg, 0, 4096);
 			break;
-		case OPT_ACCEPT_DELAY:
-			o->accept_delay_us = opt_ulong("--accept-delay-us", optarg, 0, 1000000UL);
+		case 'a':
+			o->accept_delay_us = num(c, optarg, 0, 1000000);
 			break;
-		case OPT_SEND_DELAY:
-			o->send_delay_us = opt_ulong("--send-delay-us", optarg, 0, 1000000UL);
+		case 'S':
+			o->send_delay_us = num(c, optarg, 0, 1000000);
 			break;
-		case OPT_RAMP:
-			o->ramp_ms = opt_ulong("--ramp-ms", optarg, 0, 60000UL);
+		case 'r':
+			o->ramp_ms = num(c, optarg, 0, 60000);
 			break;
 		case 'p':
-			o->port = opt_ulong("--port", optarg, 0, 65535UL);
+			o->port = num(c, optarg, 0, 65535);
 			break;
 		case '4':
 			o->ipv4 = true;
@@ -179,11 +181,23 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case '6':
 			o->ipv6 = true;
 			break;
+		case 'h':
+			print_usage(stdout);
+			exit(0);
+		case ':':
+			bad_usage("option needs a value", argv[optind - 1]);
 		default:
-			opt_help_or_bad(c, argv, usage);
+			bad_usage("unknown option", argv[optind - 1]);
 		}
 	}
-	opt_end(argc, argv, &o->ipv4, &o->ipv6);
+	if (optind < argc)
+		bad_usage("no operands", argv[optind]);
+	if (o->ipv4 && o->ipv6)
+		bad_usage("-4 and -6 exclude each other", NULL);
+	if (!o->ipv4 && !o->ipv6) {
+		o->ipv4 = true;
+		o->ipv6 = true;
+	}
 	/*
 	 * A request stuck behind a full accept queue gets in with the first
 	 * retransmission after the load stops.  Retransmissions back off
@@ -541,7 +555,7 @@ static int server_start(struct test *t)
 	t->lfd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (t->lfd < 0) {
 		t->srv_errno = errno;
-		tap_msg(t->err, "server socket: %s", strerror(errno));
+		snprintf(t->err, sizeof(t->err), "server socket: %s", strerror(errno));
 		return -1;
 	}
 	alen = sock_loopback_addr(t->family, t->o->port, &ss);
@@ -550,24 +564,25 @@ static int server_start(struct test *t)
 	    listen(t->lfd, t->o->backlog) ||
 	    sock_local_port(t->lfd, &t->sport)) {
 		t->srv_errno = errno;
-		tap_msg(t->err, "server bind/listen on port %u: %s", t->o->port, strerror(errno));
+		snprintf(t->err, sizeof(t->err), "server bind/listen on port %u: %s",
+			 t->o->port, strerror(errno));
 		return -1;
 	}
 	t->srv.t = t;
 	t->srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->srv.epfd < 0) {
-		tap_msg(t->err, "epoll_create1: %s", strerror(errno));
+		snprintf(t->err, sizeof(t->err), "epoll_create1: %s", strerror(errno));
 		return -1;
 	}
 	ret = pthread_create(&t->srv.tid, NULL, server_thread_fn, &t->srv);
 	if (ret) {
-		tap_msg(t->err, "pthread_create: %s", strerror(ret));
+		snprintf(t->err, sizeof(t->err), "pthread_create: %s", strerror(ret));
 		return -1;
 	}
 	t->srv_started = true;
 	ret = pthread_create(&t->acceptor, NULL, acceptor_fn, t);
 	if (ret) {
-		tap_msg(t->err, "pthread_create: %s", strerror(ret));
+		snprintf(t->err, sizeof(t->err), "pthread_create: %s", strerror(ret));
 		return -1;
 	}
 	t->acceptor_started = true;
@@ -619,6 +634,21 @@ static unsigned int outq_bytes(int fd)
 	return v;
 }
 
+/* Every byte of the response as expected: 0, else FAIL_CORRUPT. */
+static int check_body(struct client *c, const struct txn *x, size_t len)
+{
+	size_t i;
+
+	if (!memcmp(c->buf, c->expect, len))
+		return 0;
+	for (i = 0; i < len && c->buf[i] == c->expect[i]; i++)
+		;
+	note_err(c->t, "client %u txn %lu: response byte %zu is 0x%02x, expected 0x%02x",
+		 c->id, x->seq, i, (unsigned char)c->buf[i],
+		 (unsigned char)c->expect[i]);
+	return FAIL_CORRUPT;
+}
+
 /*
  * Wait for the response and check it.  @t0 is when connect() started, @tw
  * when the request was written.  Returns 0 or a fail_reason.
@@ -632,7 +662,7 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 	unsigned long long probe2_at = tw + NSEC_PER_SEC;
 	unsigned long long next_outq = 0, now, wait;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	size_t got = 0, i;
+	size_t got = 0;
 	bool watch = false;
 	struct tcp_info ti;
 	ssize_t n;
@@ -695,15 +725,7 @@ static int read_response(struct client *c, int fd, unsigned long long t0,
 	}
 	if (got < expect_len)
 		return FAIL_SHORT;
-	if (memcmp(c->buf, c->expect, expect_len)) {
-		for (i = 0; i < expect_len && c->buf[i] == c->expect[i]; i++)
-			;
-		note_err(c->t, "client %u txn %lu: response byte %zu is 0x%02x, expected 0x%02x",
-			 c->id, x->seq, i, (unsigned char)c->buf[i],
-			 (unsigned char)c->expect[i]);
-		return FAIL_CORRUPT;
-	}
-	return 0;
+	return check_body(c, x, expect_len);
 }
 
 #define FMT_FAILED \
@@ -720,14 +742,40 @@ static void show_failure(struct client *c, const struct txn *x, int why,
 
 	if (__atomic_fetch_add(&t->fails_shown, 1, __ATOMIC_RELAXED) >= MAX_FAIL_SHOWN)
 		return;
-	/* ksft_print_msg() writes "# " and the text separately: one at a time. */
-	pthread_mutex_lock(&print_lock);
-	ksft_print_msg(FMT_FAILED, t->fname, fail_names[why], c->id, x->seq,
-		       x->cport, x->total_ns / NSEC_PER_MSEC,
-		       x->connect_ns / NSEC_PER_MSEC, x->syn_rtx,
-		       x->unacked_ns / NSEC_PER_MSEC, outq, x->data_rtx);
+	/* printf() writes "# " and the text separately: one at a time. */
+		  pthread_mutex_lock(&print_lock);
+	printf(FMT_FAILED, t->fname, fail_names[why], c->id, x->seq,
+	       x->cport, x->total_ns / NSEC_PER_MSEC,
+	       x->connect_ns / NSEC_PER_MSEC, x->syn_rtx,
+	       x->unacked_ns / NSEC_PER_MSEC, outq, x->data_rtx);
 	fflush(stdout);
 	pthread_mutex_unlock(&print_lock);
+}
+
+/* connect() of @fd failed with @err: count, close, say why; a fail_reason. */
+static int connect_failed(struct client *c, struct txn *x, int fd, int err,
+			  unsigned long long t0)
+{
+	struct tcp_info ti;
+	int ret;
+
+	x->connect_ns = time_ns() - t0;
+	x->total_ns = x->connect_ns;
+	if (!sock_tcp_info(fd, &ti)) {
+		x->syn_rtx = ti.tcpi_total_retrans;
+		c->syn_rtx += x->syn_rtx;
+	}
+	close(fd);
+	if (err == EINTR && stop_requested())
+		return FAIL_INTERRUPTED;
+	ret = FAIL_CONNECT_TIMEOUT;
+	if (err != EINPROGRESS && err != EAGAIN) {
+		note_err(c->t, "client %u txn %lu: connect: %s", c->id, x->seq,
+			 strerror(err));
+		ret = FAIL_CONNECT;
+	}
+	show_failure(c, x, ret, 0);
+	return ret;
 }
 
 /* One transaction; 0 or a fail_reason. */
@@ -765,27 +813,8 @@ static int transaction(struct client *c, unsigned long seq, struct txn *x)
 		close(fd);
 		return FAIL_SOCKET;
 	}
-	if (connect(fd, (struct sockaddr *)&ss, alen)) {
-		int err = errno;
-
-		x->connect_ns = time_ns() - t0;
-		x->total_ns = x->connect_ns;
-		if (!sock_tcp_info(fd, &ti)) {
-			x->syn_rtx = ti.tcpi_total_retrans;
-			c->syn_rtx += x->syn_rtx;
-		}
-		close(fd);
-		if (err == EINTR && stop_requested())
-			return FAIL_INTERRUPTED;
-		ret = FAIL_CONNECT_TIMEOUT;
-		if (err != EINPROGRESS && err != EAGAIN) {
-			note_err(t, "client %u txn %lu: connect: %s", c->id, seq,
-				 strerror(err));
-			ret = FAIL_CONNECT;
-		}
-		show_failure(c, x, ret, 0);
-		return ret;
-	}
+	if (connect(fd, (struct sockaddr *)&ss, alen))
+		return connect_failed(c, x, fd, errno, t0);
 	t1 = time_ns();
 	x->connect_ns = t1 - t0;
 	sock_local_port(fd, &x->cport);
@@ -856,7 +885,7 @@ static const char * const counters[] = {
 
 /* The machine-readable result line; keep the keys stable. */
 #define FMT_SUMMARY \
-	"%s: family=%s clients=%lu backlog=%lu accept_delay_us=%lu send_delay_us=%lu secs=%lu txns=%lu failed=%lu tps=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu over100ms=%lu over1s=%lu stalled_sendq=%lu stalled_connect=%lu stalled_other=%lu sendq_at_probe=%lu sendq_1s=%lu max_unacked_us=%llu syn_rtx=%lu data_rtx=%lu listen_overflows=%s listen_drops=%s tcp_syn_retrans=%s synack_retrans=%s syn_challenge=%s tcp_timeouts=%s reqq_full_drop=%s reqq_full_cookies=%s cookies_sent=%s cookies_recv=%s cookies_failed=%s backlog_drop=%s left_open=%lu syncookies=%lld abort_on_overflow=%lld\n"
+	"%s: family=%s clients=%lu backlog=%lu accept_delay_us=%lu send_delay_us=%lu secs=%lu txns=%lu failed=%lu tps=%lu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu over100ms=%lu over1s=%lu stalled_sendq=%lu stalled_connect=%lu stalled_other=%lu sendq_at_probe=%lu sendq_1s=%lu max_unacked_us=%llu syn_rtx=%lu data_rtx=%lu listen_overflows=%s listen_drops=%s tcp_syn_retrans=%s synack_retrans=%s syn_challenge=%s tcp_timeouts=%s reqq_full_drop=%s reqq_full_cookies=%s cookies_sent=%s cookies_recv=%s cookies_failed=%s backlog_drop=%s left_open=%lu syncookies=%lld abort_on_overflow=%lld failed_socket=%lu\n"
 
 enum stall_kind {
 	STALL_NONE,
@@ -908,12 +937,12 @@ static void show_stall(const struct test *t, const struct txn *x)
 	if (x->probed)
 		snprintf(probe, sizeof(probe), FMT_PROBE, x->outq, x->unacked,
 			 x->retransmits, PROBE_MS, x->outq_1s);
-	ksft_print_msg(FMT_STALL,
-		       t->fname, x->total_ns / NSEC_PER_MSEC,
-		       stall_name(stall_kind(x)), x->cli, x->seq, x->cport,
-		       x->start_ns / NSEC_PER_MSEC, x->connect_ns / NSEC_PER_MSEC,
-		       x->syn_rtx, x->unacked_ns / NSEC_PER_MSEC, probe,
-		       x->data_rtx);
+	printf(FMT_STALL,
+	       t->fname, x->total_ns / NSEC_PER_MSEC,
+	       stall_name(stall_kind(x)), x->cli, x->seq, x->cport,
+	       x->start_ns / NSEC_PER_MSEC, x->connect_ns / NSEC_PER_MSEC,
+	       x->syn_rtx, x->unacked_ns / NSEC_PER_MSEC, probe,
+	       x->data_rtx);
 }
 
 struct totals {
@@ -1004,8 +1033,8 @@ static int collect(struct test *t, struct totals *s)
 	free(tot);
 	free(con);
 	if (s->total.over1s > shown)
-		ksft_print_msg("  %s: %lu more stalled transactions not listed (--show, -v)\n",
-			       t->fname, s->total.over1s - shown);
+		printf("  %s: %lu more stalled transactions not listed\n",
+		       t->fname, s->total.over1s - shown);
 	return 0;
 }
 
@@ -1048,195 +1077,200 @@ static void report(struct test *t, const struct totals *s,
 	mib_fmt_count(sn, sizeof(sn), s->syn_rtx);
 	tps = elapsed_ns ? s->txns * NSEC_PER_SEC / elapsed_ns : 0;
 
-	ksft_print_msg(FMT_SUMMARY, PROG, t->fname, o->clients, o->backlog,
-		       o->accept_delay_us, o->send_delay_us, o->time_s, s->txns,
-		       s->failed, tps, s->total.p50, s->total.p99, s->total.p999,
-		       s->total.max, s->total.over100ms, s->total.over1s,
-		       s->stalled[STALL_SENDQ], s->stalled[STALL_CONNECT],
-		       s->stalled[STALL_OTHER], s->sendq_at_probe, s->sendq_1s,
-		       s->max_unacked_ns / NSEC_PER_USEC, s->syn_rtx, s->data_rtx,
-		       v[0], v[1], v[2], synack, v[10], v[3], v[4], v[5], v[6], v[7],
-		       v[8], v[9], t->left_open, cookies, aoo);
+	printf(FMT_SUMMARY, PROG, t->fname, o->clients, o->backlog,
+	       o->accept_delay_us, o->send_delay_us, o->time_s, s->txns,
+	       s->failed, tps, s->total.p50, s->total.p99, s->total.p999,
+	       s->total.max, s->total.over100ms, s->total.over1s,
+	       s->stalled[STALL_SENDQ], s->stalled[STALL_CONNECT],
+	       s->stalled[STALL_OTHER], s->sendq_at_probe, s->sendq_1s,
+	       s->max_unacked_ns / NSEC_PER_USEC, s->syn_rtx, s->data_rtx,
+	       v[0], v[1], v[2], synack, v[10], v[3], v[4], v[5], v[6], v[7],
+	       v[8], v[9], t->left_open, cookies, aoo,
+	       s->fails[FAIL_SOCKET]);
 
-	ksft_print_msg(FMT_HEAD,
-		       t->fname, s->txns, tps, s->failed, o->clients, t->sport,
-		       o->backlog, o->accept_delay_us);
-	ksft_print_msg("  %-12s %9s %9s %9s %9s %8s %6s\n", "latency(us)",
-		       "p50", "p99", "p99.9", "max", ">100ms", ">1s");
-	ksft_print_msg("  %-12s %9llu %9llu %9llu %9llu %8lu %6lu\n", "transaction",
-		       s->total.p50, s->total.p99, s->total.p999, s->total.max,
-		       s->total.over100ms, s->total.over1s);
-	ksft_print_msg("  %-12s %9llu %9llu %9llu %9llu %8lu %6lu\n", "connect",
-		       s->conn.p50, s->conn.p99, s->conn.p999, s->conn.max,
-		       s->conn.over100ms, s->conn.over1s);
-	ksft_print_msg(FMT_STALLS,
-		       s->total.over1s, s->stalled[STALL_SENDQ],
-		       s->stalled[STALL_CONNECT], s->stalled[STALL_OTHER]);
-	ksft_print_msg(FMT_UNACKED,
-		       PROBE_MS, s->sendq_at_probe, s->sendq_1s,
-		       s->max_unacked_ns / NSEC_PER_MSEC);
-	ksft_print_msg(FMT_RTX,
-		       s->syn_rtx, s->data_rtx, synack, v[2], v[10]);
+	printf(FMT_HEAD,
+	       t->fname, s->txns, tps, s->failed, o->clients, t->sport,
+	       o->backlog, o->accept_delay_us);
+	printf("  %-12s %9s %9s %9s %9s %8s %6s\n", "latency(us)",
+	       "p50", "p99", "p99.9", "max", ">100ms", ">1s");
+	printf("  %-12s %9llu %9llu %9llu %9llu %8lu %6lu\n", "transaction",
+	       s->total.p50, s->total.p99, s->total.p999, s->total.max,
+	       s->total.over100ms, s->total.over1s);
+	printf("  %-12s %9llu %9llu %9llu %9llu %8lu %6lu\n", "connect",
+	       s->conn.p50, s->conn.p99, s->conn.p999, s->conn.max,
+	       s->conn.over100ms, s->conn.over1s);
+	printf(FMT_STALLS,
+	       s->total.over1s, s->stalled[STALL_SENDQ],
+	       s->stalled[STALL_CONNECT], s->stalled[STALL_OTHER]);
+	printf(FMT_UNACKED,
+	       PROBE_MS, s->sendq_at_probe, s->sendq_1s,
+	       s->max_unacked_ns / NSEC_PER_MSEC);
+	printf(FMT_RTX,
+	       s->syn_rtx, s->data_rtx, synack, v[2], v[10]);
 	ov = mib_delta(m0, m1, "ListenOverflows");
 	if (ov >= 0) {
 		d = ov - (long long)s->syn_rtx;
 		mib_fmt_count(ackdrop, sizeof(ackdrop), d < 0 ? 0 : d);
-		ksft_print_msg(FMT_OVERFLOW, v[0], sn, ackdrop);
+		printf(FMT_OVERFLOW, v[0], sn, ackdrop);
 	}
-	ksft_print_msg(FMT_SERVER,
-		       t->accepted, s->served, s->early_eof, s->io_err + s->bad_req,
-		       t->left_open);
-	mib_print_deltas("  TcpExt", m0, m1, counters, ARRAY_SIZE(counters), false);
+	printf(FMT_SERVER,
+	       t->accepted, s->served, s->early_eof, s->io_err + s->bad_req,
+	       t->left_open);
+	mib_print_deltas_lead("", "  TcpExt", m0, m1, counters,
+			      ARRAY_SIZE(counters), false);
 	for (i = 0; i < FAIL_MAX; i++)
 		if (s->fails[i])
-			ksft_print_msg("  failed: %s %lu\n", fail_names[i], s->fails[i]);
+			printf("  failed: %s %lu\n", fail_names[i], s->fails[i]);
 }
 
-/* ---- one test ------------------------------------------------------------ */
+/* ---- one run ------------------------------------------------------------- */
 
-/* The result line; "N failed, " only when the test failed. */
-#define FMT_RESULT \
-	"%s: %lu transactions, %s%lu stalled >= 1 s (%lu with the request in the send queue)\n"
-
-static void run_test(const struct options *o, int family)
+static void run_free(struct test *t)
 {
-	const char *fname = sock_family_name(family);
-	struct mib_snap *m0 = NULL, *m1 = NULL;
-	unsigned long i, nclients = 0;
-	unsigned long long elapsed;
-	long long cookies, aoo;
-	bool failed = false;
-	struct totals s;
-	struct test t;
-	char why[256];
+	unsigned long i;
+
+	if (t->cli) {
+		for (i = 0; i < t->o->clients; i++) {
+			free(t->cli[i].txns);
+			free(t->cli[i].buf);
+			free(t->cli[i].expect);
+		}
+		free(t->cli);
+	}
+	pthread_mutex_destroy(&t->lock);
+}
+
+/* The run's state and its clients' buffers; 0 or -1 (out of memory). */
+static int run_init(struct test *t, const struct options *o, int family)
+{
+	unsigned long i;
+
+	memset(t, 0, sizeof(*t));
+	t->o = o;
+	t->family = family;
+	t->fname = sock_family_name(family);
+	t->lfd = -1;
+	pthread_mutex_init(&t->lock, NULL);
+	t->conns.next = &t->conns;
+	t->conns.prev = &t->conns;
+	t->srv.epfd = -1;
+	t->cli = calloc(o->clients, sizeof(*t->cli));
+	if (!t->cli)
+		return -1;
+	for (i = 0; i < o->clients; i++) {
+		t->cli[i].t = t;
+		t->cli[i].id = i;
+		t->cli[i].buf = malloc(RESP_BUF_SIZE);
+		t->cli[i].expect = malloc(RESP_BUF_SIZE);
+		if (!t->cli[i].buf || !t->cli[i].expect)
+			return -1;
+	}
+	return 0;
+}
+
+/* The clients against the running server; how many threads started. */
+static unsigned long run_clients(struct test *t, unsigned long long *elapsed)
+{
+	unsigned long i, n = 0;
 	int ret;
 
-	memset(&t, 0, sizeof(t));
-	t.o = o;
-	t.family = family;
-	t.fname = fname;
-	t.lfd = -1;
-	pthread_mutex_init(&t.lock, NULL);
-	t.conns.next = &t.conns;
-	t.conns.prev = &t.conns;
-	t.srv.epfd = -1;
+	t->t0 = time_ns();
+	t->deadline = t->t0 + t->o->time_s * NSEC_PER_SEC;
+	for (i = 0; i < t->o->clients; i++) {
+		ret = pthread_create(&t->cli[i].tid, NULL, client_fn, &t->cli[i]);
+		if (ret) {
+			note_err(t, "pthread_create(client): %s", strerror(ret));
+			stop_flag_set(&t->stop_clients);
+			break;
+		}
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(t->cli[i].tid, NULL);
+	*elapsed = time_ns() - t->t0;
+	/* Let the server finish with connections the clients closed. */
+	time_sleep_ns(100 * NSEC_PER_MSEC);
+	return n;
+}
+
+/* One family in its own namespace; 0 when it measured, else why not. */
+static int run_test(const struct options *o, int family, char *why, size_t sz)
+{
+	struct mib_snap *m0 = malloc(sizeof(*m0)), *m1 = malloc(sizeof(*m1));
+	unsigned long long elapsed;
+	long long cookies, aoo;
+	unsigned long started;
+	struct totals s;
+	struct test t;
 
 	/* Threads created from now on live in the new namespace. */
-	if (netns_enter(why, sizeof(why))) {
-		ksft_test_result_skip("%s: %s\n", fname, why);
+	if (netns_enter(why, sz))
+		goto out_free;
+	if (run_init(&t, o, family) || !m0 || !m1) {
+		snprintf(why, sz, "out of memory");
 		goto out;
 	}
 	cookies = sysctl_read_ll("/proc/sys/net/ipv4/tcp_syncookies");
 	aoo = sysctl_read_ll("/proc/sys/net/ipv4/tcp_abort_on_overflow");
-
-	m0 = malloc(sizeof(*m0));
-	m1 = malloc(sizeof(*m1));
-	t.cli = calloc(o->clients, sizeof(*t.cli));
-	if (!m0 || !m1 || !t.cli) {
-		ksft_test_result_fail("%s: out of memory\n", fname);
-		goto out;
-	}
-	for (i = 0; i < o->clients; i++) {
-		t.cli[i].t = &t;
-		t.cli[i].id = i;
-		t.cli[i].buf = malloc(RESP_BUF_SIZE);
-		t.cli[i].expect = malloc(RESP_BUF_SIZE);
-		if (!t.cli[i].buf || !t.cli[i].expect) {
-			ksft_test_result_fail("%s: out of memory\n", fname);
-			goto out;
-		}
-	}
-
 	if (server_start(&t)) {
-		bool no6 = family == AF_INET6 && (t.srv_errno == EAFNOSUPPORT ||
-						  t.srv_errno == EADDRNOTAVAIL);
-
 		server_stop(&t);
-		if (no6)
-			ksft_test_result_skip("%s: IPv6 not available: %s\n", fname, t.err);
-		else
-			ksft_test_result_fail("%s: %s\n", fname, t.err);
+		snprintf(why, sz, "%s", t.err);
 		goto out;
 	}
 	mib_snapshot(m0);
-	t.t0 = time_ns();
-	t.deadline = t.t0 + o->time_s * NSEC_PER_SEC;
-	for (i = 0; i < o->clients; i++) {
-		ret = pthread_create(&t.cli[i].tid, NULL, client_fn, &t.cli[i]);
-		if (ret) {
-			note_err(&t, "pthread_create(client): %s", strerror(ret));
-			stop_flag_set(&t.stop_clients);
-			break;
-		}
-		nclients++;
-	}
-	for (i = 0; i < nclients; i++)
-		pthread_join(t.cli[i].tid, NULL);
-	elapsed = time_ns() - t.t0;
-	/* Let the server finish with connections the clients closed. */
-	time_sleep_ns(100 * NSEC_PER_MSEC);
+	started = run_clients(&t, &elapsed);
 	server_stop(&t);
 	mib_snapshot(m1);
-
 	if (collect(&t, &s)) {
-		ksft_test_result_fail("%s: out of memory\n", fname);
+		snprintf(why, sz, "out of memory");
 		goto out;
 	}
 	report(&t, &s, m0, m1, elapsed, cookies, aoo);
-
-	if (nclients < o->clients)
-		failed = true;
-	if (t.err[0]) {
-		ksft_print_msg("%s: first error: %s\n", fname, t.err);
-		failed = true;
-	}
-	if (s.failed || s.bad_req || t.accept_err)
-		failed = true;
-	if (!s.txns) {
-		ksft_print_msg("%s: no transaction completed\n", fname);
-		failed = true;
-	}
-	if (m0->n == 0)
-		ksft_print_msg("%s: /proc/net/netstat not readable, counters missing\n",
-			       fname);
-	if (stop_requested()) {
-		ksft_print_msg("%s: interrupted\n", fname);
-		failed = true;
-	}
-	if (failed)
-		tap_msg(why, "%lu failed, ", s.failed);
-	ksft_test_result(!failed, FMT_RESULT, fname, s.txns, failed ? why : "",
-			 s.total.over1s, s.stalled[STALL_SENDQ]);
+	if (t.err[0])
+		printf("%s: %s: first error: %s\n", PROG, t.fname, t.err);
+	if (!m0->n)
+		printf("%s: %s: /proc/net/netstat not readable, counters missing\n",
+		       PROG, t.fname);
+	if (started < o->clients)
+		snprintf(why, sz, "%lu of %lu client threads started", started,
+			 o->clients);
+	else if (!s.txns)
+		snprintf(why, sz, "no transaction completed");
+	else if (stop_requested())
+		snprintf(why, sz, "interrupted");
 out:
-	if (t.cli) {
-		for (i = 0; i < o->clients; i++) {
-			free(t.cli[i].txns);
-			free(t.cli[i].buf);
-			free(t.cli[i].expect);
-		}
-		free(t.cli);
-	}
+	run_free(&t);
+out_free:
 	free(m0);
 	free(m1);
-	pthread_mutex_destroy(&t.lock);
+	return why[0] ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
+	char why[256];
+	int ret = 0;
 
 	parse_opts(argc, argv, &o);
-
-	ksft_print_header();
-	ksft_set_plan(o.ipv4 + o.ipv6);
+	if (geteuid()) {
+		fprintf(stderr, "%s: needs root (network namespaces)\n", PROG);
+		return 1;
+	}
 	stop_catch_signals();
-
-	if (o.ipv4)
-		run_test(&o, AF_INET);
-	if (o.ipv6 && !stop_requested())
-		run_test(&o, AF_INET6);
-	else if (o.ipv6)
-		ksft_test_result_skip("ipv6: interrupted\n");
-
-	tap_exit();
+	if (o.ipv4) {
+		why[0] = '\0';
+		if (run_test(&o, AF_INET, why, sizeof(why))) {
+			fprintf(stderr, "%s: ipv4: %s\n", PROG, why);
+			ret = 1;
+		}
+	}
+	if (o.ipv6 && !stop_requested()) {
+		why[0] = '\0';
+		if (run_test(&o, AF_INET6, why, sizeof(why))) {
+			fprintf(stderr, "%s: ipv6: %s\n", PROG, why);
+			ret = 1;
+		}
+	}
+	return ret;
 }
