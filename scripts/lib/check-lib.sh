@@ -570,13 +570,13 @@ check_vm_packetdrill() {
 		selftests/packetdrill_vm.sh "$top/build/$base/patched"
 }
 
+# The TIME_WAIT re-lookup switched off and on in one boot through tcplat
+# (module/test/toggles.sh): off, net/tcp_tw_relookup fails; on, it passes.
 check_vm_toggle() {
 	local base=$1 variant=${2:-patched} ko
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 1200 -- \
-		selftests/tw_race_vm.sh --ko "$ko" --toggle \
-		--results "$top/build/results/$base-$variant-toggle"
+	vm_run_on "$base" "$variant" --timeout 1200 -- module/test/toggles.sh "$ko" tw
 }
 
 # The stale-ACK resend of patch 0004 (tcp_stale_peer --expect fast, 200
@@ -634,14 +634,12 @@ check_vm_clamp_toggle() {
 }
 
 # The SYN fixes switched off and on in one boot through tcplat
-# (selftests/syn_toggle_vm.sh): every switch brings its bug back.
+# (module/test/toggles.sh): every switch brings its bug back.
 check_vm_syn_toggle() {
 	local base=$1 variant=${2:-patched} ko
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 900 -- \
-		selftests/syn_toggle_vm.sh --ko "$ko" \
-		--results "$top/build/results/$base-$variant-syn-toggle"
+	vm_run_on "$base" "$variant" --timeout 900 -- module/test/toggles.sh "$ko" syn
 }
 
 # Malformed segments at sockets in every state (selftests/tcp_bad_segments,
