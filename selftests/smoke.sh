@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Every reproducer of this folder once, with the smallest settings that
-# still reach its scenario: what make check runs on Debian's own kernel to
+# Every reproducer of this folder once, and the two measurement tools of
+# ../tools/ that make demo runs on a stock kernel (tcp_tw_race,
+# tcp_rcvbuf_growth: exit 0 when they measured), with the smallest settings
+# that still reach the scenario: what make check runs on Debian's own kernel to
 # show that the reproducers keep working on a stock kernel, in about a
 # minute instead of the four of make run_tests (their defaults, which
 # make check-full keeps).  tcp_bad_segments is left out: make check runs
@@ -16,10 +18,10 @@ cd "$(dirname "$0")" || exit 1
 
 # program and its short settings; both address families each.
 runs=(
-	"tcp_tw_race -n 200 -t 10"
+	"../tools/tcp_tw_race -n 200 -t 10"
 	"tcp_stale_peer -n 100 -t 10"
 	"tcp_lo_stall -t 2 -c 16"
-	"tcp_rcvbuf_growth -t 3"
+	"../tools/tcp_rcvbuf_growth -t 3"
 	"tcp_synq_full -t 30"
 	"tcp_acceptq_full -t 30"
 	"tcp_port_exhaust -n 50 -t 30"

@@ -427,16 +427,6 @@ check_vm_module() {
 		TCPLAT_CYCLES="$cycles" module/test-sysctl.sh "$ko"
 }
 
-check_vm_tw_race() {
-	local base=$1 variant=$2 ko expect=fixed
-	case "$variant" in stock | debian) expect=race ;; esac
-	ko=$(module_dir "$base" "$variant")/tcplat.ko
-	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 1200 -- \
-		selftests/tw_race_vm.sh --ko "$ko" --expect "$expect" \
-		--results "$top/build/results/$base-$variant"
-}
-
 # All reproducers of selftests/ as kselftests (make run_tests: TAP, one
 # verdict per program) with their default, short settings.  They measure
 # and report; a failure means a data check did not hold or a scenario
