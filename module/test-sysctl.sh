@@ -13,7 +13,7 @@
 # the widener really forces the race (tcp_tw_race in both modes and
 # families: segments lost on a kernel without the fix, none with it; needs
 # 2 CPUs), and 1000 load/unload cycles while the close-race reproducer
-# (selftests/tcp_tw_race) runs on the widened port leave no splat, no
+# (tools/tcp_tw_race) runs on the widened port leave no splat, no
 # kprobe and no leak behind.
 #
 # Loading and unloading patches kernel text (kprobes on ftrace call sites).
@@ -30,7 +30,7 @@
 #   scripts/vm-run -k build/6.12/bzImage-stock -- module/$0
 # Environment: TCPLAT_CYCLES (default 1000), TCPLAT_CONN_ROUNDS (rounds of
 # the loopback counter/widener checks, default 1), TCPLAT_PORT (default 47123),
-# TCPLAT_REPRO (default ../selftests/tcp_tw_race from this script),
+# TCPLAT_REPRO (default ../tools/tcp_tw_race from this script),
 # TCPLAT_FAKEKEY_KO (default test/tcplat_fakekey.ko next to this script;
 # built with "make -C module testmods", used only when present),
 # TCPLAT_CONN (the loopback connection helper test/tcplat_conn; by default
@@ -49,7 +49,7 @@ ko=${1:-$here/tcplat.ko}
 fakeko=${TCPLAT_FAKEKEY_KO:-$here/test/tcplat_fakekey.ko}
 cycles=${TCPLAT_CYCLES:-1000}
 conn_rounds=${TCPLAT_CONN_ROUNDS:-1}
-repro=${TCPLAT_REPRO:-$here/../selftests/tcp_tw_race}
+repro=${TCPLAT_REPRO:-$here/../tools/tcp_tw_race}
 port=${TCPLAT_PORT:-47123}
 dir=/proc/sys/net/ipv4/tcplat
 
@@ -664,7 +664,7 @@ sysctl_write race_widen_mode 1
 
 # repro_round MODE FAMILY: 5 connections of tcp_tw_race on $rport in
 # this namespace, widened by 10 ms in MODE (the test arms and observes its
-# own port; 10 ms, as in tw_race_vm.sh, keeps runs in a row well inside the
+# own port; 10 ms, as in make demo's forced race, keeps runs in a row well inside the
 # widener's budget of 500 ms per second); prints "LOST RESCUED": the
 # segments a closed socket dropped (tcplat closed_sk_segments) and the
 # segments the re-lookup handed on (tcp_tw_race's twrelookup, the
@@ -672,10 +672,9 @@ sysctl_write race_widen_mode 1
 repro_round() {
 	local out sum csk twr
 
-	out=$("$repro" "-$2" --no-netns -p "$rport" -n 5 --widen-us 10000 \
-		--widen-mode "$1" --expect report 2>&1)
-	grep -E '^# tcp_tw_race:' <<<"$out" | sed 's/^# /# repro| /' >&2
-	sum=$(grep -E '^# tcp_tw_race:' <<<"$out" | head -n 1)
+	out=$("$repro" "-$2" -N -p "$rport" -n 5 -w 10000 -W "$1" 2>&1)
+	grep -E '^tcp_tw_race:' <<<"$out" | sed 's/^/# repro| /' >&2
+	sum=$(grep -E '^tcp_tw_race:' <<<"$out" | head -n 1)
 	csk=$(grep -o ' closed_sk=[0-9a-z]*' <<<"$sum" | cut -d= -f2)
 	twr=$(grep -o ' twrelookup=[0-9a-z]*' <<<"$sum" | cut -d= -f2)
 	echo "${csk:-x} ${twr:-x}"
@@ -712,7 +711,7 @@ rport=$((port + 2))
 if [ "$(nproc)" -lt 2 ]; then
 	skip "race reproduction needs 2 CPUs (this VM has $(nproc))"
 elif [ ! -x "$repro" ]; then
-	fail "race reproducer $repro not built (make -C selftests)"
+	fail "race reproducer $repro not built (make -C tools)"
 else
 	fixed=$(sysctl_read tw_relookup)
 	for m in 2 1; do
@@ -752,9 +751,9 @@ check "rmmod tcplat" unload
 # network namespace (the widener delays only sockets of the namespace its
 # arming write came from); each cycle arms the widener on that port, so
 # the reproducer's connections are delayed while the module comes and
-# goes.  Its verdicts are "report" only:
-# what counts here is that every run ends with exit 0 (no lost byte, no
-# hung connection) and that the kernel stays quiet.
+# goes.  The tool measures, it has no verdict: what counts here is that
+# every run ends with exit 0 (it measured: no lost byte, no hung
+# connection) and that the kernel stays quiet.
 start_repro() {
 	local deadline=$(($(date +%s) + $1))
 
@@ -763,7 +762,7 @@ start_repro() {
 	(
 		runs=0 bad=0
 		while [ "$(date +%s)" -lt "$deadline" ]; do
-			"$repro" -4 -p "$port" -n 100000 -t 5 --no-netns > /tmp/repro.log 2>&1
+			"$repro" -4 -p "$port" -n 100000 -t 5 -N > /tmp/repro.log 2>&1
 			rc=$?
 			runs=$((runs + 1))
 			if [ "$rc" -ne 0 ]; then
@@ -871,7 +870,7 @@ elif [ -x "$repro" ]; then
 	check "module gone after the cycles" bash -c '! grep -q "^tcplat " /proc/modules'
 	check "no kprobe left after the cycles" placed ""
 else
-	fail "race reproducer $repro not built (make -C selftests)"
+	fail "race reproducer $repro not built (make -C tools)"
 fi
 
 if [ -r /sys/kernel/debug/kprobes/list ]; then

@@ -12,7 +12,7 @@
 # (99999999999999999999), empty, " 5", "+5", "0x10", trailing garbage
 # ("10abc"), unwritable files, operands, and -4 with -6 where the help says
 # they exclude each other.  The options and their value kinds come from each
-# program's --help (for the kselftest_harness programs, from the harness's
+# program's -h (for the kselftest_harness programs, from the harness's
 # usage text); the range of a numeric option from the program's own message
 # for a non-numeric value ("need an integer MIN..MAX").
 #
@@ -183,12 +183,12 @@ fuzz_prog() {
 		fail "$prog: not built (make -C selftests)"
 		return
 	fi
-	run "$(path "$prog")" --help
+	run "$(path "$prog")" -h
 	cat "$tmp/out" "$tmp/err" > "$tmp/help"
 	if grep -q 'list all tests' "$tmp/help"; then
 		harness=1
 	elif [ "$rc" != 0 ] || ! grep -q '^Usage:' "$tmp/help"; then
-		fail "$prog --help: exit $rc, no usage text"
+		fail "$prog -h: exit $rc, no usage text"
 		return
 	fi
 	opts=$(options_of)

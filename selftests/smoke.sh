@@ -1,15 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Every reproducer of this folder once, with the smallest settings that
-# still reach its scenario, the regression tests of listen queues and
-# port ranges, and the tools of ../tools that measure those scenarios (a
-# tool exits 0 when it measured): what make check runs on Debian's own
-# kernel to show that they keep working on a stock kernel, in about a
-# minute instead of the four of make run_tests (their defaults, which
-# make check-full keeps).  tcp_bad_segments is left out: make check runs
-# all of it on both patched kernels.  TAP, one result per program; exit 1
-# if any failed.
+# The regression tests of this folder once (tcp_bad_segments aside: make
+# check runs all of it on both patched kernels) and the measurement tools
+# of ../tools that make demo runs (a tool exits 0 when it measured), with
+# the smallest settings that still reach the scenario: what make check
+# runs on Debian's own kernel to show that they keep working on a stock
+# kernel, in about a minute.  TAP, one result per program; exit 1 if any
+# failed.
 #
 #   selftests/smoke.sh
 set -uo pipefail
@@ -18,9 +16,9 @@ cd "$(dirname "$0")" || exit 1
 
 # program and its short settings; both address families each.
 runs=(
-	"tcp_tw_race -n 200 -t 10"
+	"../tools/tcp_tw_race -n 200 -t 10"
 	"tcp_stale_ack"
-	"tcp_rcvbuf_growth -t 3"
+	"../tools/tcp_rcvbuf_growth -t 3"
 	"tcp_listen_queues"
 	"tcp_port_range"
 	"../tools/tcp_lo_stall -t 2 -c 16"

@@ -48,11 +48,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$expect" in stock | patched) ;; *) die "--expect wants stock or patched, not '$expect'" ;; esac
-for p in net/tcp_syn_closed tcp_rcvbuf_growth; do
-	[ -x "$top/selftests/$p" ] || die "$top/selftests/$p not built (make -C selftests)"
-done
+[ -x "$top/selftests/net/tcp_syn_closed" ] || die "$top/selftests/net/tcp_syn_closed not built (make -C selftests)"
 setup_exc=$top/tools/tcp_setup_exc lo_stall=$top/tools/tcp_lo_stall
-for p in "$top/tools/tcp_stale_peer" "$setup_exc" "$lo_stall"; do
+for p in "$top/tools/tcp_stale_peer" "$top/tools/tcp_rcvbuf_growth" "$setup_exc" "$lo_stall"; do
 	[ -x "$p" ] || die "$p not built (make -C tools)"
 done
 
@@ -138,7 +136,7 @@ check "tcp-stale-ack -t 4: no per-event line of the default form" \
 # (patch 0008) only for the window offered before the socket switches to a
 # shrinking window, to at most twice sk_rcvbuf then: in all, by no more than
 # the reproducer's tcp_rmem[1] (131072).
-out=$("$here/tcp-rcvbuf-growth" -q -c "$top/selftests/tcp_rcvbuf_growth -4 -t 5" 2>&1)
+out=$("$here/tcp-rcvbuf-growth" -q -c "$top/tools/tcp_rcvbuf_growth -4 -t 5" 2>&1)
 echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-rcvbuf-growth attached" grep -q '^Attaching' <<<"$out"
 raised=$(value "$out" "@raised[prune path (tcp_clamp_window)]")

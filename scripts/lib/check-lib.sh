@@ -427,20 +427,9 @@ check_vm_module() {
 		TCPLAT_CYCLES="$cycles" module/test-sysctl.sh "$ko"
 }
 
-check_vm_tw_race() {
-	local base=$1 variant=$2 ko expect=fixed
-	case "$variant" in stock | debian) expect=race ;; esac
-	ko=$(module_dir "$base" "$variant")/tcplat.ko
-	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 1200 -- \
-		selftests/tw_race_vm.sh --ko "$ko" --expect "$expect" \
-		--results "$top/build/results/$base-$variant"
-}
-
 # All programs of selftests/ as kselftests (make run_tests: TAP, one
 # verdict per program), among them the regression tests of kernel
-# behaviour every kernel has (tcp_listen_queues, tcp_port_range) and the
-# reproducers still there, with their default, short settings.  The
+# behaviour every kernel has (tcp_listen_queues, tcp_port_range).  The
 # output is kept in build/results/.
 check_vm_reproducers() {
 	local base=$1 variant=$2 log
@@ -563,13 +552,13 @@ check_vm_packetdrill() {
 		selftests/packetdrill_vm.sh "$top/build/$base/patched"
 }
 
+# The TIME_WAIT re-lookup switched off and on in one boot through tcplat
+# (module/test/toggles.sh): off, net/tcp_tw_relookup fails; on, it passes.
 check_vm_toggle() {
 	local base=$1 variant=${2:-patched} ko
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 1200 -- \
-		selftests/tw_race_vm.sh --ko "$ko" --toggle \
-		--results "$top/build/results/$base-$variant-toggle"
+	vm_run_on "$base" "$variant" --timeout 1200 -- module/test/toggles.sh "$ko" tw
 }
 
 # The stale-ACK resend of patch 0004 (selftests/tcp_stale_ack: 20
@@ -631,14 +620,12 @@ check_vm_clamp_toggle() {
 }
 
 # The SYN fixes switched off and on in one boot through tcplat
-# (selftests/syn_toggle_vm.sh): every switch brings its bug back.
+# (module/test/toggles.sh): every switch brings its bug back.
 check_vm_syn_toggle() {
 	local base=$1 variant=${2:-patched} ko
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 900 -- \
-		selftests/syn_toggle_vm.sh --ko "$ko" \
-		--results "$top/build/results/$base-$variant-syn-toggle"
+	vm_run_on "$base" "$variant" --timeout 900 -- module/test/toggles.sh "$ko" syn
 }
 
 # Malformed segments at sockets in every state (selftests/tcp_bad_segments,

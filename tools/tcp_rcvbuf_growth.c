@@ -11,7 +11,7 @@
  * again, up to net.ipv4.tcp_rmem[2].  Only then are packets dropped, and
  * the sender backs off until the connection may time out.
  *
- * This test is their minimal reproducer as a kselftest: a sender writes
+ * This tool is their minimal reproducer: a sender writes
  * 1448 bytes every millisecond, a receiver reads 1 byte every millisecond
  * (or never reads, or alternates between slow and fast reads), over a veth
  * pair between two network namespaces with netem delay (20 ms RTT), with
@@ -22,13 +22,19 @@
  * them as CSV for plotting.  At the end the receiver drains the stream and
  * checks every byte against the sender's pattern.
  *
- * It reports memory; it does not assert the fix.  It fails when data is
- * lost or corrupted, or when a measurement could not be taken.
+ * It measures memory and judges nothing: one "tcp_rcvbuf_growth: family=...
+ * key=value" line per family, data_ok=yes|no saying whether every byte
+ * arrived intact.  The verdict on the fix is the series' selftest
+ * selftests/net/tcp_rcvbuf_bound; thresholds on these numbers live in the
+ * scripts that read them (scripts/measure/rcvbuf-ab).  scripts/plot-rcvbuf
+ * draws the CSV of -o.  Exit 0 when it measured (whatever data_ok says),
+ * 1 when it could not (setup, a sample that could not be taken) or on a
+ * usage error.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <getopt.h>
+#include <stdarg.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <linux/types.h>
@@ -37,7 +43,7 @@
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
 
-#include "kselftest.h"
+#include "kselftest.h"	/* ARRAY_SIZE, __printf */
 #include "lib/cmd.h"
 #include "lib/mib.h"
 #include "lib/netns.h"
@@ -45,7 +51,6 @@
 #include "lib/sock.h"
 #include "lib/stop.h"
 #include "lib/sysctl.h"
-#include "lib/tap.h"
 #include "lib/time.h"
 
 #define PROG			"tcp_rcvbuf_growth"
@@ -206,67 +211,103 @@ struct test {
 	"%s: %llu bytes differ from the sender's pattern, first at offset %llu\n"
 #define FMT_NOMEAS \
 	"%s: measurement failed: %lu samples, SO_MEMINFO failed %lu, TCP_INFO failed %lu\n"
-#define FMT_RESULT \
-	"%s: reader %s: peak sk_rcvbuf %u (%.1f%% of tcp_rmem[2])"
 #define FMT_HELLO \
 	"%s on %s: sender %lu B every 1 ms, reader %s, %lu s per test, samples every 100 ms\n"
 
 #define fail_msg(t, fmt, ...) \
 	snprintf((t)->err, sizeof((t)->err), fmt, ##__VA_ARGS__)
 
+/* Errors go to stderr, prefixed with the tool's name. */
+static __printf(1, 2) void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- command line ------------------------------------------------------ */
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [options]\n"
+		"Usage: %s [-4] [-6] [-t S] [-r MODE] [-w S] [-m BYTES] [-W 0|1|2] [-s BYTES] [-o CSV]\n"
 		"Receive-buffer growth of a slow TCP reader (Cloudflare 2023 reproducer)\n"
 		"over veth between two network namespaces with netem delay.\n"
 		"\n"
-		"  -t, --time SECONDS     timed run per test (default 20); then drain and verify\n"
-		"      --reader MODE      slow:      read 1 B every 1 ms (default)\n"
-		"                         none:      never read until the end of the run\n"
-		"                         alternate: slow and fast (3300 B every 1 ms),\n"
-		"                                    switching every --switch-s seconds\n"
-		"      --switch-s N       alternate period in seconds (default 5; blog: 240)\n"
-		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default %lu,\n"
-		"                         the blog's 256 MiB, window scale 13)\n"
-		"      --shrink-window 0|1|2 set net.ipv4.tcp_shrink_window (since 6.5) of the\n"
-		"                         receiver (2: this series); default: leave it\n"
-		"  -s, --size BYTES       sender write size (default 1448)\n"
-		"      --csv FILE         write the 100 ms time series of every test to FILE\n"
-		"  -4                     IPv4 only\n"
-		"  -6                     IPv6 only; default: both, as two tests\n"
-		"  -h, --help             this text\n"
+		"  -4         IPv4; with neither -4 nor -6: both, one run each\n"
+		"  -6         IPv6\n"
+		"  -t S       timed run in seconds (default 20); then drain and verify\n"
+		"  -r MODE    slow:      read 1 B every 1 ms (default)\n"
+		"             none:      never read until the end of the run\n"
+		"             alternate: slow and fast (3300 B every 1 ms), switching\n"
+		"                        every -w seconds\n"
+		"  -w S       alternate period in seconds (default 5; blog: 240)\n"
+		"  -m BYTES   net.ipv4.tcp_rmem[2] of the receiver (default %lu,\n"
+		"             the blog's 256 MiB, window scale 13)\n"
+		"  -W 0|1|2   net.ipv4.tcp_shrink_window (since 6.5) of the receiver\n"
+		"             (2: this series); default: leave it\n"
+		"  -s BYTES   sender write size (default 1448)\n"
+		"  -o FILE    write the 100 ms time series of every run to FILE (CSV)\n"
+		"  -h         this text\n"
 		"\n"
 		"Netem RTT 20 ms, tcp_adv_win_scale -2 (the blog's), a progress line every\n"
-		"%d s.  Needs root (network namespaces), ip and tc (netem).  Run it in a VM.\n",
-		PROG, DEFAULT_RMEM_MAX, PROGRESS_S);
+		"%d s.  Prints \"%s: family=... key=value ...\" per run.  Needs root\n"
+		"(network namespaces), ip and tc (netem).  Run it in a VM.\n"
+		"Exit: 0 measured (see data_ok=), 1 could not measure or bad arguments.\n",
+		PROG, DEFAULT_RMEM_MAX, PROGRESS_S, PROG);
 }
 
-enum {
-	OPT_READER = 256,
-	OPT_SWITCH_S,
-	OPT_RMEM_MAX,
-	OPT_SHRINK_WINDOW,
-	OPT_CSV,
-};
+static void parse_opt(int c, char **argv, struct options *o, bool *v4, bool *v6)
+{
+	unsigned int i;
+
+	switch (c) {
+	case 't':
+		o->time_s = opt_ulong("-t", optarg, 1, 86400);
+		break;
+	case 'r':
+		for (i = 0; i < ARRAY_SIZE(reader_names); i++)
+			if (!strcmp(optarg, reader_names[i]))
+				break;
+		if (i == ARRAY_SIZE(reader_names))
+			opt_bad_arg("-r", optarg, "one of slow, none, alternate");
+		o->reader = i;
+		break;
+	case 'w':
+		o->switch_s = opt_ulong("-w", optarg, 1, 86400);
+		break;
+	case 'm':
+		o->rmem_max = opt_ulong("-m", optarg, 4096, 1UL << 30);
+		break;
+	case 'W':
+		o->shrink_window = opt_ulong("-W", optarg, 0, 2);
+		break;
+	case 's':
+		o->size = opt_ulong("-s", optarg, 1, 1 << 20);
+		break;
+	case 'o':
+		if (!optarg[0])
+			opt_bad_arg("-o", optarg, "a file name");
+		o->csv_path = optarg;
+		break;
+	case '4':
+		*v4 = true;
+		break;
+	case '6':
+		*v6 = true;
+		break;
+	default:
+		opt_help_or_bad(c, argv, usage);
+	}
+}
 
 static void parse_opts(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "time",		required_argument, NULL, 't' },
-		{ "reader",		required_argument, NULL, OPT_READER },
-		{ "switch-s",		required_argument, NULL, OPT_SWITCH_S },
-		{ "rmem-max",		required_argument, NULL, OPT_RMEM_MAX },
-		{ "shrink-window",	required_argument, NULL, OPT_SHRINK_WINDOW },
-		{ "size",		required_argument, NULL, 's' },
-		{ "csv",		required_argument, NULL, OPT_CSV },
-		{ "help",		no_argument,	   NULL, 'h' },
-		{ NULL,			0,		   NULL, 0 },
-	};
 	bool v4 = false, v6 = false;
-	int c, i;
+	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->time_s = 20;
@@ -277,46 +318,8 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	o->size = 1448;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:s:46h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			o->time_s = opt_ulong("-t/--time", optarg, 1, 86400);
-			break;
-		case OPT_READER:
-			for (i = 0; i < (int)ARRAY_SIZE(reader_names); i++)
-				if (!strcmp(optarg, reader_names[i]))
-					break;
-			if (i == (int)ARRAY_SIZE(reader_names))
-				opt_bad_arg("--reader", optarg, "one of slow, none, alternate");
-			o->reader = i;
-			break;
-		case OPT_SWITCH_S:
-			o->switch_s = opt_ulong("--switch-s", optarg, 1, 86400);
-			break;
-		case OPT_RMEM_MAX:
-			o->rmem_max = opt_ulong("--rmem-max", optarg, 4096, 1UL << 30);
-			break;
-		case OPT_SHRINK_WINDOW:
-			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 2);
-			break;
-		case 's':
-			o->size = opt_ulong("-s/--size", optarg, 1, 1 << 20);
-			break;
-		case OPT_CSV:
-			if (!optarg[0])
-				opt_bad_arg("--csv", optarg, "a file name");
-			o->csv_path = optarg;
-			break;
-		case '4':
-			v4 = true;
-			break;
-		case '6':
-			v6 = true;
-			break;
-		default:
-			opt_help_or_bad(c, argv, usage);
-		}
-	}
+	while ((c = getopt(argc, argv, ":46t:r:w:m:W:s:o:h")) != -1)
+		parse_opt(c, argv, o, &v4, &v6);
 	opt_no_operands(argc, argv);
 	o->ipv4 = v4 || !v6;
 	o->ipv6 = v6 || !v4;
@@ -431,14 +434,14 @@ static void knob_set(struct knob *k, const char *name, const char *val)
 	k->exists = !sysctl_read(path, k->value, sizeof(k->value));
 	if (!k->exists) {
 		snprintf(k->value, sizeof(k->value), "absent");
-		ksft_print_msg(FMT_ABSENT, name);
+		printf(FMT_ABSENT, name);
 		return;
 	}
 	if (val) {
 		k->written = !sysctl_write(path, val);
 		if (!k->written)
-			ksft_print_msg("note: cannot write net.ipv4.%s=%s: %s\n",
-				       name, val, strerror(errno));
+			printf("note: cannot write net.ipv4.%s=%s: %s\n",
+			       name, val, strerror(errno));
 		sysctl_read(path, k->value, sizeof(k->value));
 	}
 	for (p = k->value; *p; p++)
@@ -481,7 +484,7 @@ static void sysctls_setup(struct test *t)
 	/* scaling_ratio replaced it in 6.6 (dfa2f0483360): still there, unused. */
 	if (t->adv.exists && kernel_version(rel, sizeof(rel)) >= 6006) {
 		t->adv.effective = false;
-		ksft_print_msg(FMT_OBSOLETE, t->adv.value, rel);
+		printf(FMT_OBSOLETE, t->adv.value, rel);
 	}
 	snprintf(val, sizeof(val), "%ld", t->o->shrink_window);
 	knob_set(&t->shrink, "tcp_shrink_window",
@@ -593,40 +596,55 @@ static const char *phase_name(const struct test *t, int phase)
 	return phase ? "fast" : "slow";
 }
 
-static void take_sample(struct test *t, unsigned long long t_ns, int phase,
-			bool quiet)
-{
+/* One sample of the receiver (and the sender, when @have_si). */
+struct sample {
 	__u32 mem[SK_MEMINFO_VARS];
 	struct tcp_info ri, si;
-	socklen_t mlen = sizeof(mem), rlen, slen;
-	bool have_mem, have_ri, have_si, zero, show;
+	socklen_t rlen, slen;
+	bool have_si, zero;
+	int unread;
+	int phase;
+	long long t_ms;
 	unsigned long long sent;
-	int unread = -1;
+};
+
+static void csv_row(struct test *t, const struct sample *p)
+{
+	const struct tcp_info *si = &p->si;
+	bool has_si = p->have_si;
 	unsigned int i;
-	long long t_ms = t_ns / NSEC_PER_MSEC;
 
-	memset(mem, 0, sizeof(mem));
-	have_mem = !getsockopt(t->rfd, SOL_SOCKET, SO_MEMINFO, mem, &mlen) &&
-		   mlen > SK_MEMINFO_RCVBUF * sizeof(__u32);
-	have_ri = !rb_tcp_info(t->rfd, &ri, &rlen);
-	have_si = !rb_tcp_info(t->sfd, &si, &slen);
-	if (ioctl(t->rfd, SIOCINQ, &unread))
-		unread = -1;
-	mib_snapshot(t->r1);
-	sent = __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED);
+	fprintf(t->csv, "%s,%s,%lld,%s,%u,%u,%lld,%d", t->fname,
+		reader_names[t->o->reader], p->t_ms, phase_name(t, p->phase),
+		p->mem[SK_MEMINFO_RMEM_ALLOC], p->mem[SK_MEMINFO_RCVBUF],
+		t->rmem2, p->unread);
+	csv_ll(t->csv, t->has_rcv_wnd ? (long long)p->ri.tcpi_rcv_wnd : -1);
+	fprintf(t->csv, ",%u,%u", p->ri.tcpi_rcv_space, p->ri.tcpi_rcv_ssthresh);
+	csv_ll(t->csv, t->has_rcv_wnd ? p->zero : -1);
+	fprintf(t->csv, ",%u,%u", p->mem[SK_MEMINFO_BACKLOG],
+		p->mem[SK_MEMINFO_DROPS]);
+	csv_ll(t->csv, has_si && TI_HAS(p->slen, tcpi_snd_wnd) ?
+	       (long long)si->tcpi_snd_wnd : -1);
+	csv_ll(t->csv, has_si ? (long long)si->tcpi_unacked : -1);
+	csv_ll(t->csv, has_si ? (long long)si->tcpi_notsent_bytes : -1);
+	csv_ll(t->csv, has_si ? (long long)si->tcpi_total_retrans : -1);
+	csv_ll(t->csv, has_si ? (long long)si->tcpi_backoff : -1);
+	fprintf(t->csv, ",%llu,%llu", p->sent, t->bytes_read);
+	for (i = 0; i < N_RCV_COUNTERS; i++)
+		csv_ll(t->csv, mib_delta(t->r0, t->r1, rcv_counters[i]));
+	fputc('\n', t->csv);
+}
 
-	if (!have_mem)
-		t->meminfo_fail++;
-	if (!have_ri)
-		t->info_fail++;
-	if (!have_mem || !have_ri)
-		return;
+/* Peaks, ends and the zero-window count of the run so far. */
+static void sample_account(struct test *t, struct sample *p)
+{
+	const __u32 *mem = p->mem;
 
 	t->samples++;
 	if (t->samples == 1) {
 		t->start_rcvbuf = mem[SK_MEMINFO_RCVBUF];
-		t->rcv_wscale = ri.tcpi_rcv_wscale;
-		t->snd_wscale = ri.tcpi_snd_wscale;
+		t->rcv_wscale = p->ri.tcpi_rcv_wscale;
+		t->snd_wscale = p->ri.tcpi_snd_wscale;
 	}
 	t->end_rcvbuf = mem[SK_MEMINFO_RCVBUF];
 	t->end_rmem = mem[SK_MEMINFO_RMEM_ALLOC];
@@ -634,56 +652,63 @@ static void take_sample(struct test *t, unsigned long long t_ns, int phase,
 		t->peak_rcvbuf = t->end_rcvbuf;
 	if (t->end_rmem > t->peak_rmem)
 		t->peak_rmem = t->end_rmem;
-	if (unread > 0 && (__u32)unread > t->peak_unread)
-		t->peak_unread = unread;
+	if (p->unread > 0 && (__u32)p->unread > t->peak_unread)
+		t->peak_unread = p->unread;
 	if (t->t_rcvbuf_max_ms < 0 && t->rmem2 > 0 &&
 	    t->end_rcvbuf >= t->rmem2)
-		t->t_rcvbuf_max_ms = t_ms;
+		t->t_rcvbuf_max_ms = p->t_ms;
 
-	t->has_rcv_wnd = TI_HAS(rlen, tcpi_rcv_wnd);
-	zero = t->has_rcv_wnd && !ri.tcpi_rcv_wnd;
+	t->has_rcv_wnd = TI_HAS(p->rlen, tcpi_rcv_wnd);
+	p->zero = t->has_rcv_wnd && !p->ri.tcpi_rcv_wnd;
 	if (t->has_rcv_wnd) {
-		if (t->samples == 1 || ri.tcpi_rcv_wnd < t->min_rcv_wnd)
-			t->min_rcv_wnd = ri.tcpi_rcv_wnd;
-		if (ri.tcpi_rcv_wnd > t->max_rcv_wnd)
-			t->max_rcv_wnd = ri.tcpi_rcv_wnd;
+		if (t->samples == 1 || p->ri.tcpi_rcv_wnd < t->min_rcv_wnd)
+			t->min_rcv_wnd = p->ri.tcpi_rcv_wnd;
+		if (p->ri.tcpi_rcv_wnd > t->max_rcv_wnd)
+			t->max_rcv_wnd = p->ri.tcpi_rcv_wnd;
 	}
-	if (zero) {
+	if (p->zero) {
 		t->zero_wnd_samples++;
 		if (!t->last_zero)
 			t->zero_wnd_events++;
 	}
-	t->last_zero = zero;
-	if (have_si)
-		t->sender_retrans = si.tcpi_total_retrans;
+	t->last_zero = p->zero;
+	if (p->have_si)
+		t->sender_retrans = p->si.tcpi_total_retrans;
+}
 
-	show = t_ms % (PROGRESS_S * 1000) < 100 && t_ms >= PROGRESS_S * 1000;
-	if (show && !quiet)
-		ksft_print_msg(FMT_PROGRESS, t->fname, t_ms / 1000, mem[SK_MEMINFO_RCVBUF],
-			       mem[SK_MEMINFO_RMEM_ALLOC], unread,
-			       ri.tcpi_rcv_wnd, sent, t->bytes_read,
-			       t->sender_retrans);
+static void take_sample(struct test *t, unsigned long long t_ns, int phase,
+			bool quiet)
+{
+	socklen_t mlen = sizeof(((struct sample *)0)->mem);
+	struct sample p = { .phase = phase, .unread = -1 };
+	bool have_mem, have_ri;
 
-	if (!t->csv)
+	p.t_ms = t_ns / NSEC_PER_MSEC;
+	have_mem = !getsockopt(t->rfd, SOL_SOCKET, SO_MEMINFO, p.mem, &mlen) &&
+		   mlen > SK_MEMINFO_RCVBUF * sizeof(__u32);
+	have_ri = !rb_tcp_info(t->rfd, &p.ri, &p.rlen);
+	p.have_si = !rb_tcp_info(t->sfd, &p.si, &p.slen);
+	if (ioctl(t->rfd, SIOCINQ, &p.unread))
+		p.unread = -1;
+	mib_snapshot(t->r1);
+	p.sent = __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED);
+
+	if (!have_mem)
+		t->meminfo_fail++;
+	if (!have_ri)
+		t->info_fail++;
+	if (!have_mem || !have_ri)
 		return;
-	fprintf(t->csv, "%s,%s,%lld,%s,%u,%u,%lld,%d", t->fname,
-		reader_names[t->o->reader], t_ms, phase_name(t, phase),
-		mem[SK_MEMINFO_RMEM_ALLOC], mem[SK_MEMINFO_RCVBUF], t->rmem2,
-		unread);
-	csv_ll(t->csv, t->has_rcv_wnd ? (long long)ri.tcpi_rcv_wnd : -1);
-	fprintf(t->csv, ",%u,%u", ri.tcpi_rcv_space, ri.tcpi_rcv_ssthresh);
-	csv_ll(t->csv, t->has_rcv_wnd ? zero : -1);
-	fprintf(t->csv, ",%u,%u", mem[SK_MEMINFO_BACKLOG], mem[SK_MEMINFO_DROPS]);
-	csv_ll(t->csv, have_si && TI_HAS(slen, tcpi_snd_wnd) ?
-	       (long long)si.tcpi_snd_wnd : -1);
-	csv_ll(t->csv, have_si ? (long long)si.tcpi_unacked : -1);
-	csv_ll(t->csv, have_si ? (long long)si.tcpi_notsent_bytes : -1);
-	csv_ll(t->csv, have_si ? (long long)si.tcpi_total_retrans : -1);
-	csv_ll(t->csv, have_si ? (long long)si.tcpi_backoff : -1);
-	fprintf(t->csv, ",%llu,%llu", sent, t->bytes_read);
-	for (i = 0; i < N_RCV_COUNTERS; i++)
-		csv_ll(t->csv, mib_delta(t->r0, t->r1, rcv_counters[i]));
-	fputc('\n', t->csv);
+	sample_account(t, &p);
+
+	if (!quiet && p.t_ms >= PROGRESS_S * 1000 &&
+	    p.t_ms % (PROGRESS_S * 1000) < 100)
+		printf(FMT_PROGRESS, t->fname, p.t_ms / 1000,
+		       p.mem[SK_MEMINFO_RCVBUF], p.mem[SK_MEMINFO_RMEM_ALLOC],
+		       p.unread, p.ri.tcpi_rcv_wnd, p.sent, t->bytes_read,
+		       t->sender_retrans);
+	if (t->csv)
+		csv_row(t, &p);
 }
 
 /* ---- the run --------------------------------------------------------------- */
@@ -806,32 +831,40 @@ static const char *err_name(int err)
 #define FMT_SUMMARY4 \
 	"bytes_sent=%llu bytes_read_run=%llu bytes_verified=%llu bad_bytes=%llu eof=%s data_ok=%s send_err=%s recv_err=%s sender_retrans=%u "
 
-static void print_summary(struct test *t, const char *rel, bool data_ok)
+/* The counter deltas as "Name=N " keys ("na": not on this kernel). */
+static void counter_keys(const struct test *t, char *buf, size_t sz)
 {
-	char counters[768], num[32], zs[24], ze[24], mn[24], mx[24], tmax[24];
-	long long page = sysconf(_SC_PAGESIZE);
-	char mem0[24];
+	char num[32];
 	size_t len = 0;
 	unsigned int i;
 
-	for (i = 0; i < N_RCV_COUNTERS; i++) {
+	buf[0] = '\0';
+	for (i = 0; i < N_RCV_COUNTERS && len < sz; i++) {
 		mib_fmt_count(num, sizeof(num), t->rcv_delta[i]);
-		len += snprintf(counters + len, sizeof(counters) - len, "%s=%s ",
-				rcv_counters[i], num);
+		len += snprintf(buf + len, sz - len, "%s=%s ", rcv_counters[i], num);
 	}
-	for (i = 0; i < N_SND_COUNTERS; i++) {
+	for (i = 0; i < N_SND_COUNTERS && len < sz; i++) {
 		mib_fmt_count(num, sizeof(num), t->snd_delta[i]);
-		len += snprintf(counters + len, sizeof(counters) - len, "%s=%s ",
-				snd_counters[i], num);
+		len += snprintf(buf + len, sz - len, "%s=%s ", snd_counters[i], num);
 	}
-	mib_fmt_count(zs, sizeof(zs),
-		      t->has_rcv_wnd ? (long long)t->zero_wnd_samples : -1);
-	mib_fmt_count(ze, sizeof(ze),
-		      t->has_rcv_wnd ? (long long)t->zero_wnd_events : -1);
-	mib_fmt_count(mn, sizeof(mn),
-		      t->has_rcv_wnd ? (long long)t->min_rcv_wnd : -1);
-	mib_fmt_count(mx, sizeof(mx),
-		      t->has_rcv_wnd ? (long long)t->max_rcv_wnd : -1);
+}
+
+/* A window count, or -1 when the kernel has no tcpi_rcv_wnd. */
+static long long wnd(const struct test *t, long long v)
+{
+	return t->has_rcv_wnd ? v : -1;
+}
+
+static void print_summary(struct test *t, const char *rel, bool data_ok)
+{
+	char counters[768], zs[24], ze[24], mn[24], mx[24], tmax[24], mem0[24];
+	long long page = sysconf(_SC_PAGESIZE);
+
+	counter_keys(t, counters, sizeof(counters));
+	mib_fmt_count(zs, sizeof(zs), wnd(t, t->zero_wnd_samples));
+	mib_fmt_count(ze, sizeof(ze), wnd(t, t->zero_wnd_events));
+	mib_fmt_count(mn, sizeof(mn), wnd(t, t->min_rcv_wnd));
+	mib_fmt_count(mx, sizeof(mx), wnd(t, t->max_rcv_wnd));
 	mib_fmt_count(mem0, sizeof(mem0),
 		      tcp_mem[0] < 0 ? -1 : tcp_mem[0] * page);
 	if (t->t_rcvbuf_max_ms < 0)
@@ -839,47 +872,46 @@ static void print_summary(struct test *t, const char *rel, bool data_ok)
 	else
 		snprintf(tmax, sizeof(tmax), "%.1f", t->t_rcvbuf_max_ms / 1000.0);
 
-	ksft_print_msg(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4
-		       "%swindow_scaling=%s adv_win_scale=%s adv_win_scale_used=%s shrink_window=%s tcp_mem0_bytes=%s\n",
-		       PROG, t->fname, rel, reader_names[t->o->reader],
-		       t->o->switch_s, RTT_MS, t->o->size, t->duration_s,
-		       t->drain_s, t->samples,
-		       t->rmem2, t->start_rcvbuf, t->peak_rcvbuf,
-		       ratio(t->peak_rcvbuf, t->rmem2),
-		       ratio(t->peak_rcvbuf, t->start_rcvbuf), t->peak_rmem,
-		       ratio(t->peak_rmem, t->rmem2), t->end_rcvbuf, t->end_rmem,
-		       t->peak_unread, tmax,
-		       t->rcv_wscale, t->snd_wscale, mn, mx, zs, ze,
-		       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED),
-		       t->bytes_read, t->bytes_verified, t->bad_bytes,
-		       t->eof ? "yes" : "no", data_ok ? "yes" : "no",
-		       err_name(t->send_err), err_name(t->recv_err),
-		       t->sender_retrans, counters,
-		       t->wscale.value, t->adv.value,
-		       t->adv.exists ? (t->adv.effective ? "yes" : "no") : "-",
-		       t->shrink.value, mem0);
-
-	ksft_print_msg("  %-26s %14s %10s\n", t->fname, "bytes", "of rmem[2]");
-	ksft_print_msg("  %-26s %14lld %10s\n", "tcp_rmem[2]", t->rmem2, "");
-	ksft_print_msg("  %-26s %14u %9.1f%%\n", "sk_rcvbuf at start",
-		       t->start_rcvbuf, 100 * ratio(t->start_rcvbuf, t->rmem2));
-	ksft_print_msg("  %-26s %14u %9.1f%%\n", "sk_rcvbuf peak",
-		       t->peak_rcvbuf, 100 * ratio(t->peak_rcvbuf, t->rmem2));
-	ksft_print_msg("  %-26s %14u %9.1f%%\n", "sk_rmem_alloc peak",
-		       t->peak_rmem, 100 * ratio(t->peak_rmem, t->rmem2));
-	ksft_print_msg("  %-26s %14u %9.1f%%\n", "unread bytes peak",
-		       t->peak_unread, 100 * ratio(t->peak_unread, t->rmem2));
-	ksft_print_msg("  %-26s %14s\n", "zero-window samples", zs);
-	ksft_print_msg("  %-26s %14llu\n", "bytes sent",
-		       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED));
-	ksft_print_msg("  %-26s %14llu\n", "bytes verified", t->bytes_verified);
-	mib_print_deltas("  receiver TcpExt", t->r0, t->r1, rcv_counters,
-			 N_RCV_COUNTERS, false);
-	mib_print_deltas("  sender TcpExt", t->s0, t->s1, snd_counters,
-			 N_SND_COUNTERS, false);
+	printf(FMT_SUMMARY1 FMT_SUMMARY2 FMT_SUMMARY3 FMT_SUMMARY4
+	       "%swindow_scaling=%s adv_win_scale=%s adv_win_scale_used=%s shrink_window=%s tcp_mem0_bytes=%s\n",
+	       PROG, t->fname, rel, reader_names[t->o->reader],
+	       t->o->switch_s, RTT_MS, t->o->size, t->duration_s,
+	       t->drain_s, t->samples,
+	       t->rmem2, t->start_rcvbuf, t->peak_rcvbuf,
+	       ratio(t->peak_rcvbuf, t->rmem2),
+	       ratio(t->peak_rcvbuf, t->start_rcvbuf), t->peak_rmem,
+	       ratio(t->peak_rmem, t->rmem2), t->end_rcvbuf, t->end_rmem,
+	       t->peak_unread, tmax,
+	       t->rcv_wscale, t->snd_wscale, mn, mx, zs, ze,
+	       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED),
+	       t->bytes_read, t->bytes_verified, t->bad_bytes,
+	       t->eof ? "yes" : "no", data_ok ? "yes" : "no",
+	       err_name(t->send_err), err_name(t->recv_err),
+	       t->sender_retrans, counters,
+	       t->wscale.value, t->adv.value,
+	       t->adv.exists ? (t->adv.effective ? "yes" : "no") : "-",
+	       t->shrink.value, mem0);
 }
 
-/* ---- one test ---------------------------------------------------------------- */
+/* The same figures as a table, for a reader. */
+static void print_table(struct test *t)
+{
+	printf("  %-26s %14s %10s\n", t->fname, "bytes", "of rmem[2]");
+	printf("  %-26s %14lld %10s\n", "tcp_rmem[2]", t->rmem2, "");
+	printf("  %-26s %14u %9.1f%%\n", "sk_rcvbuf at start",
+	       t->start_rcvbuf, 100 * ratio(t->start_rcvbuf, t->rmem2));
+	printf("  %-26s %14u %9.1f%%\n", "sk_rcvbuf peak",
+	       t->peak_rcvbuf, 100 * ratio(t->peak_rcvbuf, t->rmem2));
+	printf("  %-26s %14u %9.1f%%\n", "sk_rmem_alloc peak",
+	       t->peak_rmem, 100 * ratio(t->peak_rmem, t->rmem2));
+	printf("  %-26s %14u %9.1f%%\n", "unread bytes peak",
+	       t->peak_unread, 100 * ratio(t->peak_unread, t->rmem2));
+	printf("  %-26s %14llu\n", "bytes sent",
+	       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED));
+	printf("  %-26s %14llu\n", "bytes verified", t->bytes_verified);
+}
+
+/* ---- one run ------------------------------------------------------------------ */
 
 static void test_free(struct test *t)
 {
@@ -895,8 +927,7 @@ static void test_free(struct test *t)
 		close(t->lfd);
 	/* Back home; closing the last references frees both namespaces. */
 	if (t->orig_ns >= 0 && setns(t->orig_ns, CLONE_NEWNET))
-		ksft_print_msg("setns back to the initial netns: %s\n",
-			       strerror(errno));
+		warn("setns back to the initial netns: %s\n", strerror(errno));
 	netns_veth_close(&t->net);
 	free(t->sbuf);
 	free(t->rbuf);
@@ -906,176 +937,190 @@ static void test_free(struct test *t)
 	free(t->s1);
 }
 
-static void run_test(const struct options *o, int family, int orig_ns,
-		     FILE *csv, const char *rel)
+static int test_init(struct test *t, const struct options *o, int family,
+		     int orig_ns, FILE *csv)
 {
-	bool data_ok, failed = false;
-	struct test t;
+	memset(t, 0, sizeof(*t));
+	t->o = o;
+	t->family = family;
+	t->fname = sock_family_name(family);
+	t->csv = csv;
+	t->orig_ns = orig_ns;
+	netns_veth_init(&t->net, family, RTT_MS);
+	t->lfd = -1;
+	t->sfd = -1;
+	t->rfd = -1;
+	t->t_rcvbuf_max_ms = -1;
+	t->rbuf_sz = 256 * 1024;
+	t->sbuf = malloc(o->size);
+	t->rbuf = malloc(t->rbuf_sz);
+	t->r0 = malloc(sizeof(*t->r0));
+	t->r1 = malloc(sizeof(*t->r1));
+	t->s0 = malloc(sizeof(*t->s0));
+	t->s1 = malloc(sizeof(*t->s1));
+	if (!t->sbuf || !t->rbuf || !t->r0 || !t->r1 || !t->s0 || !t->s1) {
+		fail_msg(t, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Namespaces, the blog's sysctls, the connection; 0 or -1 (t->err). */
+static int test_setup(struct test *t)
+{
+	const struct options *o = t->o;
+
+	if (netns_setup(t))
+		return -1;
+	sysctls_setup(t);
+	if (t->rmem2 < 0) {
+		fail_msg(t, "cannot read net.ipv4.tcp_rmem");
+		return -1;
+	}
+	if (connect_pair(t) || snap_both(t, t->r0, t->s0))
+		return -1;
+	printf(FMT_START, t->fname, netns_veth_addr(t->family, false),
+	       netns_veth_addr(t->family, true), t->port, RTT_MS,
+	       reader_names[o->reader], t->rmem.value, t->wscale.value,
+	       t->adv.value, t->shrink.value);
+	return 0;
+}
+
+/* The timed run, the counters at its end, the drain; 0 or -1 (t->err). */
+static int test_traffic(struct test *t)
+{
+	unsigned long long end_ns;
 	unsigned int i;
 	int ret;
 
-	memset(&t, 0, sizeof(t));
-	t.o = o;
-	t.family = family;
-	t.fname = sock_family_name(family);
-	t.csv = csv;
-	t.orig_ns = orig_ns;
-	netns_veth_init(&t.net, family, RTT_MS);
-	t.lfd = -1;
-	t.sfd = -1;
-	t.rfd = -1;
-	t.t_rcvbuf_max_ms = -1;
-	t.rbuf_sz = 256 * 1024;
-	t.sbuf = malloc(o->size);
-	t.rbuf = malloc(t.rbuf_sz);
-	t.r0 = malloc(sizeof(*t.r0));
-	t.r1 = malloc(sizeof(*t.r1));
-	t.s0 = malloc(sizeof(*t.s0));
-	t.s1 = malloc(sizeof(*t.s1));
-	if (!t.sbuf || !t.rbuf || !t.r0 || !t.r1 || !t.s0 || !t.s1) {
-		ksft_test_result_fail("%s: out of memory\n", t.fname);
-		goto out;
-	}
-
-	ret = netns_setup(&t);
-	if (ret == -2)
-		ksft_test_result_skip("%s: %s\n", t.fname, t.err);
-	else if (ret)
-		ksft_test_result_fail("%s: setup: %s\n", t.fname, t.err);
-	if (ret)
-		goto out;
-	sysctls_setup(&t);
-	if (t.rmem2 < 0) {
-		ksft_test_result_fail("%s: cannot read net.ipv4.tcp_rmem\n", t.fname);
-		goto out;
-	}
-	if (connect_pair(&t) || snap_both(&t, t.r0, t.s0)) {
-		ksft_test_result_fail("%s: %s\n", t.fname, t.err);
-		goto out;
-	}
-	ksft_print_msg(FMT_START, t.fname, netns_veth_addr(family, false),
-		       netns_veth_addr(family, true), t.port, RTT_MS,
-		       reader_names[o->reader], t.rmem.value, t.wscale.value,
-		       t.adv.value, t.shrink.value);
-
-	ret = pthread_create(&t.sender, NULL, sender_main, &t);
+	ret = pthread_create(&t->sender, NULL, sender_main, t);
 	if (ret) {
-		ksft_test_result_fail("%s: pthread_create: %s\n", t.fname,
-				      strerror(ret));
+		fail_msg(t, "pthread_create: %s", strerror(ret));
+		return -1;
+	}
+	t->sender_running = true;
+	timed_run(t);
+	__atomic_store_n(&t->stop_send, 1, __ATOMIC_RELAXED);
+	pthread_join(t->sender, NULL);
+	t->sender_running = false;
+	/* The state at the end of the run, before the drain. */
+	end_ns = t->duration_s * NSEC_PER_SEC;
+	take_sample(t, end_ns, reader_phase(t, end_ns), true);
+	if (snap_both(t, t->r1, t->s1))
+		return -1;
+	for (i = 0; i < N_RCV_COUNTERS; i++)
+		t->rcv_delta[i] = mib_delta(t->r0, t->r1, rcv_counters[i]);
+	for (i = 0; i < N_SND_COUNTERS; i++)
+		t->snd_delta[i] = mib_delta(t->s0, t->s1, snd_counters[i]);
+	drain(t);
+	if (t->csv)
+		fflush(t->csv);
+	return 0;
+}
+
+/* Why data_ok is "no", on stderr: it is a result, not a failure. */
+static void explain_data(struct test *t)
+{
+	unsigned long long sent = __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED);
+
+	if (t->bad_bytes)
+		warn(FMT_BAD, t->fname, t->bad_bytes, t->first_bad);
+	if (t->send_err || t->recv_err || t->early_eof)
+		warn("%s: connection broke: sender %s, receiver %s%s\n",
+		     t->fname, err_name(t->send_err), err_name(t->recv_err),
+		     t->early_eof ? ", early EOF" : "");
+	if (!t->eof && !t->recv_err)
+		warn("%s: no EOF within %d s of the end of the run\n",
+		     t->fname, DRAIN_BOUND_S);
+	warn("%s: data check: %llu of %llu bytes verified\n",
+	     t->fname, t->bytes_verified, sent);
+}
+
+/* One run of one family: 0 when it measured, -1 when it could not. */
+static int run_test(const struct options *o, int family, int orig_ns,
+		    FILE *csv, const char *rel)
+{
+	struct test t;
+	bool data_ok;
+	int ret = -1;
+
+	if (test_init(&t, o, family, orig_ns, csv) || test_setup(&t) ||
+	    test_traffic(&t)) {
+		warn("%s: %s\n", t.fname, t.err);
 		goto out;
 	}
-	t.sender_running = true;
-
-	timed_run(&t);
-	__atomic_store_n(&t.stop_send, 1, __ATOMIC_RELAXED);
-	pthread_join(t.sender, NULL);
-	t.sender_running = false;
-	/* The state at the end of the run, before the drain. */
-	take_sample(&t, t.duration_s * NSEC_PER_SEC,
-		    reader_phase(&t, t.duration_s * NSEC_PER_SEC), true);
-	if (snap_both(&t, t.r1, t.s1))
-		failed = true;
-	for (i = 0; i < N_RCV_COUNTERS; i++)
-		t.rcv_delta[i] = mib_delta(t.r0, t.r1, rcv_counters[i]);
-	for (i = 0; i < N_SND_COUNTERS; i++)
-		t.snd_delta[i] = mib_delta(t.s0, t.s1, snd_counters[i]);
-	drain(&t);
-	if (t.csv)
-		fflush(t.csv);
-
 	data_ok = t.eof && !t.bad_bytes && !t.recv_err && !t.send_err &&
 		  t.bytes_verified == __atomic_load_n(&t.bytes_sent, __ATOMIC_RELAXED);
 	print_summary(&t, rel, data_ok);
-
-	if (t.bad_bytes) {
-		ksft_print_msg(FMT_BAD, t.fname, t.bad_bytes, t.first_bad);
-		failed = true;
-	}
-	if (t.send_err || t.recv_err || t.early_eof) {
-		ksft_print_msg("%s: connection broke: sender %s, receiver %s%s\n",
-			       t.fname, err_name(t.send_err), err_name(t.recv_err),
-			       t.early_eof ? ", early EOF" : "");
-		failed = true;
-	}
-	if (!t.eof && !t.recv_err)
-		ksft_print_msg("%s: no EOF within %d s of the end of the run\n",
-			       t.fname, DRAIN_BOUND_S);
-	if (!data_ok) {
-		ksft_print_msg("%s: data check failed: %llu of %llu bytes verified\n",
-			       t.fname, t.bytes_verified,
-			       __atomic_load_n(&t.bytes_sent, __ATOMIC_RELAXED));
-		failed = true;
-	}
-	if (!t.samples || t.meminfo_fail || t.info_fail) {
-		ksft_print_msg(FMT_NOMEAS, t.fname, t.samples, t.meminfo_fail, t.info_fail);
-		failed = true;
-	}
-	if (stop_requested()) {
-		ksft_print_msg("%s: interrupted\n", t.fname);
-		failed = true;
-	}
-	ksft_test_result(!failed, FMT_RESULT "%s\n", t.fname, reader_names[o->reader],
-			 t.peak_rcvbuf, 100 * ratio(t.peak_rcvbuf, t.rmem2),
-			 failed ? "" : ", data intact");
+	print_table(&t);
+	if (!data_ok)
+		explain_data(&t);
+	if (!t.samples || t.meminfo_fail || t.info_fail)
+		warn(FMT_NOMEAS, t.fname, t.samples, t.meminfo_fail, t.info_fail);
+	else if (stop_requested())
+		warn("%s: interrupted\n", t.fname);
+	else
+		ret = 0;
 out:
 	test_free(&t);
+	return ret;
 }
 
-/* Every planned test skipped for @why: exit 4. */
-static void __noreturn skip_all(const struct options *o, const char *why)
+/* Root, ip and tc; tcp_mem read.  Exits 1 when something is missing. */
+static void check_setup(const struct options *o)
 {
-	if (o->ipv4)
-		ksft_test_result_skip("ipv4: %s\n", why);
-	if (o->ipv6)
-		ksft_test_result_skip("ipv6: %s\n", why);
-	ksft_print_cnts();
-	exit(KSFT_SKIP);
+	const char *why = NULL;
+	char buf[96];
+
+	if (geteuid())
+		why = "needs root (network namespaces, veth, sysctls)";
+	else if (!cmd_have_tool("ip -V >/dev/null 2>&1"))
+		why = "ip (iproute2) not found";
+	else if (RTT_MS && !cmd_have_tool("tc -V >/dev/null 2>&1"))
+		why = "tc (iproute2) not found";
+	if (why) {
+		warn("%s\n", why);
+		exit(1);
+	}
+	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
+		sscanf(buf, "%lld %lld %lld", &tcp_mem[0], &tcp_mem[1], &tcp_mem[2]);
+	if (tcp_mem[0] >= 0 &&
+	    tcp_mem[0] * sysconf(_SC_PAGESIZE) < (long long)o->rmem_max)
+		printf(FMT_TCPMEM, tcp_mem[0], tcp_mem[1], tcp_mem[2], o->rmem_max);
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
 	FILE *csv = NULL;
-	char rel[65], buf[96];
-	int orig_ns;
+	int orig_ns, ret = 0;
+	char rel[65];
 
 	parse_opts(argc, argv, &o);
 	if (o.csv_path) {
 		csv = fopen(o.csv_path, "w");
 		if (!csv)
-			opt_bad_arg("--csv", o.csv_path, strerror(errno));
+			opt_bad_arg("-o", o.csv_path, strerror(errno));
 		csv_header(csv);
 	}
-
-	ksft_print_header();
-	ksft_set_plan(o.ipv4 + o.ipv6);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	stop_catch_signals();
 	kernel_version(rel, sizeof(rel));
-
-	if (geteuid())
-		skip_all(&o, "needs root (network namespaces, veth, sysctls)");
-	if (!cmd_have_tool("ip -V >/dev/null 2>&1"))
-		skip_all(&o, "ip (iproute2) not found");
-	if (RTT_MS && !cmd_have_tool("tc -V >/dev/null 2>&1"))
-		skip_all(&o, "tc (iproute2) not found");
-	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
-		sscanf(buf, "%lld %lld %lld", &tcp_mem[0], &tcp_mem[1], &tcp_mem[2]);
-	if (tcp_mem[0] >= 0 &&
-	    tcp_mem[0] * sysconf(_SC_PAGESIZE) < (long long)o.rmem_max)
-		ksft_print_msg(FMT_TCPMEM, tcp_mem[0], tcp_mem[1], tcp_mem[2],
-			       o.rmem_max);
+	check_setup(&o);
 	orig_ns = netns_open_self();
-	if (orig_ns < 0)
-		ksft_exit_fail_msg("open /proc/thread-self/ns/net: %s\n",
-				   strerror(errno));
-
-	ksft_print_msg(FMT_HELLO, PROG, rel, o.size, reader_names[o.reader], o.time_s);
-	if (o.ipv4)
-		run_test(&o, AF_INET, orig_ns, csv, rel);
-	if (o.ipv6)
-		run_test(&o, AF_INET6, orig_ns, csv, rel);
+	if (orig_ns < 0) {
+		warn("open /proc/thread-self/ns/net: %s\n", strerror(errno));
+		return 1;
+	}
+	printf(FMT_HELLO, PROG, rel, o.size, reader_names[o.reader], o.time_s);
+	if (o.ipv4 && run_test(&o, AF_INET, orig_ns, csv, rel))
+		ret = 1;
+	if (o.ipv6 && run_test(&o, AF_INET6, orig_ns, csv, rel))
+		ret = 1;
 	close(orig_ns);
-	if (csv && fclose(csv))
-		ksft_print_msg("closing %s: %s\n", o.csv_path, strerror(errno));
-	tap_exit();
+	if (csv && fclose(csv)) {
+		warn("closing %s: %s\n", o.csv_path, strerror(errno));
+		ret = 1;
+	}
+	return ret;
 }
