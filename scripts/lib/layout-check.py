@@ -11,6 +11,8 @@ included).  Prints one line per limit and every offender; exits 1 when a
 limit is passed.
 
   scripts/lib/layout-check.py [--verbose]
+
+Run from the top of the repository (git ls-files names the files).
 """
 import os
 import re
