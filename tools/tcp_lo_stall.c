@@ -120,24 +120,13 @@ static void print_usage(FILE *out)
 		PROG, PROG);
 }
 
-static __noreturn void bad_usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s%s%s\n", PROG, msg, arg ? ": " : "", arg ? arg : "");
-	exit(2);
-}
-
 /* A decimal option value in @min..@max, else a usage error. */
 static unsigned long num(char c, const char *arg, unsigned long min,
 			 unsigned long max)
 {
-	unsigned long v;
-	char msg[64];
+	char opt[3] = { '-', c, 0 };
 
-	if (!opt_parse_ulong(arg, max, &v) || v < min) {
-		snprintf(msg, sizeof(msg), "-%c wants %lu..%lu", c, min, max);
-		bad_usage(msg, arg);
-	}
-	return v;
+	return opt_ulong(opt, arg, min, max);
 }
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -184,16 +173,13 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case 'h':
 			print_usage(stdout);
 			exit(0);
-		case ':':
-			bad_usage("option needs a value", argv[optind - 1]);
 		default:
-			bad_usage("unknown option", argv[optind - 1]);
+			opt_bad_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		bad_usage("no operands", argv[optind]);
+	opt_no_operands(argc, argv);
 	if (o->ipv4 && o->ipv6)
-		bad_usage("-4 and -6 exclude each other", NULL);
+		opt_usage_error("-4 and -6 exclude each other");
 	if (!o->ipv4 && !o->ipv6) {
 		o->ipv4 = true;
 		o->ipv6 = true;

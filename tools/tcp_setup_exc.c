@@ -180,24 +180,13 @@ static void print_usage(FILE *out)
 		PROG, SETUP_TIME_S, PROG);
 }
 
-static __noreturn void bad_usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s%s%s\n", PROG, msg, arg ? ": " : "", arg ? arg : "");
-	exit(2);
-}
-
 /* A decimal option value in @min..@max, else a usage error. */
 static unsigned long num(char c, const char *arg, unsigned long min,
 			 unsigned long max)
 {
-	unsigned long v;
-	char msg[64];
+	char opt[3] = { '-', c, 0 };
 
-	if (!opt_parse_ulong(arg, max, &v) || v < min) {
-		snprintf(msg, sizeof(msg), "-%c wants %lu..%lu", c, min, max);
-		bad_usage(msg, arg);
-	}
-	return v;
+	return opt_ulong(opt, arg, min, max);
 }
 
 int main(int argc, char **argv)
@@ -234,24 +223,21 @@ int main(int argc, char **argv)
 		case 'P':
 			setup_opts.ports = num(c, optarg, 64, 20000);
 			if (setup_opts.ports & 1)
-				bad_usage("-P wants an even number", optarg);
+				opt_bad_arg("-P", optarg, "need an even number");
 			ports_opt = true;
 			break;
 		case 'h':
 			print_usage(stdout);
 			return 0;
-		case ':':
-			bad_usage("option needs a value", argv[optind - 1]);
 		default:
-			bad_usage("unknown option", argv[optind - 1]);
+			opt_bad_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		bad_usage("no operands", argv[optind]);
+	opt_no_operands(argc, argv);
 	if (only4 && only6)
-		bad_usage("-4 and -6 exclude each other", NULL);
+		opt_usage_error("-4 and -6 exclude each other");
 	if (!scen)
-		bad_usage("-S synq|acceptq|ports is required", NULL);
+		opt_usage_error("-S synq|acceptq|ports is required");
 	if (!strcmp(scen, "synq"))
 		run = synq_run;
 	else if (!strcmp(scen, "acceptq"))
@@ -259,10 +245,10 @@ int main(int argc, char **argv)
 	else if (!strcmp(scen, "ports"))
 		run = ports_run;
 	else
-		bad_usage("-S wants synq, acceptq or ports", scen);
+		opt_bad_arg("-S", scen, "need synq, acceptq or ports");
 	if ((setup_opts.flood_syns && run != synq_run) ||
 	    (ports_opt && run != ports_run))
-		bad_usage("-f is for -S synq, -n and -P for -S ports", scen);
+		opt_bad_arg("-S", scen, "-f is for -S synq, -n and -P for -S ports");
 	if (geteuid()) {
 		fprintf(stderr, "%s: needs root (network namespaces)\n", PROG);
 		return 1;

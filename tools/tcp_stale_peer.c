@@ -77,26 +77,12 @@ static const char usage_text[] =
 	"\n"
 	"Needs root and the nft command.\n";
 
-static __printf(1, 2) __noreturn void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see %s -h)\n", PROG);
-	exit(2);
-}
-
 static unsigned long num(int c, const char *val, unsigned long min,
 			 unsigned long max)
 {
-	unsigned long v;
+	char opt[3] = { '-', c, 0 };
 
-	if (!opt_parse_ulong(val, max, &v) || v < min)
-		usage_error("-%c wants an integer %lu..%lu, not '%s'", c, min, max, val);
-	return v;
+	return opt_ulong(opt, val, min, max);
 }
 
 static void parse_opts(int argc, char **argv, struct options *o)
@@ -143,16 +129,13 @@ static void parse_opts(int argc, char **argv, struct options *o)
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
-		case ':':
-			usage_error("-%c needs a value", optopt);
 		default:
-			usage_error("unknown option -%c", optopt);
+			opt_bad_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+	opt_no_operands(argc, argv);
 	if (o->forever && o->no_drop)
-		usage_error("-F needs the drop rule, not -D");
+		opt_usage_error("-F needs the drop rule, not -D");
 	if (!o->ipv4 && !o->ipv6) {
 		o->ipv4 = true;
 		o->ipv6 = true;

@@ -2,13 +2,14 @@
 /*
  * The command line of the measurement programs: strict decimal values
  * with a range, one wording for every usage error, -h and the -4/-6
- * family choice.  A usage error prints a message and "Try 'PROG --help'."
+ * family choice.  A usage error prints a message and "Try 'PROG -h'."
  * on stderr and exits with EXIT_USAGE before anything has run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "opt.h"
@@ -32,7 +33,7 @@ void opt_bad_arg(const char *opt, const char *val, const char *why)
 {
 	fprintf(stderr, "%s: invalid value '%s' for %s: %s\n",
 		program_invocation_short_name, val ? val : "", opt, why);
-	fprintf(stderr, "Try '%s --help'.\n", program_invocation_short_name);
+	fprintf(stderr, "Try '%s -h'.\n", program_invocation_short_name);
 	exit(EXIT_USAGE);
 }
 
@@ -51,8 +52,14 @@ unsigned long opt_ulong(const char *opt, const char *val,
 
 void opt_bad_usage(void)
 {
-	fprintf(stderr, "Try '%s --help'.\n", program_invocation_short_name);
+	fprintf(stderr, "Try '%s -h'.\n", program_invocation_short_name);
 	exit(EXIT_USAGE);
+}
+
+void opt_usage_error(const char *msg)
+{
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
+	opt_bad_usage();
 }
 
 void opt_no_operands(int argc, char **argv)
@@ -71,6 +78,9 @@ void opt_bad_option(int c, char **argv)
 	if (c == ':')
 		fprintf(stderr, "%s: option '%s' needs a value\n", me,
 			argv[optind - 1]);
+	else if (optopt == '-' && argv[optind] && !strncmp(argv[optind], "--", 2))
+		/* "--name" to a parser of short options: name all of it. */
+		fprintf(stderr, "%s: unknown option '%s'\n", me, argv[optind]);
 	else if (optopt)
 		fprintf(stderr, "%s: unknown option '-%c'\n", me, optopt);
 	else

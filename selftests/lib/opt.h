@@ -2,7 +2,7 @@
 /*
  * The command line of the measurement programs: strict decimal values
  * with a range, one wording for every usage error, -h and the -4/-6
- * family choice.  A usage error prints a message and "Try 'PROG --help'."
+ * family choice.  A usage error prints a message and "Try 'PROG -h'."
  * on stderr and exits with EXIT_USAGE before anything has run.
  */
 #ifndef LIB_OPT_H
@@ -14,10 +14,11 @@
 #include "kselftest.h"
 
 /*
- * A usage error fails the program (KSFT_FAIL, 1): kselftest reads exit
- * status 2 as KSFT_XFAIL, an expected failure, which a typo is not.
+ * A usage error exits 2, as getopt-based commands do: only the tools of
+ * tools/ parse options (the tests take none; the harness has its own
+ * parser), and a tool exits 0 when it measured, 1 when it could not.
  */
-#define EXIT_USAGE		KSFT_FAIL
+#define EXIT_USAGE		2
 
 /* Decimal number without sign, spaces or suffix, at most @max. */
 bool opt_parse_ulong(const char *s, unsigned long max, unsigned long *out);
@@ -29,6 +30,8 @@ __noreturn void opt_bad_arg(const char *opt, const char *val, const char *why);
  */
 unsigned long opt_ulong(const char *opt, const char *val,
 			unsigned long min, unsigned long max);
+/* A usage error that is no single option's value: say @msg and exit. */
+__noreturn void opt_usage_error(const char *msg);
 /* getopt's own message was printed already: add the hint and exit. */
 __noreturn void opt_bad_usage(void);
 /* After the getopt_long() loop: the programs take no operands. */
