@@ -28,8 +28,8 @@
  * selftests/net/tcp_rcvbuf_bound; thresholds on these numbers live in the
  * scripts that read them (scripts/measure/rcvbuf-ab).  scripts/plot-rcvbuf
  * draws the CSV of -o.  Exit 0 when it measured (whatever data_ok says),
- * 1 when it could not (setup, a sample that could not be taken) or on a
- * usage error.
+ * 1 when it could not (setup, a sample that could not be taken), 2 on a
+ * usage error (lib/opt.c).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -256,7 +256,7 @@ static void usage(FILE *out)
 		"Netem RTT 20 ms, tcp_adv_win_scale -2 (the blog's), a progress line every\n"
 		"%d s.  Prints \"%s: family=... key=value ...\" per run.  Needs root\n"
 		"(network namespaces), ip and tc (netem).  Run it in a VM.\n"
-		"Exit: 0 measured (see data_ok=), 1 could not measure or bad arguments.\n",
+		"Exit: 0 measured (see data_ok=), 1 could not measure, 2 bad arguments.\n",
 		PROG, DEFAULT_RMEM_MAX, PROGRESS_S, PROG);
 }
 

@@ -59,7 +59,7 @@
  * selftests/net/tcp_tw_relookup; the thresholds on these numbers live in
  * the scripts that read them (module/test-sysctl.sh, scripts/measure/).
  * Exit 0 when it measured, 1 when it could not (setup, a lost or wrong
- * byte, a connection that failed) or on a usage error.
+ * byte, a connection that failed), 2 on a usage error (lib/opt.c).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -223,7 +223,7 @@ static void usage(FILE *out)
 		"  -h         this text\n"
 		"\n"
 		"Prints \"%s: family=... key=value ...\" per run.  Needs root and two\n"
-		"CPUs.  Exit: 0 measured, 1 could not measure or bad arguments.\n",
+		"CPUs.  Exit: 0 measured, 1 could not measure, 2 bad arguments.\n",
 		PROG, PROG);
 }
 
