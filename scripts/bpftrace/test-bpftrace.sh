@@ -264,7 +264,7 @@ check "tcp_acceptq_full held a request behind a full accept queue (2 families)" 
 check "tcp-lo-stall: 2 stalls, 2 accepted, none left" acceptq_stalls "$out"
 for fam in ipv4:127.0.0.1 'ipv6:\[::1\]'; do
 	sum=$(grep " scenario=acceptq family=${fam%%:*} " <<<"$out")
-	ev=$(stall_lines "$out" | grep -E "^[0-9]+ +accepted +${fam#*:}:[0-9]+ ")
+	ev=$(stall_lines "$out" | grep -E "^[0-9:.]+ +accepted +${fam#*:}:[0-9]+ ")
 	check "tcp-lo-stall: one ${fam%%:*} stall" [ "$(grep -c . <<<"$ev")" = 1 ]
 	read -r _ _ _ _ waited synack rtx drops _ <<<"$ev"
 	req_ms=$(kv "$sum" req_ms) ovf=$(kv "$sum" ack_listen_overflows)
