@@ -12,6 +12,7 @@
 #   make check-full [STAGE=name]       everything, in stages recorded in a ledger
 #   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
 #   make bench [BASE=6.12] [BENCH_ARGS=--quick]  A/B ratios (build/bench/<base>/results.rst)
+#   make install-tools [PREFIX=/usr/local] [DESTDIR=]  the tracing tools and their manuals
 
 BASE ?= 7.3
 VARIANT ?= patched
@@ -19,12 +20,13 @@ BASES := 6.12 7.3
 
 KOBJ = build/$(BASE)/$(if $(filter stock,$(VARIANT)),stock,patched)/$(if $(filter debug kcsan,$(VARIANT)),o-$(VARIANT),o)
 
-.PHONY: all deps kernel kernels module selftests check check-full check-static demo bench clean help
+.PHONY: all deps kernel kernels module selftests check check-full check-static demo bench clean help \
+	install-tools uninstall-tools
 
 all: help
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps
@@ -80,6 +82,15 @@ demo: deps
 # BENCH_ARGS=--quick for a short trial).
 bench: deps
 	@scripts/bench --base $(BASE) $(BENCH_ARGS)
+
+# The bpftrace tools on PATH, with their man pages (scripts/bpftrace/Makefile);
+# no build, no dependency: what an operator runs on a host of their own.
+PREFIX ?= /usr/local
+install-tools:
+	$(MAKE) -C scripts/bpftrace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+uninstall-tools:
+	$(MAKE) -C scripts/bpftrace uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 clean:
 	$(MAKE) -C module clean KDIR=$(CURDIR)/$(KOBJ) >/dev/null 2>&1 || true

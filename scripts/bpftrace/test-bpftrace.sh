@@ -18,9 +18,9 @@
 # tcp_stale_peer (its totals against theirs) and beside clean connects
 # (zeros), tcp-lo-stall beside tcp_setup_exc -S acceptq (one stall per
 # family: its wait, drops and retransmits against the tool's), beside
-# tools/tcp_lo_stall's stuck requests (-p, -t; at least its count of requests
+# tools/tcp_lo_stall's stuck requests (-p, -m; at least its count of requests
 # unacked after 1 s) and beside clean transactions and a bulk transfer
-# (no stall); -p and -t of tcp-stale-ack, -p and loStall of tcp-overview.
+# (no stall); -p and -m of tcp-stale-ack, -p and loStall of tcp-overview.
 #
 #   test-bpftrace.sh --expect stock|patched [--core]
 #
@@ -82,13 +82,13 @@ out=$("$here/tcp-close-race" -c "$top/selftests/net/tcp_syn_closed -r syn.ipv4_s
 echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-close-race attached" grep -q '^Attaching' <<<"$out"
 if [ "$expect" = stock ]; then
-	check "tcp-close-race: 3 SYNs lost in softirq" is "$out" "@drops[0, 1]" 3
-	check "tcp-close-race: 3 SYNs lost from the backlog" is "$out" "@drops[1, 1]" 3
+	check "tcp-close-race: 3 SYNs lost in softirq" is "$out" "@drops[softirq, SYN lost]" 3
+	check "tcp-close-race: 3 SYNs lost from the backlog" is "$out" "@drops[backlog, SYN lost]" 3
 	check "tcp-close-race: no rescue on a stock kernel" absent "$out" "@rescued["
 else
-	check "tcp-close-race: no SYN lost in softirq (looked up again)" absent "$out" "@drops[0, 1]"
-	check "tcp-close-race: no SYN lost from the backlog" absent "$out" "@drops[1, 1]"
-	check "tcp-close-race: 3 backlog SYNs answered by the closed socket" is "$out" "@drops[1, 5]" 3
+	check "tcp-close-race: no SYN lost in softirq (looked up again)" absent "$out" "@drops[softirq, SYN lost]"
+	check "tcp-close-race: no SYN lost from the backlog" absent "$out" "@drops[backlog, SYN lost]"
+	check "tcp-close-race: 3 backlog SYNs answered by the closed socket" is "$out" "@drops[backlog, SYN answered]" 3
 	check "tcp-close-race: 3 rescues counted" \
 		is "$out" "@rescued[SYN answered with an ACK by the closed socket (TCPChallengeACK)]" 3
 fi
@@ -98,9 +98,9 @@ echo "$out" | grep -v '^#' | sed 's/^/# /'
 check "tcp-stale-ack attached" grep -q '^Attaching' <<<"$out"
 check "tcp-stale-ack: 5 stale ACKs" is "$out" "@n_stale" 5
 check "tcp-stale-ack: 5 reconnects followed to ESTABLISHED" \
-	[ "$(grep -c '^[0-9]* *connected ' <<<"$out")" = 5 ]
+	[ "$(grep -c '^[0-9:.]* *connected ' <<<"$out")" = 5 ]
 check "tcp-stale-ack: 5 SYN resends timed" \
-	[ "$(grep -c '^[0-9]* *syn-resend ' <<<"$out")" = 5 ]
+	[ "$(grep -c '^[0-9:.]* *syn-resend ' <<<"$out")" = 5 ]
 # Which path resent the SYN: the timer (stock: 2 jiffies later) or the
 # receive path right behind the RST (the series).  No timing threshold:
 # under TCG on a loaded host a fast resend can take milliseconds.
@@ -112,7 +112,7 @@ else
 		is "$out" "@syn_resend_by[right behind the RST]" 5
 fi
 
-# -p: a port no socket of the reproducer uses shows nothing.  -t: one
+# -p: a port no socket of the reproducer uses shows nothing.  -m: one
 # line per reconnect, with its 4-tuple, when it took at least that long
 # (on a stock kernel the SYN resend alone waits 2 jiffies, >= 4 ms).
 out=$("$here/tcp-stale-ack" -p 1 -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
@@ -120,16 +120,16 @@ check "tcp_stale_peer met its stale peer (tcp-stale-ack -p 1)" \
 	grep -q '^tcp_stale_peer: family=ipv4 .* conns=5 hits=5 ' <<<"$out"
 v=$(value "$out" "@n_stale")
 check "tcp-stale-ack -p 1: no stale ACK on another port (${v:-absent})" [ "${v:-0}" = 0 ]
-out=$("$here/tcp-stale-ack" -t 4 -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
-check "tcp-stale-ack -t 4: 5 stale ACKs counted" is "$out" "@n_stale" 5
-tuples=$(grep -Ec '^[0-9]+ +connected +127\.0\.0\.1:[0-9]+ +> +127\.0\.0\.1:[0-9]+ ' <<<"$out")
+out=$("$here/tcp-stale-ack" -m 4 -c "$top/tools/tcp_stale_peer -4 -n 5" 2>&1)
+check "tcp-stale-ack -m 4: 5 stale ACKs counted" is "$out" "@n_stale" 5
+tuples=$(grep -Ec '^[0-9:.]+ +connected +127\.0\.0\.1:[0-9]+ +> +127\.0\.0\.1:[0-9]+ ' <<<"$out")
 if [ "$expect" = stock ]; then
-	check "tcp-stale-ack -t 4: stock: 5 reconnect lines with their 4-tuple" [ "$tuples" = 5 ]
+	check "tcp-stale-ack -m 4: stock: 5 reconnect lines with their 4-tuple" [ "$tuples" = 5 ]
 else
-	check "tcp-stale-ack -t 4: patched: at most 5 reconnect lines ($tuples)" [ "$tuples" -le 5 ]
+	check "tcp-stale-ack -m 4: patched: at most 5 reconnect lines ($tuples)" [ "$tuples" -le 5 ]
 fi
-check "tcp-stale-ack -t 4: no per-event line of the default form" \
-	[ "$(grep -Ec '^[0-9]+ +(stale-ack|syn-resend) ' <<<"$out")" = 0 ]
+check "tcp-stale-ack -m 4: no per-event line of the default form" \
+	[ "$(grep -Ec '^[0-9:.]+ +(stale-ack|syn-resend) ' <<<"$out")" = 0 ]
 
 # A slow reader (seed 003): on a stock kernel the prune path raises
 # sk_rcvbuf again and again while the reader lags; with tcp_shrink_window=2
@@ -242,7 +242,7 @@ check "tcp-overview: clean connects leave @t_lostall at 0" zero_or_absent "$out"
 # kv LINE KEY: the value of KEY=value in a tool's summary line.
 kv() { grep -o " $2=[^ ]*" <<<"$1" | head -n1 | cut -d= -f2; }
 # stall_lines OUTPUT: tcp-lo-stall's per-event lines.
-stall_lines() { grep -E '^[0-9]+ +(accepted|reset|closed|stuck) ' <<<"$1"; }
+stall_lines() { grep -E '^[0-9:.]+ +(accepted|reset|closed|stuck) ' <<<"$1"; }
 # within A LO HI: LO <= A <= HI (integers).
 within() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 # ge_positive A B: A >= B and B is above 0.
@@ -268,7 +268,7 @@ check "tcp_setup_exc -S acceptq held a request behind a full accept queue (2 fam
 check "tcp-lo-stall: 2 stalls, 2 accepted, none left" acceptq_stalls "$out"
 for fam in ipv4:127.0.0.1 'ipv6:\[::1\]'; do
 	sum=$(grep " scenario=acceptq family=${fam%%:*} " <<<"$out")
-	ev=$(stall_lines "$out" | grep -E "^[0-9]+ +accepted +${fam#*:}:[0-9]+ ")
+	ev=$(stall_lines "$out" | grep -E "^[0-9:.]+ +accepted +${fam#*:}:[0-9]+ ")
 	check "tcp-lo-stall: one ${fam%%:*} stall" [ "$(grep -c . <<<"$ev")" = 1 ]
 	read -r _ _ _ _ waited synack rtx drops _ <<<"$ev"
 	req_ms=$(kv "$sum" req_ms) ovf=$(kv "$sum" ack_listen_overflows)
@@ -287,7 +287,7 @@ done
 
 # tcp_lo_stall under the load that sticks requests (all clients at once,
 # a slow accept loop): every stall on the listener's port, none shorter
-# than -t, at least as many as requests the clients saw unacked 1 s after
+# than -m, at least as many as requests the clients saw unacked 1 s after
 # the write.  Whether a request stays unacked for 1 s depends on how
 # fast the accept loop drains the queue against how fast the clients
 # fill it: on a debug kernel (KASAN) under TCG the clients are the slow
@@ -297,7 +297,7 @@ done
 # still fails if none did.
 lport=35011
 for delay in 2000 8000 32000; do
-	out=$("$here/tcp-lo-stall" -p "$lport" -t 900 -c "$lo_stall -4 -p $lport -t 5 -c 64 -a $delay -r 0" 2>&1)
+	out=$("$here/tcp-lo-stall" -p "$lport" -m 900 -c "$lo_stall -4 -p $lport -t 5 -c 64 -a $delay -r 0" 2>&1)
 	sum=$(grep 'tcp_lo_stall: family=ipv4 ' <<<"$out")
 	s1=$(kv "$sum" sendq_1s) ovf=$(kv "$sum" listen_overflows)
 	[ "${s1:-0}" -gt 0 ] && break
@@ -310,7 +310,7 @@ check "tcp_lo_stall overflowed the accept queue (${ovf:-?}) and left requests un
 ev=$(stall_lines "$out")
 nev=$(grep -c . <<<"$ev")
 check "tcp-lo-stall -p $lport: $nev stalls, all on server port $lport" ends_all "$ev" 3 ":$lport"
-check "tcp-lo-stall -t 900: no line under 900 ms" none_below "$ev" 5 900
+check "tcp-lo-stall -m 900: no line under 900 ms" none_below "$ev" 5 900
 check "tcp-lo-stall: $nev stalls of >= 900 ms >= sendq_1s ${s1:-?}" [ "$nev" -ge "${s1:-1}" ]
 got=$(value "$out" "@synack_rtx") want=$(kv "$sum" synack_retrans)
 check "tcp-lo-stall: ${got:-0} SYN-ACK retransmits during stalls <= synack_retrans ${want:-?}" \
