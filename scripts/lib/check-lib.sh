@@ -99,7 +99,7 @@ summary() {
 # Documentation/results/ledger.tsv (a header line first, when new): stage,
 # commit (with -dirty for uncommitted changes), UTC date, seconds, passed,
 # failed, skipped, verdict, the kernel source packages of the run's bases,
-# the VM and the host.  scripts/ledger-report makes the results table of
+# the VM and the host.  scripts/ledger-report makes Documentation/stages.rst of
 # it.  Uses the caller's $bases.
 ledger_append() {
 	local stage=$1 rc=$2 f=$top/Documentation/results/ledger.tsv commit pkgs=() b
