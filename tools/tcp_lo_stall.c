@@ -120,15 +120,6 @@ static void print_usage(FILE *out)
 		PROG, PROG);
 }
 
-/* A decimal option value in @min..@max, else a usage error. */
-static unsigned long num(char c, const char *arg, unsigned long min,
-			 unsigned long max)
-{
-	char opt[3] = { '-', c, 0 };
-
-	return opt_ulong(opt, arg, min, max);
-}
-
 static void parse_opts(int argc, char **argv, struct options *o)
 {
 	int c;
@@ -144,25 +135,25 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	while ((c = getopt(argc, argv, ":t:c:b:a:S:r:p:46h")) != -1) {
 		switch (c) {
 		case 't':
-			o->time_s = num(c, optarg, 1, 3600);
+			o->time_s = opt_short_ulong(c, optarg, 1, 3600);
 			break;
 		case 'c':
-			o->clients = num(c, optarg, 1, MAX_CLIENTS);
+			o->clients = opt_short_ulong(c, optarg, 1, MAX_CLIENTS);
 			break;
 		case 'b':
-			o->backlog = num(c, optarg, 0, 4096);
+			o->backlog = opt_short_ulong(c, optarg, 0, 4096);
 			break;
 		case 'a':
-			o->accept_delay_us = num(c, optarg, 0, 1000000);
+			o->accept_delay_us = opt_short_ulong(c, optarg, 0, 1000000);
 			break;
 		case 'S':
-			o->send_delay_us = num(c, optarg, 0, 1000000);
+			o->send_delay_us = opt_short_ulong(c, optarg, 0, 1000000);
 			break;
 		case 'r':
-			o->ramp_ms = num(c, optarg, 0, 60000);
+			o->ramp_ms = opt_short_ulong(c, optarg, 0, 60000);
 			break;
 		case 'p':
-			o->port = num(c, optarg, 0, 65535);
+			o->port = opt_short_ulong(c, optarg, 0, 65535);
 			break;
 		case '4':
 			o->ipv4 = true;

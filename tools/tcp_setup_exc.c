@@ -180,15 +180,6 @@ static void print_usage(FILE *out)
 		PROG, SETUP_TIME_S, PROG);
 }
 
-/* A decimal option value in @min..@max, else a usage error. */
-static unsigned long num(char c, const char *arg, unsigned long min,
-			 unsigned long max)
-{
-	char opt[3] = { '-', c, 0 };
-
-	return opt_ulong(opt, arg, min, max);
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long time_s = SETUP_TIME_S;
@@ -211,17 +202,17 @@ int main(int argc, char **argv)
 			only6 = true;
 			break;
 		case 't':
-			time_s = num(c, optarg, 1, 3600);
+			time_s = opt_short_ulong(c, optarg, 1, 3600);
 			break;
 		case 'f':
-			setup_opts.flood_syns = num(c, optarg, 1, 1000000);
+			setup_opts.flood_syns = opt_short_ulong(c, optarg, 1, 1000000);
 			break;
 		case 'n':
-			setup_opts.count = num(c, optarg, 1, 100000);
+			setup_opts.count = opt_short_ulong(c, optarg, 1, 100000);
 			ports_opt = true;
 			break;
 		case 'P':
-			setup_opts.ports = num(c, optarg, 64, 20000);
+			setup_opts.ports = opt_short_ulong(c, optarg, 64, 20000);
 			if (setup_opts.ports & 1)
 				opt_bad_arg("-P", optarg, "need an even number");
 			ports_opt = true;

@@ -77,14 +77,6 @@ static const char usage_text[] =
 	"\n"
 	"Needs root and the nft command.\n";
 
-static unsigned long num(int c, const char *val, unsigned long min,
-			 unsigned long max)
-{
-	char opt[3] = { '-', c, 0 };
-
-	return opt_ulong(opt, val, min, max);
-}
-
 static void parse_opts(int argc, char **argv, struct options *o)
 {
 	int c;
@@ -97,10 +89,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	while ((c = getopt(argc, argv, ":n:t:46g:d:DFNs:h")) != -1) {
 		switch (c) {
 		case 'n':
-			o->count = num(c, optarg, 1, 100000000UL);
+			o->count = opt_short_ulong(c, optarg, 1, 100000000UL);
 			break;
 		case 't':
-			o->time_s = num(c, optarg, 1, 86400UL);
+			o->time_s = opt_short_ulong(c, optarg, 1, 86400UL);
 			break;
 		case '4':
 			o->ipv4 = true;
@@ -109,10 +101,10 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->ipv6 = true;
 			break;
 		case 'g':
-			o->gap_us = num(c, optarg, 0, 10000000UL);
+			o->gap_us = opt_short_ulong(c, optarg, 0, 10000000UL);
 			break;
 		case 'd':
-			o->delay_us = num(c, optarg, 0, 1000000UL);
+			o->delay_us = opt_short_ulong(c, optarg, 0, 1000000UL);
 			break;
 		case 'D':
 			o->no_drop = true;

@@ -50,6 +50,14 @@ unsigned long opt_ulong(const char *opt, const char *val,
 	return v;
 }
 
+unsigned long opt_short_ulong(int c, const char *val, unsigned long min,
+			      unsigned long max)
+{
+	char opt[3] = { '-', (char)c, 0 };
+
+	return opt_ulong(opt, val, min, max);
+}
+
 void opt_bad_usage(void)
 {
 	fprintf(stderr, "Try '%s -h'.\n", program_invocation_short_name);

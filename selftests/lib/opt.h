@@ -22,6 +22,9 @@
 
 /* Decimal number without sign, spaces or suffix, at most @max. */
 bool opt_parse_ulong(const char *s, unsigned long max, unsigned long *out);
+/* opt_ulong() for the short option -@c. */
+unsigned long opt_short_ulong(int c, const char *val, unsigned long min,
+			      unsigned long max);
 /* Report a bad option value and exit with EXIT_USAGE; changes nothing. */
 __noreturn void opt_bad_arg(const char *opt, const char *val, const char *why);
 /*
