@@ -46,6 +46,7 @@
 #include "kselftest.h"	/* ARRAY_SIZE, __printf */
 #include "lib/cmd.h"
 #include "lib/mib.h"
+#include "lib/msg.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
 #include "lib/sock.h"
@@ -216,17 +217,6 @@ struct test {
 
 #define fail_msg(t, fmt, ...) \
 	snprintf((t)->err, sizeof((t)->err), fmt, ##__VA_ARGS__)
-
-/* Errors go to stderr, prefixed with the tool's name. */
-static __printf(1, 2) void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- command line ------------------------------------------------------ */
 
@@ -927,7 +917,7 @@ static void test_free(struct test *t)
 		close(t->lfd);
 	/* Back home; closing the last references frees both namespaces. */
 	if (t->orig_ns >= 0 && setns(t->orig_ns, CLONE_NEWNET))
-		warn("setns back to the initial netns: %s\n", strerror(errno));
+		msg_warn("setns back to the initial netns: %s\n", strerror(errno));
 	netns_veth_close(&t->net);
 	free(t->sbuf);
 	free(t->rbuf);
@@ -1024,16 +1014,16 @@ static void explain_data(struct test *t)
 	unsigned long long sent = __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED);
 
 	if (t->bad_bytes)
-		warn(FMT_BAD, t->fname, t->bad_bytes, t->first_bad);
+		msg_warn(FMT_BAD, t->fname, t->bad_bytes, t->first_bad);
 	if (t->send_err || t->recv_err || t->early_eof)
-		warn("%s: connection broke: sender %s, receiver %s%s\n",
-		     t->fname, err_name(t->send_err), err_name(t->recv_err),
-		     t->early_eof ? ", early EOF" : "");
+		msg_warn("%s: connection broke: sender %s, receiver %s%s\n",
+			 t->fname, err_name(t->send_err), err_name(t->recv_err),
+			 t->early_eof ? ", early EOF" : "");
 	if (!t->eof && !t->recv_err)
-		warn("%s: no EOF within %d s of the end of the run\n",
-		     t->fname, DRAIN_BOUND_S);
-	warn("%s: data check: %llu of %llu bytes verified\n",
-	     t->fname, t->bytes_verified, sent);
+		msg_warn("%s: no EOF within %d s of the end of the run\n",
+			 t->fname, DRAIN_BOUND_S);
+	msg_warn("%s: data check: %llu of %llu bytes verified\n",
+		 t->fname, t->bytes_verified, sent);
 }
 
 /* One run of one family: 0 when it measured, -1 when it could not. */
@@ -1046,7 +1036,7 @@ static int run_test(const struct options *o, int family, int orig_ns,
 
 	if (test_init(&t, o, family, orig_ns, csv) || test_setup(&t) ||
 	    test_traffic(&t)) {
-		warn("%s: %s\n", t.fname, t.err);
+		msg_warn("%s: %s\n", t.fname, t.err);
 		goto out;
 	}
 	data_ok = t.eof && !t.bad_bytes && !t.recv_err && !t.send_err &&
@@ -1056,9 +1046,9 @@ static int run_test(const struct options *o, int family, int orig_ns,
 	if (!data_ok)
 		explain_data(&t);
 	if (!t.samples || t.meminfo_fail || t.info_fail)
-		warn(FMT_NOMEAS, t.fname, t.samples, t.meminfo_fail, t.info_fail);
+		msg_warn(FMT_NOMEAS, t.fname, t.samples, t.meminfo_fail, t.info_fail);
 	else if (stop_requested())
-		warn("%s: interrupted\n", t.fname);
+		msg_warn("%s: interrupted\n", t.fname);
 	else
 		ret = 0;
 out:
@@ -1079,7 +1069,7 @@ static void check_setup(const struct options *o)
 	else if (RTT_MS && !cmd_have_tool("tc -V >/dev/null 2>&1"))
 		why = "tc (iproute2) not found";
 	if (why) {
-		warn("%s\n", why);
+		msg_warn("%s\n", why);
 		exit(1);
 	}
 	if (!sysctl_read("/proc/sys/net/ipv4/tcp_mem", buf, sizeof(buf)))
@@ -1109,7 +1099,7 @@ int main(int argc, char **argv)
 	check_setup(&o);
 	orig_ns = netns_open_self();
 	if (orig_ns < 0) {
-		warn("open /proc/thread-self/ns/net: %s\n", strerror(errno));
+		msg_warn("open /proc/thread-self/ns/net: %s\n", strerror(errno));
 		return 1;
 	}
 	printf(FMT_HELLO, PROG, rel, o.size, reader_names[o.reader], o.time_s);
@@ -1119,7 +1109,7 @@ int main(int argc, char **argv)
 		ret = 1;
 	close(orig_ns);
 	if (csv && fclose(csv)) {
-		warn("closing %s: %s\n", o.csv_path, strerror(errno));
+		msg_warn("closing %s: %s\n", o.csv_path, strerror(errno));
 		ret = 1;
 	}
 	return ret;

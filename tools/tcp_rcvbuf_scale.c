@@ -34,6 +34,7 @@
 #include "kselftest.h"
 #include "lib/cmd.h"
 #include "lib/mib.h"
+#include "lib/msg.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
 #include "lib/sock.h"
@@ -107,19 +108,8 @@ static const char * const snd_counters[] = { "TCPTimeouts" };
 #define FMT_LOST \
 	"data lost or corrupted: sent %llu, received %llu, %llu bad, %lu streams unfinished\n"
 
-/* Errors go to stderr, prefixed with the tool's name. */
-static __printf(1, 2) void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
 /* The run cannot measure (or lost data): say why and exit 1. */
-#define die(fmt, ...) do { warn(fmt, ##__VA_ARGS__); exit(1); } while (0)
+#define die(fmt, ...) do { msg_warn(fmt, ##__VA_ARGS__); exit(1); } while (0)
 
 static void usage(FILE *out)
 {
@@ -258,14 +248,14 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 		goto out_free;
 	lfd = socket(o->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (netns_veth_enter(v, v->r_ns, "receiver") || lfd < 0) {
-		warn("listener: %s\n", lfd < 0 ? strerror(errno) : v->err);
+		msg_warn("listener: %s\n", lfd < 0 ? strerror(errno) : v->err);
 		goto out_free;
 	}
 	alen = sock_inet_addr(o->family, netns_veth_addr(o->family, false), 0,
 			      &ss);
 	if (bind(lfd, (struct sockaddr *)&ss, alen) || listen(lfd, BATCH * 2) ||
 	    sock_local_port(lfd, &port) || sock_set_io_timeouts(lfd, 10)) {
-		warn("listener bind/listen: %s\n", strerror(errno));
+		msg_warn("listener bind/listen: %s\n", strerror(errno));
 		goto out_close;
 	}
 	alen = sock_inet_addr(o->family, netns_veth_addr(o->family, false),
@@ -279,7 +269,7 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 			    (connect(c[j].rfd, (struct sockaddr *)&ss, alen) &&
 			     errno != EINPROGRESS) ||
 			    sock_local_port(c[j].rfd, &cport[j])) {
-				warn("connection %lu: %s\n", j, strerror(errno));
+				msg_warn("connection %lu: %s\n", j, strerror(errno));
 				goto out_close;
 			}
 		}
@@ -292,7 +282,7 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 			fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
 				     SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (fd < 0) {
-				warn("accept: %s\n", strerror(errno));
+				msg_warn("accept: %s\n", strerror(errno));
 				goto out_close;
 			}
 			pp = ntohs(((struct sockaddr_in *)&peer)->sin_port);
@@ -300,13 +290,13 @@ static int open_conns(const struct options *o, struct netns_veth *v,
 				if (cport[k] == pp && c[k].sfd < 0)
 					break;
 			if (k == i + n) {
-				warn("accepted port %u matches no client\n", pp);
+				msg_warn("accepted port %u matches no client\n", pp);
 				close(fd);
 				goto out_close;
 			}
 			c[k].sfd = fd;
 			if (sock_set_int(fd, SOL_SOCKET, SO_SNDBUF, SNDBUF)) {
-				warn("SO_SNDBUF: %s\n", strerror(errno));
+				msg_warn("SO_SNDBUF: %s\n", strerror(errno));
 				goto out_close;
 			}
 		}

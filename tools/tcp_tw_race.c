@@ -71,6 +71,7 @@
 #include "kselftest.h"	/* ARRAY_SIZE, __printf */
 #include "lib/cpu.h"
 #include "lib/mib.h"
+#include "lib/msg.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
 #include "lib/reconnect.h"
@@ -185,17 +186,6 @@ static bool run_stopped(struct run *r)
 }
 
 #define set_err(buf, fmt, ...) snprintf(buf, sizeof(buf), fmt, ##__VA_ARGS__)
-
-/* Errors go to stderr, prefixed with the tool's name. */
-static __printf(1, 2) void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- command line ---------------------------------------------------- */
 
@@ -500,12 +490,12 @@ static void server_check(struct run *r, ssize_t n, unsigned int val,
 	r->srv_accepted++;
 	if (n != 4) {
 		r->srv_short++;
-		warn("server: connection %lu: short read (%zd of 4 bytes)\n",
-		     expected, n);
+		msg_warn("server: connection %lu: short read (%zd of 4 bytes)\n",
+			 expected, n);
 	} else if (val != (unsigned int)expected) {
 		r->srv_mismatch++;
-		warn("server: connection %lu: got pattern %u, expected %lu\n",
-		     expected, val, expected);
+		msg_warn("server: connection %lu: got pattern %u, expected %lu\n",
+			 expected, val, expected);
 	}
 }
 
@@ -753,8 +743,8 @@ static int widen_setup(struct run *r)
 	if (tcplat_write(TL_WIDEN_US, o->widen_us) ||
 	    tcplat_write(TL_WIDEN_PORT, r->sport) ||
 	    tcplat_write(TL_WIDEN_MODE, o->widen_mode)) {
-		warn("%s: cannot configure tcplat (%s): %s\n", r->fname,
-		     TCPLAT_DIR, strerror(errno));
+		msg_warn("%s: cannot configure tcplat (%s): %s\n", r->fname,
+			 TCPLAT_DIR, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -765,8 +755,8 @@ static int widen_restore(struct run *r)
 	if (tcplat_write(TL_WIDEN_MODE, 0) ||
 	    tcplat_write(TL_WIDEN_US, 0) ||
 	    tcplat_write(TL_WIDEN_PORT, 0)) {
-		warn("%s: cannot restore tcplat sysctls to 0: %s\n",
-		     r->fname, strerror(errno));
+		msg_warn("%s: cannot restore tcplat sysctls to 0: %s\n",
+			 r->fname, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -779,8 +769,8 @@ static int widen_restore(struct run *r)
 static void counters_before(struct run *r, struct counters *c)
 {
 	if (tcplat_present && tcplat_write(TL_OBSERVE_PORT, r->sport))
-		warn("%s: cannot set tcplat observe_port: %s\n",
-		     r->fname, strerror(errno));
+		msg_warn("%s: cannot set tcplat observe_port: %s\n",
+			 r->fname, strerror(errno));
 	c->csk0 = tcplat_read(TL_CLOSED_SK);
 	c->whit0 = tcplat_read(TL_WIDEN_HITS);
 	c->fw20 = tcplat_read(TL_FW2_TW);
@@ -796,8 +786,8 @@ static void counters_after(struct run *r, struct counters *c)
 	c->d_whit = delta(c->whit0, tcplat_read(TL_WIDEN_HITS));
 	c->d_fw2 = delta(c->fw20, tcplat_read(TL_FW2_TW));
 	if (tcplat_present && tcplat_write(TL_OBSERVE_PORT, 0))
-		warn("%s: cannot reset tcplat observe_port: %s\n",
-		     r->fname, strerror(errno));
+		msg_warn("%s: cannot reset tcplat observe_port: %s\n",
+			 r->fname, strerror(errno));
 }
 
 /*
@@ -893,29 +883,29 @@ static bool run_measured(struct run *r, unsigned long n)
 	bool ok = true;
 
 	if (r->c.err[0]) {
-		warn("%s/%s: %s\n", r->fname, m, r->c.err);
+		msg_warn("%s/%s: %s\n", r->fname, m, r->c.err);
 		ok = false;
 	}
 	if (r->srv_err[0]) {
-		warn("%s/%s: %s\n", r->fname, m, r->srv_err);
+		msg_warn("%s/%s: %s\n", r->fname, m, r->srv_err);
 		ok = false;
 	}
 	if (r->srv_short || r->srv_mismatch) {
-		warn("%s/%s: data check failed: %lu short, %lu wrong patterns\n",
-		     r->fname, m, r->srv_short, r->srv_mismatch);
+		msg_warn("%s/%s: data check failed: %lu short, %lu wrong patterns\n",
+			 r->fname, m, r->srv_short, r->srv_mismatch);
 		ok = false;
 	}
 	if (ok && r->srv_accepted != n) {
-		warn("%s/%s: server accepted %lu connections, client completed %lu\n",
-		     r->fname, m, r->srv_accepted, n);
+		msg_warn("%s/%s: server accepted %lu connections, client completed %lu\n",
+			 r->fname, m, r->srv_accepted, n);
 		ok = false;
 	}
 	if (stop_requested()) {
-		warn("%s/%s: interrupted\n", r->fname, m);
+		msg_warn("%s/%s: interrupted\n", r->fname, m);
 		ok = false;
 	}
 	if (!n) {
-		warn("%s/%s: no connection completed\n", r->fname, m);
+		msg_warn("%s/%s: no connection completed\n", r->fname, m);
 		ok = false;
 	}
 	return ok;
@@ -962,18 +952,18 @@ static int run_init(struct run *r, const struct options *o, int family,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	if (o->widen && !tcplat_present) {
-		warn("%s: -w %lu: tcplat module not loaded\n", r->fname, o->widen_us);
+		msg_warn("%s: -w %lu: tcplat module not loaded\n", r->fname, o->widen_us);
 		return -1;
 	}
 	if (!family_usable(family, why, sizeof(why))) {
-		warn("%s not available: %s\n", r->fname, why);
+		msg_warn("%s not available: %s\n", r->fname, why);
 		return -1;
 	}
 	r->conn_ns = calloc(o->count, sizeof(*r->conn_ns));
 	r->txn_ns = calloc(o->count, sizeof(*r->txn_ns));
 	r->hit = calloc(o->count, sizeof(*r->hit));
 	if (!r->conn_ns || !r->txn_ns || !r->hit) {
-		warn("%s: out of memory for %lu connections\n", r->fname, o->count);
+		msg_warn("%s: out of memory for %lu connections\n", r->fname, o->count);
 		return -1;
 	}
 	return 0;
@@ -995,7 +985,7 @@ static int server_start(struct run *r, pthread_t *srv)
 
 	err = pthread_create(srv, NULL, server_thread, r);
 	if (err) {
-		warn("%s: pthread_create(server): %s\n", r->fname, strerror(err));
+		msg_warn("%s: pthread_create(server): %s\n", r->fname, strerror(err));
 		return -1;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -1004,7 +994,7 @@ static int server_start(struct run *r, pthread_t *srv)
 	pthread_mutex_unlock(&r->lock);
 	if (r->lfd < 0) {
 		pthread_join(*srv, NULL);
-		warn("%s: %s\n", r->fname, r->srv_err);
+		msg_warn("%s: %s\n", r->fname, r->srv_err);
 		return -1;
 	}
 	return 0;
@@ -1049,7 +1039,7 @@ static int run_test(const struct options *o, int family, const int cpus[2])
 	struct run r;
 
 	if (!c) {
-		warn("out of memory\n");
+		msg_warn("out of memory\n");
 		return -1;
 	}
 	if (run_init(&r, o, family, cpus))
@@ -1063,7 +1053,7 @@ static int run_test(const struct options *o, int family, const int cpus[2])
 	counters_after(&r, c);
 	tally_run(&r, c, &t);
 	if (stats_samples_write(o->samples, r.fname, r.txn_ns, t.n)) {
-		warn("%s: -s %s: %s\n", r.fname, o->samples, strerror(errno));
+		msg_warn("%s: -s %s: %s\n", r.fname, o->samples, strerror(errno));
 		ok = false;
 	}
 	print_report(&r, c, &t);
@@ -1086,17 +1076,17 @@ int main(int argc, char **argv)
 
 	ncpu = cpu_pick_two(&cpus[0], &cpus[1]);
 	if (ncpu < 0) {
-		warn("sched_getaffinity: %s\n", strerror(errno));
+		msg_warn("sched_getaffinity: %s\n", strerror(errno));
 		return 1;
 	}
 	if (ncpu < 2) {
-		warn("needs two CPUs for the server and client threads, only one available\n");
+		msg_warn("needs two CPUs for the server and client threads, only one available\n");
 		return 1;
 	}
 	/* See tcplat_open_all(): first the namespace we were started in. */
 	tcplat_open_all();
 	if (!o.no_netns && netns_enter(why, sizeof(why))) {
-		warn("%s\n", why);
+		msg_warn("%s\n", why);
 		return 1;
 	}
 	tcplat_open_all();
