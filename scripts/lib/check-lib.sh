@@ -253,30 +253,21 @@ check_shellcheck() {
 	local files=() f
 	while IFS= read -r f; do
 		head -n1 "$f" | grep -Eq '^#!.*(ba)?sh' && files+=("$f")
-	done < <(find scripts .ci selftests module -type f ! -name '*.c' ! -name '*.h' 2>/dev/null)
+	done < <(find scripts .ci selftests module tools -type f ! -name '*.c' ! -name '*.h' 2>/dev/null)
 	echo "shellcheck ${#files[@]} files"
 	shellcheck -x "${files[@]}"
 }
 
-# A clean build of the selftests in a folder of its own (the binaries in
-# selftests/ may be in use by a VM run at the same time), then the build in
-# selftests/ that the VM checks run, brought up to date without a clean.
-check_selftests_build() {
-	local o=$out/selftests-build
+# check_build DIR: a clean build of DIR (selftests or tools) in a folder of
+# its own (the binaries in DIR may be in use by a VM run at the same
+# time), then the build in DIR that the VM checks, scripts/measure/ and
+# bench run, brought up to date without a clean.
+check_build() {
+	local o=$out/$1-build
 	rm -rf "$o"
 	mkdir -p "$o"
-	make -j"$(nproc)" -C selftests OUTPUT="$o" all || return 1
-	make -j"$(nproc)" -C selftests all
-}
-
-# The same for the measurement programs of tools/ (built into tools/ for
-# the VM runs of scripts/measure/ and bench).
-check_tools_build() {
-	local o=$out/tools-build
-	rm -rf "$o"
-	mkdir -p "$o"
-	make -j"$(nproc)" -C tools OUTPUT="$o" all || return 1
-	make -j"$(nproc)" -C tools all
+	make -j"$(nproc)" -C "$1" OUTPUT="$o" all || return 1
+	make -j"$(nproc)" -C "$1" all
 }
 
 # Every patch builds on its own: apply patches 1..k to a pristine worktree
