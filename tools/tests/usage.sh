@@ -5,9 +5,10 @@
 # it does anything: exit status 2, nothing on stdout, on stderr one line
 # that starts with its name and then "Try '<tool> -h'." (lib/opt.c).  This
 # feeds every tool of tools/Makefile the same bad lines (unknown options,
-# a missing or malformed value, a stray operand) plus a bad value of its
-# own mode option, and with strace (scripts/deps installs it) checks that
-# no socket, namespace or other program was made on the way.
+# GNU long options, which no tool takes, a missing or malformed value, a
+# stray operand) plus a bad value of its own mode option, and with strace
+# (scripts/deps installs it) checks that no socket, namespace or other
+# program was made on the way.
 # Runs as root in a test VM; exit 0 pass, 1 fail.
 set -uo pipefail
 
@@ -45,8 +46,9 @@ tools=$(sed -n 's/^TOOLS *:= *//p' "$here/Makefile")
 [ -n "$tools" ] || { echo "FAIL: no TOOLS in $here/Makefile"; exit 1; }
 for t in $tools; do
 	[ -x "$here/$t" ] || { echo "FAIL: $t not built (make -C tools)"; exit 1; }
-	for a in --bogus -Z -t "-t abc" "-t -1" "-t 99999999999999999999" \
-		 "-t 10abc" "-t +5" "-t 0x10" "-4 extra"; do
+	for a in --bogus --help "--time 5" -Z -t "-t abc" "-t -1" \
+		 "-t 99999999999999999999" "-t 10abc" "-t +5" "-t 0x10" \
+		 "-4 extra"; do
 		# shellcheck disable=SC2086  # the case is a list of words
 		check "$t" $a
 	done
