@@ -9,7 +9,7 @@
  * until every TCP socket of the machine is under memory pressure.  This
  * program measures that sum.
  *
- * It opens --conns connections (default 1,000) over a veth pair between
+ * It opens -n connections (default 1,000) over a veth pair between
  * two network namespaces with netem delay (20 ms RTT), with the kernel's
  * default tcp_rmem/tcp_wmem: every 100 ms the sender offers each
  * connection 64 KiB (non-blocking, as much as its send buffer takes),
@@ -26,10 +26,10 @@
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/sock_diag.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "kselftest.h"
 #include "lib/cmd.h"
@@ -55,7 +55,7 @@
 #define WRITE_MS	10UL			/* write period */
 #define READ_BYTES	10UL			/* per read: 1 B/ms */
 #define READ_MS		10UL			/* read period */
-#define FAST_BYTES	33000UL			/* --switch-s fast phase: 3300 B/ms */
+#define FAST_BYTES	33000UL			/* -w fast phase: 3300 B/ms */
 #define SNDBUF		16384UL			/* sender SO_SNDBUF */
 #define DRAIN_S		300UL			/* bound on the final drain */
 
@@ -114,20 +114,19 @@ static const char * const snd_counters[] = { "TCPTimeouts" };
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [options]\n"
+		"Usage: %s [-4|-6] [-n N] [-t S] [-m BYTES] [-W 0|1|2] [-w S] [-o FILE]\n"
 		"Total receive memory of many slow TCP readers over veth with netem delay.\n"
 		"\n"
-		"  -n, --conns N          connections (default 1000)\n"
-		"  -t, --time SECONDS     timed run (default 60); then drain and verify\n"
-		"      --rmem-max BYTES   net.ipv4.tcp_rmem[2] of the receiver (default: leave\n"
-		"                         the kernel's; the blog's is 268435456)\n"
-		"      --shrink-window 0|1|2 net.ipv4.tcp_shrink_window of the receiver\n"
-		"                         (default: leave it)\n"
-		"      --csv FILE         one line per second: memory sums and peaks\n"
-		"      --switch-s N       alternate readers: slow and fast (33000 B every\n"
-		"                         10 ms), switching every N seconds (default 0: slow)\n"
-		"  -4 | -6                family (default -4)\n"
-		"  -h, --help             this text\n"
+		"  -4, -6     address family (default IPv4)\n"
+		"  -n N       connections (default 1000)\n"
+		"  -t S       timed run in seconds (default 60); then drain and verify\n"
+		"  -m BYTES   net.ipv4.tcp_rmem[2] of the receiver (default: leave the\n"
+		"             kernel's; the blog's is 268435456)\n"
+		"  -W 0|1|2   net.ipv4.tcp_shrink_window of the receiver (default: leave it)\n"
+		"  -w S       alternate readers: slow and fast (33000 B every 10 ms),\n"
+		"             switching every S seconds (default 0: slow only)\n"
+		"  -o FILE    one line per second: memory sums and peaks (CSV)\n"
+		"  -h         this text\n"
 		"\n"
 		"Netem RTT 20 ms; each connection offered 1448 B every 10 ms, read 10 B\n"
 		"every 10 ms; sender SO_SNDBUF 16384; drain bound 300 s.  Kernel defaults\n"
@@ -135,22 +134,8 @@ static void usage(FILE *out)
 		PROG);
 }
 
-enum {
-	OPT_RMEM_MAX = 256, OPT_SHRINK, OPT_CSV, OPT_SWITCH,
-};
-
 static void parse_opts(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "conns", required_argument, NULL, 'n' },
-		{ "time", required_argument, NULL, 't' },
-		{ "rmem-max", required_argument, NULL, OPT_RMEM_MAX },
-		{ "shrink-window", required_argument, NULL, OPT_SHRINK },
-		{ "csv", required_argument, NULL, OPT_CSV },
-		{ "switch-s", required_argument, NULL, OPT_SWITCH },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -159,27 +144,27 @@ static void parse_opts(int argc, char **argv, struct options *o)
 	o->shrink_window = -1;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:t:46h", longopts, NULL)) != -1) {
+	while ((c = getopt(argc, argv, ":46n:t:m:W:w:o:h")) != -1) {
 		switch (c) {
 		case 'n':
-			o->conns = opt_ulong("-n/--conns", optarg, 1, 20000);
+			o->conns = opt_short_ulong(c, optarg, 1, 20000);
 			break;
 		case 't':
-			o->time_s = opt_ulong("-t/--time", optarg, 1, 86400);
+			o->time_s = opt_short_ulong(c, optarg, 1, 86400);
 			break;
-		case OPT_RMEM_MAX:
-			o->rmem_max = opt_ulong("--rmem-max", optarg, 131072, 1UL << 30);
+		case 'm':
+			o->rmem_max = opt_short_ulong(c, optarg, 131072, 1UL << 30);
 			break;
-		case OPT_SHRINK:
-			o->shrink_window = opt_ulong("--shrink-window", optarg, 0, 2);
+		case 'W':
+			o->shrink_window = opt_short_ulong(c, optarg, 0, 2);
 			break;
-		case OPT_CSV:
+		case 'w':
+			o->switch_s = opt_short_ulong(c, optarg, 0, 86400);
+			break;
+		case 'o':
 			if (!optarg[0])
-				opt_bad_arg("--csv", optarg, "a file name");
+				opt_bad_arg("-o", optarg, "a file name");
 			o->csv_path = optarg;
-			break;
-		case OPT_SWITCH:
-			o->switch_s = opt_ulong("--switch-s", optarg, 0, 86400);
 			break;
 		case '4':
 		case '6':
@@ -567,7 +552,7 @@ static unsigned long long next_after(unsigned long long next,
 	return next < now ? now + period : next;
 }
 
-/* --time seconds of writes, slow (or alternating) reads and samples. */
+/* -t seconds of writes, slow (or alternating) reads and samples. */
 static void run_loop(struct run *r)
 {
 	const struct options *o = r->o;
@@ -586,7 +571,7 @@ static void run_loop(struct run *r)
 			next_tick = next_after(next_tick, now, WRITE_MS * NSEC_PER_MSEC);
 		}
 		if (now >= next_read) {
-			/* Odd periods of --switch-s read fast. */
+			/* Odd periods of -w read fast. */
 			size_t want = o->switch_s &&
 				      (now - t0) / (o->switch_s * NSEC_PER_SEC) % 2 ?
 				      FAST_BYTES : READ_BYTES;
@@ -662,7 +647,12 @@ static void run_summary(const struct run *r, bool data_ok)
 
 int main(int argc, char **argv)
 {
-	struct run r = { .peak_pages = -1, .sw = "default" };
+	struct run r = {
+		.peak_pages = -1,
+		.sw = "default",
+		.tcp_mem = "absent",
+		.tcp_rmem = "absent",
+	};
 	struct options o;
 	unsigned long i;
 	bool data_ok;
@@ -670,13 +660,11 @@ int main(int argc, char **argv)
 	parse_opts(argc, argv, &o);
 	r.o = &o;
 	r.page = sysconf(_SC_PAGESIZE);
-	strcpy(r.tcp_mem, "absent");
-	strcpy(r.tcp_rmem, "absent");
-	/* A bad --csv is a usage error: before anything else happens. */
+	/* A bad -o is a usage error: before anything else happens. */
 	if (o.csv_path) {
 		r.csv = fopen(o.csv_path, "w");
 		if (!r.csv)
-			opt_bad_arg("--csv", o.csv_path, strerror(errno));
+			opt_bad_arg("-o", o.csv_path, strerror(errno));
 		fprintf(r.csv, FMT_CSV_HEAD);
 	}
 	if (geteuid()) {

@@ -18,7 +18,7 @@
  *  - rr: one persistent connection, request and response back and forth.
  *
  * It runs in its own network namespace over loopback, the server thread
- * and the client thread pinned to two different CPUs, for --time seconds,
+ * and the client thread pinned to two different CPUs, for -t seconds,
  * and prints one line:
  *
  *   tcp_rr: mode=crr family=ipv4 secs=5.00 transactions=N rate=R p50_us=A p99_us=B
@@ -29,7 +29,7 @@
  * the rate, it fails only when a transaction fails.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
+#include <unistd.h>
 #include <poll.h>
 #include <pthread.h>
 
@@ -303,12 +303,12 @@ static void usage(FILE *out)
 		"Usage: %s [-m crr|rr] [-4|-6] [-t SECONDS] [-s BYTES]\n"
 		"Request/response rate over loopback in a private network namespace.\n"
 		"\n"
-		"  -m, --mode crr|rr    crr: a new connection per transaction (default);\n"
-		"                       rr: one persistent connection\n"
-		"  -4, -6               address family (default IPv4)\n"
-		"  -t, --time SECONDS   duration (default 5)\n"
-		"  -s, --size BYTES     request and response size (default 64)\n"
-		"  -h, --help           this text\n"
+		"  -m crr|rr    crr: a new connection per transaction (default);\n"
+		"               rr: one persistent connection\n"
+		"  -4, -6       address family (default IPv4)\n"
+		"  -t SECONDS   duration (default 5)\n"
+		"  -s BYTES     request and response size (default 64)\n"
+		"  -h           this text\n"
 		"\n"
 		"Prints \"%s: mode=... family=... secs=... transactions=... rate=...\n"
 		"p50_us=... p99_us=...\" on one line.  Needs root (a network namespace).\n"
@@ -318,17 +318,10 @@ static void usage(FILE *out)
 
 static void parse_opts(int argc, char **argv, struct run *r)
 {
-	static const struct option longopts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "time", required_argument, NULL, 't' },
-		{ "size", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:46t:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt(argc, argv, ":m:46t:s:h")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "crr"))
@@ -336,17 +329,17 @@ static void parse_opts(int argc, char **argv, struct run *r)
 			else if (!strcmp(optarg, "rr"))
 				r->mode = MODE_RR;
 			else
-				opt_bad_arg("--mode", optarg, "need crr or rr");
+				opt_bad_arg("-m", optarg, "need crr or rr");
 			break;
 		case '4':
 		case '6':
 			opt_family(c, &r->family);
 			break;
 		case 't':
-			r->time_s = opt_ulong("--time", optarg, 1, 3600);
+			r->time_s = opt_short_ulong(c, optarg, 1, 3600);
 			break;
 		case 's':
-			r->size = opt_ulong("--size", optarg, 1, SIZE_MAX_BYTES);
+			r->size = opt_short_ulong(c, optarg, 1, SIZE_MAX_BYTES);
 			break;
 		default:
 			opt_help_or_bad(c, argv, usage);

@@ -37,14 +37,14 @@ unsigned long opt_ulong(const char *opt, const char *val,
 __noreturn void opt_usage_error(const char *msg);
 /* getopt's own message was printed already: add the hint and exit. */
 __noreturn void opt_bad_usage(void);
-/* After the getopt_long() loop: the programs take no operands. */
+/* After the getopt() loop: the programs take no operands. */
 void opt_no_operands(int argc, char **argv);
 /*
- * getopt_long() (opterr = 0, optstring starting with ':') returned ':' or
+ * getopt() (opterr = 0, optstring starting with ':') returned ':' or
  * '?' for the option at argv[optind - 1]: say which and exit.
  */
 __noreturn void opt_bad_option(int c, char **argv);
-/* getopt_long()'s last cases: -h prints @usage and exits 0, else bad option. */
+/* getopt()'s last cases: -h prints @usage and exits 0, else bad option. */
 __noreturn void opt_help_or_bad(int c, char **argv, void (*usage)(FILE *out));
 /* After the loop, for programs testing both families: -4/-6 pick one. */
 void opt_end(int argc, char **argv, bool *ipv4, bool *ipv6);
