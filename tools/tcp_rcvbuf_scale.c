@@ -11,16 +11,20 @@
  *
  * It opens -n connections (default 1,000) over a veth pair between
  * two network namespaces with netem delay (20 ms RTT), with the kernel's
- * default tcp_rmem/tcp_wmem: every 100 ms the sender offers each
- * connection 64 KiB (non-blocking, as much as its send buffer takes),
- * every receiver reads 100 bytes every 100 ms (the blog's 1 byte per
- * millisecond) or never.  Every
- * second it samples the global TCP memory of /proc/net/sockstat, the sum
- * and distribution of sk_rmem_alloc and sk_rcvbuf over the receivers
- * (SO_MEMINFO) and the senders' queued memory; at the end it drains every
- * stream and checks each byte.  It prints one summary line of key=value
- * pairs (and optionally a CSV time series); it is a measurement, not a
- * test: it fails only when it cannot measure or data was lost.
+ * default tcp_rmem (unless -m) and tcp_wmem.  Every 10 ms the sender
+ * offers each connection 1448 bytes (non-blocking, as much as its 16 KiB
+ * SO_SNDBUF takes), and every 10 ms each receiver reads at most 10 bytes:
+ * the blog's 1 byte per millisecond.  With -w the readers alternate,
+ * every -w seconds, between that and fast periods of up to 33,000 bytes
+ * per 10 ms.  Every second it samples the global TCP memory of
+ * /proc/net/sockstat, the sum and the largest sk_rmem_alloc and sk_rcvbuf
+ * over the receivers (SO_MEMINFO) and the senders' queued memory; at the
+ * end the senders shut down, every receiver reads its stream to EOF (at
+ * most 300 s) and checks each byte.  It prints one summary line of
+ * key=value pairs with the distribution of sk_rcvbuf at the end of the
+ * timed run (and optionally a CSV time series, one row per second); it is
+ * a measurement, not a test: it fails only when it cannot measure or
+ * data was lost.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
