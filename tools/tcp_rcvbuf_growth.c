@@ -807,9 +807,27 @@ static double ratio(unsigned long long v, long long max)
 	return max > 0 ? (double)v / max : 0.0;
 }
 
-static const char *err_name(int err)
+/*
+ * A socket error as one token of the key=value line: its errno name
+ * (ECONNRESET), its number if glibc has no name, "-" for none.
+ */
+static const char *err_key(int err, char *buf, size_t sz)
 {
-	return err ? strerror(err) : "-";
+	const char *name;
+
+	if (!err)
+		return "-";
+	name = strerrorname_np(err);
+	if (name)
+		return name;
+	snprintf(buf, sz, "%d", err);
+	return buf;
+}
+
+/* The same error for a reader, on stderr. */
+static const char *err_text(int err)
+{
+	return err ? strerror(err) : "no error";
 }
 
 #define FMT_SUMMARY1 \
@@ -848,6 +866,7 @@ static long long wnd(const struct test *t, long long v)
 static void print_summary(struct test *t, const char *rel, bool data_ok)
 {
 	char counters[768], zs[24], ze[24], mn[24], mx[24], tmax[24], mem0[24];
+	char serr[16], rerr[16];
 	long long page = sysconf(_SC_PAGESIZE);
 
 	counter_keys(t, counters, sizeof(counters));
@@ -876,7 +895,8 @@ static void print_summary(struct test *t, const char *rel, bool data_ok)
 	       __atomic_load_n(&t->bytes_sent, __ATOMIC_RELAXED),
 	       t->bytes_read, t->bytes_verified, t->bad_bytes,
 	       t->eof ? "yes" : "no", data_ok ? "yes" : "no",
-	       err_name(t->send_err), err_name(t->recv_err),
+	       err_key(t->send_err, serr, sizeof(serr)),
+	       err_key(t->recv_err, rerr, sizeof(rerr)),
 	       t->sender_retrans, counters,
 	       t->wscale.value, t->adv.value,
 	       t->adv.exists ? (t->adv.effective ? "yes" : "no") : "-",
@@ -1017,7 +1037,7 @@ static void explain_data(struct test *t)
 		msg_warn(FMT_BAD, t->fname, t->bad_bytes, t->first_bad);
 	if (t->send_err || t->recv_err || t->early_eof)
 		msg_warn("%s: connection broke: sender %s, receiver %s%s\n",
-			 t->fname, err_name(t->send_err), err_name(t->recv_err),
+			 t->fname, err_text(t->send_err), err_text(t->recv_err),
 			 t->early_eof ? ", early EOF" : "");
 	if (!t->eof && !t->recv_err)
 		msg_warn("%s: no EOF within %d s of the end of the run\n",
