@@ -207,7 +207,7 @@ struct test {
 #define FMT_START \
 	"%s: %s -> %s port %u, rtt %lu ms, reader %s, tcp_rmem \"%s\", window_scaling %s, adv_win_scale %s, shrink_window %s\n"
 #define FMT_TCPMEM \
-	"note: tcp_mem %lld %lld %lld pages: tcp_mem[0] < --rmem-max %lu, growth stops there\n"
+	"note: tcp_mem %lld %lld %lld pages: tcp_mem[0] < -m %lu, growth stops there\n"
 #define FMT_BAD \
 	"%s: %llu bytes differ from the sender's pattern, first at offset %llu\n"
 #define FMT_NOMEAS \
