@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Why this file exists: every tool of tools/ once, with the smallest
-# settings that still reach its scenario (both families), as make demo
+# settings that still reach its scenario (both families; tcp_rr and
+# tcp_rcvbuf_scale test one per run, so they run twice), as make demo
 # and make bench run them: each must measure (exit 0) and print its
 # "<tool>: " lines.  make check runs it on Debian's own kernel, to show
 # the tools keep working on a kernel without the series.
@@ -19,8 +20,10 @@ runs=(
 	"tcp_setup_exc -S acceptq -t 30"
 	"tcp_setup_exc -S ports -n 50 -t 30"
 	"tcp_rr -m crr -t 1"
+	"tcp_rr -m rr -6 -t 1"
 	"tcp_stale_peer -n 20 -t 60"
 	"tcp_rcvbuf_scale -n 20 -t 5"
+	"tcp_rcvbuf_scale -6 -n 20 -t 5 -w 2"
 )
 failed=0
 for r in "${runs[@]}"; do
