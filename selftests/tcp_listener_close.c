@@ -284,11 +284,11 @@ TEST_F(lclose, no_ack_from_closed_listener)
 		after = tcpext_count("TCPSYNChallenge");
 
 		if (close_ns >= hw.h.end_ns) {
-			TH_LOG("attempt %d: not forced: close() returned %lld us after the hold ended",
+			TH_LOG("attempt %d: not forced: close() %lld us after the hold",
 			       attempt, (long long)(close_ns - hw.h.end_ns) / 1000);
 			continue;
 		}
-		TH_LOG("trial %d: close() returned %llu us into a %llu us hold; replies: %d ACK, %d SYN-ACK, %d RST",
+		TH_LOG("trial %d: close() %llu us into a %llu us hold: %d ACK, %d SYN-ACK, %d RST",
 		       trial, (close_ns - hw.h.start_ns) / 1000,
 		       (hw.h.end_ns - hw.h.start_ns) / 1000,
 		       r.acks, r.synacks, r.rsts);

@@ -170,6 +170,28 @@ check_checkpatch() {
 	return $bad
 }
 
+# Our own C (module/, selftests/ but for net/, which check_checkpatch
+# reads in the patches, tools/) under checkpatch --strict, as files.  Two
+# reports are of the kernel's own idioms and are ignored: CONST_STRUCT,
+# for the module's ctl_table copies that it hands to proc_do*() (as
+# net/ipv4/sysctl_net_ipv4.c does) and its kmalloc'd table, and
+# MACRO_ARG_REUSE, for its table initializer and for_each macro, whose
+# arguments are constants and an iterator.
+check_checkpatch_own() {
+	local cp=$top/build/7.3/stock/scripts/checkpatch.pl f res bad=0 n=0
+	scripts/kernel-src 7.3 >/dev/null || return 1
+	while read -r f; do
+		n=$((n + 1))
+		res=$(PATH=/usr/bin:$PATH "$cp" --strict --no-tree -q --show-types \
+			--ignore CONST_STRUCT,MACRO_ARG_REUSE -f "$f" 2>&1)
+		[ -z "$res" ] && continue
+		echo "$res"
+		bad=1
+	done < <(git ls-files 'module/*.[ch]' 'selftests/*.[ch]' 'tools/*.[ch]' | grep -v '^selftests/net/')
+	echo "checkpatch --strict: $n files"
+	[ "$n" -gt 0 ] && return $bad
+}
+
 # Number of ERROR/WARNING/CHECK reports in checkpatch output $1, minus the
 # known false positive described above.
 checkpatch_reports() {
