@@ -25,8 +25,9 @@
  * It measures memory and judges nothing: one "tcp_rcvbuf_growth: family=...
  * key=value" line per family, data_ok=yes|no saying whether every byte
  * arrived intact.  The verdict on the fix is the series' selftest
- * selftests/net/tcp_rcvbuf_bound; thresholds on these numbers live in the
- * scripts that read them (scripts/measure/rcvbuf-ab).  scripts/plot-rcvbuf
+ * selftests/net/tcp_rcvbuf_bound; thresholds on these numbers live in
+ * tools/tests/rcvbuf_clamp.sh, which judges the raw.txt of
+ * scripts/measure/ab rcvbuf (the A/B).  scripts/plot-rcvbuf
  * draws the CSV of -o.  Exit 0 when it measured (whatever data_ok says),
  * 1 when it could not (setup, a sample that could not be taken), 2 on a
  * usage error (lib/opt.c).

@@ -626,15 +626,24 @@ check_vm_bpftrace() {
 }
 
 # The clamp policy of patch 0008 switched in one boot through tcplat
-# (scripts/measure/rcvbuf-ab, 8-second runs of the slow and never-reading
-# readers): "shrink" must keep sk_rcvbuf within 2 x tcp_rmem[1] with every
-# byte delivered, and "grow" must bring the growth back for the slow reader.
+# (scripts/measure/ab rcvbuf, 8-second runs of the slow and never-reading
+# readers), judged by tools/tests/rcvbuf_clamp.sh: "shrink" must keep
+# sk_rcvbuf within 2 x tcp_rmem[1] with every byte delivered, and "grow"
+# must bring the growth back for the slow reader.  The driver's files stay
+# in build/results/clamp-toggle-<base>-<variant>/.
 check_vm_clamp_toggle() {
-	local base=$1 variant=${2:-patched} ko
+	local base=$1 variant=${2:-patched} ko o
 	ko=$(module_dir "$base" "$variant")/tcplat.ko
 	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
-	vm_run_on "$base" "$variant" --timeout 900 -- \
-		scripts/measure/rcvbuf-ab --ko "$ko" --time 8 --readers "slow none"
+	o=$top/build/results/clamp-toggle-$base-$variant
+	rm -rf "$o"
+	mkdir -p "$top/build/results"
+	# One line: vm-run hands the command to the guest's sh, which cannot
+	# read bash's $'...' quoting of a newline.
+	# shellcheck disable=SC2016  # the guest's shell expands them
+	vm_run_on "$base" "$variant" --timeout 900 -- bash -c \
+		'RCVBUF_READERS="slow none" scripts/measure/ab rcvbuf -k "$1" -n 1 -o "$2" -- -t 8; r=$?; tools/tests/rcvbuf_clamp.sh "$2/raw.txt" || r=1; exit $r' \
+		clamp-toggle "$ko" "$o"
 }
 
 # The SYN fixes switched off and on in one boot through tcplat
