@@ -272,7 +272,7 @@ if [ "$capture" -eq 1 ]; then
 	done
 	if [ -n "$capdir" ]; then
 		{ mkdir -p "$capdir" && cp "$work/c.pcap" "$capdir/$w.pcap" &&
-		  tcpdump -nn -r "$work/c.pcap" 2>/dev/null | head -n 60 > "$capdir/$w.txt"; } ||
+		  tcpdump -c 60 -nn -r "$work/c.pcap" > "$capdir/$w.txt" 2>/dev/null; } ||
 			fail "cannot keep the capture in $capdir"
 	fi
 	exit 0
