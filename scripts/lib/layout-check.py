@@ -7,7 +7,8 @@ over 650 lines, no C function over 80 lines; selftests/net/ is what the
 series adds upstream and is left out), and the scripts do not repeat
 themselves (at most 10 runs of six or more lines shared by two places in
 scripts/, .ci/, selftests/ and module/ shell files, extensionless scripts
-included).  Prints one line per limit and every offender; exits 1 when a
+included), and the README stays a front door of at most 120 lines.
+Prints one line per limit and every offender; exits 1 when a
 limit is passed.
 
   scripts/lib/layout-check.py [--verbose]
@@ -20,7 +21,7 @@ import subprocess
 import sys
 
 LIMITS = {'selftests_lines': 7000, 'test_file_lines': 650,
-          'function_lines': 80, 'repeated_runs': 10}
+          'function_lines': 80, 'repeated_runs': 10, 'readme_lines': 120}
 RUN = 6
 
 
@@ -143,6 +144,9 @@ def main():
               if is_shell(p)]
     runs = repeated_runs(shells)
     limit('repeated_runs', len(runs), runs)
+    readme = len(lines_of('README.md'))
+    limit('readme_lines', readme,
+          [f'README.md: {readme}'] if readme > LIMITS['readme_lines'] else [])
     return 1 if failed else 0
 
 
