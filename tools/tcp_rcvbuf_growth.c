@@ -280,9 +280,7 @@ static void parse_opt(int c, char **argv, struct options *o, bool *v4, bool *v6)
 		o->size = opt_ulong("-s", optarg, 1, 1 << 20);
 		break;
 	case 'o':
-		if (!optarg[0])
-			opt_bad_arg("-o", optarg, "a file name");
-		o->csv_path = optarg;
+		o->csv_path = opt_short_file(c, optarg);
 		break;
 	case '4':
 		*v4 = true;

@@ -29,6 +29,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <fcntl.h>
 #include <linux/sock_diag.h>
 #include <poll.h>
@@ -104,7 +105,7 @@ static const char * const snd_counters[] = { "TCPTimeouts" };
 #define FMT_SUMMARY1 \
 	"%s: family=%s conns=%lu reader=%s write_bytes=%lu write_ms=%lu read_bytes=%lu read_ms=%lu "
 #define FMT_SUMMARY2 \
-	"time_s=%lu rtt_ms=%lu sndbuf=%lu shrink_window=%s tcp_rmem=\"%s\" tcp_mem_pages=\"%s\" "
+	"time_s=%lu rtt_ms=%lu sndbuf=%lu shrink_window=%s tcp_rmem=%s tcp_mem_pages=%s "
 #define FMT_SUMMARY3 \
 	"page=%lld samples=%lu base_mem_bytes=%lld peak_mem_bytes=%lld end_mem_bytes=%lld "
 #define FMT_SUMMARY4 \
@@ -114,6 +115,25 @@ static const char * const snd_counters[] = { "TCPTimeouts" };
 
 /* The run cannot measure (or lost data): say why and exit 1. */
 #define die(fmt, ...) do { msg_warn(fmt, ##__VA_ARGS__); exit(1); } while (0)
+
+/* A sysctl's values, one token for a key=value line: "1 2 3" -> "1,2,3". */
+static void commas(char *s)
+{
+	char *start = s, *out = s;
+	bool sep = false;
+
+	for (; *s; s++) {
+		if (isspace((unsigned char)*s)) {
+			sep = out != start;
+			continue;
+		}
+		if (sep)
+			*out++ = ',';
+		sep = false;
+		*out++ = *s;
+	}
+	*out = 0;
+}
 
 static void usage(FILE *out)
 {
@@ -168,9 +188,7 @@ static void parse_opts(int argc, char **argv, struct options *o)
 			o->switch_s = opt_short_ulong(c, optarg, 0, 86400);
 			break;
 		case 'o':
-			if (!optarg[0])
-				opt_bad_arg("-o", optarg, "a file name");
-			o->csv_path = optarg;
+			o->csv_path = opt_short_file(c, optarg);
 			break;
 		case '4':
 		case '6':
@@ -502,6 +520,7 @@ static void run_setup(struct run *r)
 			die("net.ipv4.tcp_rmem=%s: %s\n", val, strerror(errno));
 	}
 	sysctl_read("/proc/sys/net/ipv4/tcp_rmem", r->tcp_rmem, sizeof(r->tcp_rmem));
+	commas(r->tcp_rmem);
 	if (o->shrink_window >= 0) {
 		snprintf(r->sw, sizeof(r->sw), "%ld", o->shrink_window);
 		if (sysctl_write("/proc/sys/net/ipv4/tcp_shrink_window", r->sw))
@@ -677,6 +696,7 @@ int main(int argc, char **argv)
 	pattern_init();
 	stop_catch_signals();
 	sysctl_read("/proc/sys/net/ipv4/tcp_mem", r.tcp_mem, sizeof(r.tcp_mem));
+	commas(r.tcp_mem);
 	run_setup(&r);
 
 	snap_both(&r.v, r.r0, r.s0);

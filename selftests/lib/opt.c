@@ -58,6 +58,15 @@ unsigned long opt_short_ulong(int c, const char *val, unsigned long min,
 	return opt_ulong(opt, val, min, max);
 }
 
+const char *opt_short_file(int c, const char *val)
+{
+	char opt[3] = { '-', (char)c, 0 };
+
+	if (!val[0])
+		opt_bad_arg(opt, val, "a file name");
+	return val;
+}
+
 void opt_bad_usage(void)
 {
 	fprintf(stderr, "Try '%s -h'.\n", program_invocation_short_name);

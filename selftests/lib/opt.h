@@ -25,6 +25,8 @@ bool opt_parse_ulong(const char *s, unsigned long max, unsigned long *out);
 /* opt_ulong() for the short option -@c. */
 unsigned long opt_short_ulong(int c, const char *val, unsigned long min,
 			      unsigned long max);
+/* The file name given to the short option -@c: not empty. */
+const char *opt_short_file(int c, const char *val);
 /* Report a bad option value and exit with EXIT_USAGE; changes nothing. */
 __noreturn void opt_bad_arg(const char *opt, const char *val, const char *why);
 /*
