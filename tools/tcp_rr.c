@@ -17,11 +17,20 @@
  *    response and EOF and closes;
  *  - rr: one persistent connection, request and response back and forth.
  *
+ * Two options load the tables the fixes look sockets up in, so that
+ * their cost can be followed as the work grows (make bench, the scaling
+ * profile): -c N keeps N crr connections in flight at once (one client
+ * thread driving them through epoll, the server still one at a time),
+ * -w K puts K TIME_WAIT sockets into the namespace before the run
+ * (connections to other listeners, closed first by their server as in
+ * crr; the count /proc/net/sockstat then shows is printed as tw=).
+ *
  * It runs in its own network namespace over loopback, the server thread
  * and the client thread pinned to two different CPUs, for -t seconds,
  * and prints one line:
  *
- *   tcp_rr: mode=crr family=ipv4 secs=5.00 transactions=N rate=R p50_us=A p99_us=B
+ *   tcp_rr: mode=crr family=ipv4 conns=1 tw_fill=0 tw=0 secs=5.00 transactions=N
+ *           rate=R p50_us=A p99_us=B
  *
  * rate is transactions per second; p50/p99 are the client's transaction
  * times (socket() to close() in crr, write() to the last byte of the
@@ -31,9 +40,14 @@
  * the IPv6 loopback were missing.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include "kselftest.h"
 #include "lib/cpu.h"
@@ -42,6 +56,7 @@
 #include "lib/sock.h"
 #include "lib/stats.h"
 #include "lib/stop.h"
+#include "lib/sysctl.h"
 #include "lib/tap.h"
 #include "lib/time.h"
 
@@ -49,6 +64,11 @@
 #define SIZE_MAX_BYTES	65536
 /* How long one socket call may block before the run is declared failed. */
 #define IO_TIMEOUT_S	10
+#define CONNS_MAX	1000
+#define TW_MAX		200000
+/* -w: client ports TW_PORT_LO.. (below the ephemeral ports), per listener */
+#define TW_PORT_LO	1024
+#define TW_PER_PORT	31000
 
 enum mode { MODE_CRR, MODE_RR };
 
@@ -57,6 +77,10 @@ struct run {
 	int family;
 	unsigned long time_s;
 	unsigned long size;
+	unsigned long conns;	/* -c: crr connections in flight, 0: one, blocking */
+	unsigned long tw_fill;	/* -w: TIME_WAIT sockets made before the run */
+	bool tw_given;		/* -w given, 0 included */
+	long tw_seen;		/* TIME_WAIT sockets at the start of the run */
 	int cpu_srv, cpu_cli;
 	struct sockaddr_storage addr;
 	socklen_t alen;
@@ -249,6 +273,184 @@ static int client_crr_one(struct run *r, char *req, char *resp)
 	return 0;
 }
 
+/*
+ * crr with -c N: N connections in flight, each in one slot, driven by
+ * one epoll loop.  A slot's socket is non-blocking; its request is
+ * written once the connection is up (blocking: it fits the send buffer),
+ * its response and EOF read as they come.
+ */
+struct slot {
+	int fd;
+	bool sent;
+	size_t got;		/* response bytes read */
+	unsigned long long t1;	/* when socket() was called */
+	char *req, *resp;
+};
+
+static int slot_open(struct run *r, int ep, struct slot *s,
+		     unsigned long long seq)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
+
+	memcpy(s->req, &seq, r->size < sizeof(seq) ? r->size : sizeof(seq));
+	s->sent = false;
+	s->got = 0;
+	s->t1 = time_ns();
+	s->fd = sock_connect_start(r->family, &r->addr, r->alen);
+	if (s->fd < 0 || sock_set_int(s->fd, IPPROTO_TCP, TCP_NODELAY, 1) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev)) {
+		tap_msg(r->cli_why, "connect: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The connection is up: send the request, then wait for the response. */
+static int slot_send(struct run *r, int ep, struct slot *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		tap_msg(r->cli_why, "connect: %s", strerror(err ? err : errno));
+		return -1;
+	}
+	if (fcntl(s->fd, F_SETFL, 0) || sock_set_io_timeouts(s->fd, IO_TIMEOUT_S) ||
+	    write_full(s->fd, s->req, r->size)) {
+		tap_msg(r->cli_why, "client write: %s", strerror(errno));
+		return -1;
+	}
+	s->sent = true;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev)) {
+		tap_msg(r->cli_why, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Read what has come; 1 when the response and EOF are in, 0 not yet. */
+static int slot_read(struct run *r, struct slot *s)
+{
+	char eof;
+	ssize_t n;
+
+	for (;;) {
+		if (s->got < r->size)
+			n = recv(s->fd, s->resp + s->got, r->size - s->got,
+				 MSG_DONTWAIT);
+		else
+			n = recv(s->fd, &eof, 1, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n < 0) {
+			tap_msg(r->cli_why, "client read: %s", strerror(errno));
+			return -1;
+		}
+		if (!n)
+			break;
+		if (s->got == r->size) {
+			tap_msg(r->cli_why, "no EOF after the response: extra data");
+			return -1;
+		}
+		s->got += n;
+	}
+	if (s->got < r->size || memcmp(s->req, s->resp, r->size)) {
+		tap_msg(r->cli_why, "response %s",
+			s->got < r->size ? "cut short by EOF" : "differs from the request");
+		return -1;
+	}
+	return 1;
+}
+
+/* The epoll loop: a slot whose transaction is done starts the next one
+ * until the time is up, then the slots drain.
+ */
+static void client_many(struct run *r, struct slot *slots, int ep)
+{
+	unsigned long long t0, end, now, last, seq = 0;
+	struct epoll_event evs[64];
+	unsigned long i, active = 0;
+	int n, k, ret;
+
+	t0 = time_ns();
+	end = t0 + r->time_s * NSEC_PER_SEC;
+	for (i = 0; i < r->conns; i++, active++)
+		if (slot_open(r, ep, &slots[i], seq++))
+			return;
+	for (last = t0; active; ) {
+		n = epoll_wait(ep, evs, 64, 100);
+		now = time_ns();
+		if (n < 0 && errno != EINTR) {
+			tap_msg(r->cli_why, "epoll: %s", strerror(errno));
+			return;
+		}
+		if (n <= 0 && (stop_requested() ||
+			       now - last > IO_TIMEOUT_S * NSEC_PER_SEC)) {
+			tap_msg(r->cli_why, "%s", stop_requested() ?
+				"interrupted" : "no progress for 10 s");
+			return;
+		}
+		for (k = 0; k < n; k++) {
+			struct slot *s = evs[k].data.ptr;
+
+			last = now;
+			ret = s->sent ? slot_read(r, s) : slot_send(r, ep, s);
+			if (ret < 0)
+				return;
+			if (!ret)
+				continue;
+			close(s->fd);
+			s->fd = -1;
+			if (lat_push(r, now - s->t1)) {
+				tap_msg(r->cli_why, "out of memory");
+				return;
+			}
+			if (now < end && !stop_requested()) {
+				if (slot_open(r, ep, s, seq++))
+					return;
+			} else {
+				active--;
+			}
+		}
+	}
+	r->elapsed_ns = time_ns() - t0;
+}
+
+static void *client_many_main(void *arg)
+{
+	struct run *r = arg;
+	struct slot *slots;
+	unsigned long i;
+	char *bufs;
+	int ep;
+
+	cpu_pin(r->cpu_cli);
+	slots = calloc(r->conns, sizeof(*slots));
+	bufs = calloc(r->conns, 2 * r->size);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!slots || !bufs || ep < 0) {
+		tap_msg(r->cli_why, "%s", ep < 0 ? "epoll_create1 failed" : "out of memory");
+		goto out;
+	}
+	for (i = 0; i < r->conns; i++) {
+		slots[i].fd = -1;
+		slots[i].req = bufs + 2 * i * r->size;
+		slots[i].resp = slots[i].req + r->size;
+	}
+	client_many(r, slots, ep);
+	for (i = 0; i < r->conns; i++)
+		if (slots[i].fd >= 0)
+			close(slots[i].fd);
+out:
+	if (ep >= 0)
+		close(ep);
+	stop_flag_set(&r->done);
+	free(slots);
+	free(bufs);
+	return NULL;
+}
+
 static void *client_main(void *arg)
 {
 	struct run *r = arg;
@@ -297,12 +499,109 @@ out:
 	return NULL;
 }
 
+/* ---- TIME_WAIT sockets before the run (-w) --------------------------- */
+
+/* TIME_WAIT sockets of the namespace, from /proc/net/sockstat; -1 unknown. */
+static long tw_count(void)
+{
+	char line[256];
+	long tw = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/sockstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TCP: inuse %*d orphan %*d tw %ld", &tw) == 1)
+			break;
+	fclose(f);
+	return tw;
+}
+
+/*
+ * One connection from local port @lport to @lfd, closed first by its
+ * server: one TIME_WAIT socket.  The port is chosen here, not by
+ * connect(): connect() does not see the server side's TIME_WAIT sockets
+ * of its own earlier connections and picks their ports again, and the
+ * SYN then recycles that TIME_WAIT socket instead of adding one.
+ */
+static int tw_one(int lfd, int family, struct sockaddr_storage *ss,
+		  socklen_t len, unsigned short lport)
+{
+	struct sockaddr_storage src;
+	socklen_t slen;
+	int cfd, sfd;
+
+	slen = sock_loopback_addr(family, lport, &src);
+	cfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cfd < 0)
+		return -1;
+	if (sock_set_int(cfd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+	    bind(cfd, (struct sockaddr *)&src, slen) ||
+	    connect(cfd, (struct sockaddr *)ss, len)) {
+		close(cfd);
+		return -1;
+	}
+	sfd = sock_accept_one(lfd, IO_TIMEOUT_S * NSEC_PER_SEC);
+	if (sfd < 0) {
+		close(cfd);
+		return -1;
+	}
+	close(sfd);
+	close(cfd);
+	return 0;
+}
+
+/*
+ * -w K: K TIME_WAIT sockets, each from its own (listener, client port)
+ * pair: client ports TW_PORT_LO.., below the ephemeral range where the
+ * listeners' ports are, and a new listener each TW_PER_PORT connections.
+ * tcp_max_tw_buckets is raised first, for -w 0 too: a namespace's
+ * default (half the established hash) is below what a second of crr
+ * leaves, and the sockets over it skip TIME_WAIT, a cheaper path that
+ * would make the runs without a fill look slower than those with one.
+ */
+static int tw_fill(struct run *r, char *why, size_t sz)
+{
+	struct sockaddr_storage ss;
+	unsigned long i;
+	unsigned short port;
+	socklen_t len;
+	int lfd = -1;
+
+	if (sysctl_write("/proc/sys/net/ipv4/tcp_max_tw_buckets", "1000000")) {
+		snprintf(why, sz, "cannot raise tcp_max_tw_buckets: %s",
+			 strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < r->tw_fill; i++) {
+		if (i % TW_PER_PORT == 0) {
+			if (lfd >= 0)
+				close(lfd);
+			lfd = sock_loopback_listen(r->family, 128, &port, &ss,
+						   &len, why, sz);
+			if (lfd < 0)
+				return -1;
+		}
+		if (tw_one(lfd, r->family, &ss, len,
+			   TW_PORT_LO + i % TW_PER_PORT)) {
+			snprintf(why, sz, "TIME_WAIT fill, connection %lu: %s",
+				 i + 1, strerror(errno));
+			close(lfd);
+			return -1;
+		}
+	}
+	if (lfd >= 0)
+		close(lfd);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [-m crr|rr] [-4|-6] [-t SECONDS] [-s BYTES]\n"
+		"Usage: %s [-m crr|rr] [-4|-6] [-t SECONDS] [-s BYTES] [-c CONNS] [-w TW]\n"
 		"Request/response rate over loopback in a private network namespace.\n"
 		"\n"
 		"  -m crr|rr    crr: a new connection per transaction (default);\n"
@@ -310,12 +609,14 @@ static void usage(FILE *out)
 		"  -4, -6       address family (default IPv4)\n"
 		"  -t SECONDS   duration (default 5)\n"
 		"  -s BYTES     request and response size (default 64)\n"
+		"  -c CONNS     crr: CONNS connections in flight at once (1-%d)\n"
+		"  -w TW        TW TIME_WAIT sockets in the namespace first (0-%d)\n"
 		"  -h           this text\n"
 		"\n"
-		"Prints \"%s: mode=... family=... secs=... transactions=... rate=...\n"
-		"p50_us=... p99_us=...\" on one line.  Needs root (a network namespace).\n"
-		"Exit: 0 measured, 1 could not measure, 2 bad arguments.\n",
-		PROG, PROG);
+		"Prints \"%s: mode=... family=... conns=... tw_fill=... tw=... secs=...\n"
+		"transactions=... rate=... p50_us=... p99_us=...\" on one line.  Needs root (a network\n"
+		"namespace).  Exit: 0 measured, 1 could not measure, 2 bad arguments.\n",
+		PROG, CONNS_MAX, TW_MAX, PROG);
 }
 
 static void parse_opts(int argc, char **argv, struct run *r)
@@ -323,7 +624,7 @@ static void parse_opts(int argc, char **argv, struct run *r)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":m:46t:s:h")) != -1) {
+	while ((c = getopt(argc, argv, ":m:46t:s:c:w:h")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "crr"))
@@ -343,13 +644,35 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		case 's':
 			r->size = opt_short_ulong(c, optarg, 1, SIZE_MAX_BYTES);
 			break;
+		case 'c':
+			r->conns = opt_short_ulong(c, optarg, 1, CONNS_MAX);
+			break;
+		case 'w':
+			r->tw_fill = opt_short_ulong(c, optarg, 0, TW_MAX);
+			r->tw_given = true;
+			break;
 		default:
 			opt_help_or_bad(c, argv, usage);
 		}
 	}
 	opt_no_operands(argc, argv);
+	if (r->conns && r->mode == MODE_RR)
+		opt_bad_arg("-c", "with -m rr", "-c is for crr only");
 	if (!r->family)
 		r->family = AF_INET;
+}
+
+/* -c N needs N client sockets and N accepted ones open at once. */
+static int raise_nofile(unsigned long conns)
+{
+	struct rlimit rl = { 2 * conns + 64, 2 * conns + 64 };
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur >= 2 * conns + 64)
+		return 0;
+	rl.rlim_cur = 2 * conns + 64;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int main(int argc, char **argv)
@@ -377,8 +700,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", PROG, why);
 		return 1;
 	}
-	r.lfd = sock_loopback_listen(r.family, 128, &port, &r.addr, &r.alen,
-				     why, sizeof(why));
+	if (r.tw_given && tw_fill(&r, why, sizeof(why))) {
+		fprintf(stderr, "%s: %s\n", PROG, why);
+		return 1;
+	}
+	if (r.conns && raise_nofile(r.conns)) {
+		fprintf(stderr, "%s: cannot open %lu files: %s\n", PROG,
+			2 * r.conns + 64, strerror(errno));
+		return 1;
+	}
+	r.tw_seen = tw_count();
+	r.lfd = sock_loopback_listen(r.family, r.conns > 128 ? r.conns : 128,
+				     &port, &r.addr, &r.alen, why, sizeof(why));
 	if (r.lfd < 0) {
 		fprintf(stderr, "%s: %s%s\n", PROG,
 			r.family == AF_INET6 && errno == EADDRNOTAVAIL ?
@@ -389,7 +722,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot start the server thread\n", PROG);
 		return 1;
 	}
-	if (pthread_create(&cli, NULL, client_main, &r)) {
+	if (pthread_create(&cli, NULL, r.conns ? client_many_main : client_main, &r)) {
 		fprintf(stderr, "%s: cannot start the client thread\n", PROG);
 		stop_flag_set(&r.done);
 		pthread_join(srv, NULL);
@@ -415,9 +748,10 @@ int main(int argc, char **argv)
 	}
 	secs = (double)r.elapsed_ns / NSEC_PER_SEC;
 	stats_summarize(r.lat, r.n, &s);
-	printf("%s: mode=%s family=%s secs=%.2f ", PROG,
-	       r.mode == MODE_RR ? "rr" : "crr", sock_family_name(r.family),
-	       secs);
+	printf("%s: mode=%s family=%s conns=%lu tw_fill=%lu tw=%ld secs=%.2f ",
+	       PROG, r.mode == MODE_RR ? "rr" : "crr",
+	       sock_family_name(r.family), r.conns ? r.conns : 1, r.tw_fill,
+	       r.tw_seen, secs);
 	printf("transactions=%lu rate=%.1f p50_us=%llu p99_us=%llu\n",
 	       r.n, r.n / secs, s.p50, s.p99);
 	free(r.lat);
