@@ -6,9 +6,9 @@
 # series changes there.  This is that workload, one run of it for
 # scripts/measure/ab (profiles bulk and bulk-sw): an iperf3 transfer over
 # a veth pair between two network namespaces of its own with netem delay
-# on both ends, and one line
+# on both ends (or, -L, over the loopback of one namespace), and one line
 #
-#   tcp_bulk: family=ipv4 rtt_ms=20 loss_pct=0 every=0 gro=off
+#   tcp_bulk: family=ipv4 net=veth rtt_ms=20 loss_pct=0 every=0 gro=off
 #     shrink_window=2 time_s=10 iperf3=3.12 mbit_per_s=R retransmits=N
 #     rtos=N stalls=N dropped=N PruneCalled=N TCPRcvWndShrink=N
 #     TCPZeroWindowDrop=N OfoPruned=N
@@ -20,10 +20,13 @@
 # the receiver should never reach the prune path (PruneCalled 0), and
 # scripts/bench-report says when it did.
 #
-#   tools/tcp_bulk.sh [-4|-6] [-t S] [-r RTT_MS] [-l PCT] [-g] [-W 0|1|2]
+#   tools/tcp_bulk.sh [-4|-6] [-t S] [-r RTT_MS] [-l PCT] [-g] [-L] [-W 0|1|2]
 #
 #   -t  seconds of transfer (default 10)
-#   -r  netem round-trip time in ms, half on each end (default 20)
+#   -r  netem round-trip time in ms, half on each end (default 20; 0: no
+#       netem qdisc at all)
+#   -L  loopback: sender and receiver in one namespace over lo, no netem,
+#       no veth (not with -l, -g or an -r other than 0)
 #   -l  a router namespace on the path drops every (100 / PCT)-th data
 #       segment it forwards (nftables numgen): the same losses in every
 #       run, where netem's random loss made one run of a pair lose in slow
@@ -36,7 +39,7 @@
 # a test VM (scripts/vm-run), never on a host.
 set -uo pipefail
 
-family=4 time_s=10 rtt_ms=20 loss='' every=0 gro=0 sw=''
+family=4 time_s=10 rtt_ms=20 loss='' every=0 gro=0 sw='' net=veth rtt_set=0
 snd=tbs$$ rcv=tbr$$ rtr=tbx$$
 
 usage() { echo "tcp_bulk: $*" >&2; exit 2; }
@@ -47,9 +50,10 @@ while [ $# -gt 0 ]; do
 	-4) family=4; shift ;;
 	-6) family=6; shift ;;
 	-t) time_s=${2:-}; shift 2 || usage "-t needs seconds" ;;
-	-r) rtt_ms=${2:-}; shift 2 || usage "-r needs milliseconds" ;;
+	-r) rtt_ms=${2:-} rtt_set=1; shift 2 || usage "-r needs milliseconds" ;;
 	-l) loss=${2:-}; shift 2 || usage "-l needs a percentage" ;;
 	-g) gro=1; shift ;;
+	-L) net=lo; shift ;;
 	-W) sw=${2:-}; shift 2 || usage "-W needs 0, 1 or 2" ;;
 	-h | --help) sed -n '3,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) usage "unknown option '$1' (see tools/tcp_bulk.sh -h)" ;;
@@ -58,6 +62,11 @@ done
 [[ "$time_s" =~ ^[1-9][0-9]{0,3}$ ]] || usage "-t wants 1..9999 seconds, not '$time_s'"
 [[ "$rtt_ms" =~ ^[0-9]{1,4}$ ]] || usage "-r wants 0..9999 ms, not '$rtt_ms'"
 [[ "$sw" =~ ^[012]?$ ]] || usage "-W wants 0, 1 or 2, not '$sw'"
+if [ "$net" = lo ]; then
+	[ "$rtt_ms" = 0 ] || [ "$rtt_set" = 0 ] || usage "-L takes no -r other than 0"
+	if [ -n "$loss" ] || [ "$gro" = 1 ]; then usage "-L takes no -l or -g"; fi
+	rtt_ms=0
+fi
 if [ -n "$loss" ]; then
 	[[ "$loss" =~ ^[0-9]{1,2}(\.[0-9]{1,3})?$ ]] && every=$(awk -v p="$loss" \
 		'BEGIN { if (p > 0) printf "%d", 100 / p + 0.5 }')
@@ -92,6 +101,13 @@ trap 'exit 1' INT TERM
 # segments one by one (no GRO on its input) can drop one.
 setup_net() {
 	local ns s4=10.208.0.2 s6=fd00:208::2
+	if [ "$net" = lo ]; then
+		# one namespace: the sender's name is the receiver's
+		snd=$rcv
+		ip netns add "$rcv" && ip -n "$rcv" link set lo up || return 1
+		[ -z "$sw" ] || ip netns exec "$rcv" sysctl -qw net.ipv4.tcp_shrink_window="$sw"
+		return
+	fi
 	ip netns add "$snd" && ip netns add "$rcv" || return 1
 	if [ -n "$loss" ]; then
 		ip netns add "$rtr" &&
@@ -115,9 +131,9 @@ setup_net() {
 	ip -n "$rcv" addr add 10.208.0.1/24 dev veth0 &&
 	ip -n "$rcv" addr add fd00:208::1/64 dev veth0 nodad || return 1
 	for ns in "$snd" "$rcv"; do
-		ip -n "$ns" link set lo up && ip -n "$ns" link set veth0 up &&
-		tc -n "$ns" qdisc add dev veth0 root netem delay "$((rtt_ms * 500))us" \
-			limit 100000 || return 1
+		ip -n "$ns" link set lo up && ip -n "$ns" link set veth0 up || return 1
+		[ "$rtt_ms" = 0 ] || tc -n "$ns" qdisc add dev veth0 root netem \
+			delay "$((rtt_ms * 500))us" limit 100000 || return 1
 		[ -z "$sw" ] ||
 			ip netns exec "$ns" sysctl -qw net.ipv4.tcp_shrink_window="$sw" || return 1
 	done
@@ -152,6 +168,9 @@ counters() {
 
 setup_net || fail "network setup failed (veth, netem${loss:+, nft numgen}${sw:+, tcp_shrink_window=$sw}$([ "$gro" = 0 ] || echo ", GRO"))"
 if [ "$family" = 6 ]; then addr=fd00:208::1; else addr=10.208.0.1; fi
+if [ "$net" = lo ]; then
+	if [ "$family" = 6 ]; then addr=::1; else addr=127.0.0.1; fi
+fi
 ip netns exec "$rcv" iperf3 -s -1 -D -B "$addr" > /dev/null || fail "iperf3 server did not start"
 for _ in $(seq 50); do
 	ip netns exec "$rcv" ss -Hltn 'sport = :5201' | grep -q . && break
@@ -179,7 +198,7 @@ read -r rate retr stalls <<< "$res"
 dropped=0
 [ -z "$loss" ] || dropped=$(ip netns exec "$rtr" nft list chain inet loss drops |
 	grep -o 'packets [0-9]*' | cut -d' ' -f2)
-line="tcp_bulk: family=ipv$family rtt_ms=$rtt_ms loss_pct=${loss:-0} every=$every"
+line="tcp_bulk: family=ipv$family net=$net rtt_ms=$rtt_ms loss_pct=${loss:-0} every=$every"
 line+=" gro=$([ "$gro" = 1 ] && echo on || echo off)"
 line+=" shrink_window=$(ip netns exec "$rcv" cat /proc/sys/net/ipv4/tcp_shrink_window 2> /dev/null || echo na)"
 line+=" time_s=$time_s iperf3=$(iperf3 -v | head -n1 | cut -d' ' -f2)"

@@ -262,6 +262,12 @@ check_docs() {
 		echo "Documentation/results.rst is not what scripts/results-report makes of Documentation/results/*.txt"
 		return 1
 	fi
+	# The results part of the bench page, from the icount bench's result
+	# files (scripts/bench-report --doc).
+	if ! diff -u Documentation/bench.rst <(scripts/bench-report --doc --stdout); then
+		echo "Documentation/bench.rst is not what scripts/bench-report --doc makes of Documentation/results/*-bench-icount-*.txt"
+		return 1
+	fi
 	# No file names a machine's own folders: paths are relative to the
 	# top of the tree, a clone elsewhere is <clone>.  (The pattern is
 	# written so that it does not match this line.)
