@@ -21,8 +21,8 @@
 #define TCPLAT_PORT_MAX		65535
 
 /*
- * The widener's hard bound: at most this much busy-waiting per second in
- * all, and one spinner at a time (tcplat_widen.c).
+ * The widener's hard bound: at most this much busy-waiting in any
+ * one-second interval, and one spinner at a time (tcplat_widen.c).
  */
 #define TCPLAT_WIDEN_BUDGET_US	500000
 
@@ -52,7 +52,7 @@ enum tcplat_counter {
 	TCPLAT_CNT_CLOSED_SK_SEGMENTS,
 	TCPLAT_CNT_FW2_TIMEWAIT,
 	TCPLAT_CNT_WIDEN_SKIP_BUSY,	/* another spinner was running */
-	TCPLAT_CNT_WIDEN_SKIP_BUDGET,	/* this second's budget was spent */
+	TCPLAT_CNT_WIDEN_SKIP_BUDGET,	/* the budget's bucket held too little */
 	TCPLAT_CNT_MAX,
 };
 

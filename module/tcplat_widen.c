@@ -39,15 +39,17 @@
  * busy-wait itself has a hard bound: one spinner at a time (a segment that
  * arrives meanwhile is not delayed, counted in widen_skip_busy), each at
  * most TCPLAT_WIDEN_US_MAX (100 ms), and at most TCPLAT_WIDEN_BUDGET_US
- * (500 ms) in each second in all (widen_skip_budget).  Kprobe handlers run
- * with preemption disabled: this bound is what a flood on the armed port
- * can cost, half of one CPU at worst.  (tcp_tw_race's forced runs spin
- * 10 ms per connection at a few dozen connections per second under TCG,
- * which the budget lets through.)
+ * (500 ms) in any one-second interval (widen_skip_budget; a sliding bound,
+ * see tcplat_widen_admit()).  Kprobe handlers run with preemption
+ * disabled: this bound is what a flood on the armed port can cost, half of
+ * one CPU over a second at worst.  (tcp_tw_race's forced runs spin 10 ms
+ * per connection at a few dozen connections per second under TCG, which
+ * the budget lets through.)
  */
 #include <linux/atomic.h>
 #include <linux/delay.h>
-#include <linux/jiffies.h>
+#include <linux/math64.h>
+#include <linux/timekeeping.h>
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
 #include <net/tcp.h>
@@ -60,15 +62,44 @@ int tcplat_widen_port;
 int tcplat_widen_mode = TCPLAT_WIDEN_HOLDER;
 u64 tcplat_widen_net;
 
-/* The one spinner; the budget window is only touched by its owner. */
+/*
+ * The budget is a token bucket of spin time in ns: it holds at most
+ * TCPLAT_WIDEN_BURST_NS and fills at TCPLAT_WIDEN_RATE_US per second.
+ * Over any interval of T seconds the delays spun add up to at most what
+ * the bucket held at its start plus what it earned during it, BURST +
+ * RATE * T; for T = 1 that is TCPLAT_WIDEN_BUDGET_US.  A fixed window
+ * reset every second allowed twice the budget across the reset (500 ms at
+ * the end of one window, 500 ms at the start of the next).  The bucket
+ * must hold a whole delay of up to TCPLAT_WIDEN_US_MAX, hence BURST; the
+ * rate is what is left of the budget, so the long-run share is 40% of
+ * one CPU, not 50%.  A delay is charged as measured: mdelay() may spin
+ * longer than asked, and the excess leaves the bucket in debt, so the
+ * bound can be exceeded by the overrun of one delay only.
+ */
+#define TCPLAT_WIDEN_BURST_NS	((s64)TCPLAT_WIDEN_US_MAX * NSEC_PER_USEC)
+#define TCPLAT_WIDEN_RATE_US	(TCPLAT_WIDEN_BUDGET_US - TCPLAT_WIDEN_US_MAX)
+
+/* The one spinner; the bucket is only touched by its owner. */
 static atomic_t tcplat_widen_busy = ATOMIC_INIT(0);
-static unsigned long tcplat_widen_window;	/* jiffies of this second */
-static unsigned int tcplat_widen_spent_us;	/* spun in this second */
+static s64 tcplat_widen_tokens = TCPLAT_WIDEN_BURST_NS;	/* ns, may be < 0 */
+static u64 tcplat_widen_stamp;		/* ns, when the bucket was filled */
+
+/* Fill the bucket up to @now; is there room for a delay of @us? */
+static bool tcplat_widen_admit(u64 now, int us)
+{
+	u64 dt = min_t(u64, now - tcplat_widen_stamp, NSEC_PER_SEC);
+
+	tcplat_widen_stamp = now;
+	tcplat_widen_tokens += div_u64(dt * TCPLAT_WIDEN_RATE_US, USEC_PER_SEC);
+	if (tcplat_widen_tokens > TCPLAT_WIDEN_BURST_NS)
+		tcplat_widen_tokens = TCPLAT_WIDEN_BURST_NS;
+	return tcplat_widen_tokens >= (s64)us * NSEC_PER_USEC;
+}
 
 static void tcplat_widen_delay(void)
 {
 	int us = min(READ_ONCE(tcplat_widen_us), TCPLAT_WIDEN_US_MAX);
-	unsigned long now = jiffies;
+	u64 t0;
 
 	if (us <= 0)
 		return;
@@ -76,16 +107,13 @@ static void tcplat_widen_delay(void)
 		tcplat_count(TCPLAT_CNT_WIDEN_SKIP_BUSY);
 		return;
 	}
-	if (time_after_eq(now, tcplat_widen_window + HZ)) {
-		tcplat_widen_window = now;
-		tcplat_widen_spent_us = 0;
-	}
-	if (tcplat_widen_spent_us + us > TCPLAT_WIDEN_BUDGET_US) {
+	t0 = ktime_get_mono_fast_ns();
+	if (!tcplat_widen_admit(t0, us)) {
 		tcplat_count(TCPLAT_CNT_WIDEN_SKIP_BUDGET);
 	} else {
-		tcplat_widen_spent_us += us;
 		mdelay(us / 1000);
 		udelay(us % 1000);
+		tcplat_widen_tokens -= ktime_get_mono_fast_ns() - t0;
 		tcplat_count(TCPLAT_CNT_WIDEN_HITS);
 	}
 	atomic_set_release(&tcplat_widen_busy, 0);
@@ -230,7 +258,7 @@ static void tcplat_widen_probe_line(struct seq_buf *s,
 #define TCPLAT_FMT_ARMED \
 	"armed (mode %d: delay the %s, local port %d in netns %llu, %d us)"
 #define TCPLAT_FMT_BOUND \
-	"\nrace_widen_bound: one spinner at a time, %d us per second; hits %lu, skipped busy %lu, skipped over budget %lu\n"
+	"\nrace_widen_bound: one spinner at a time, %d us in any second (%d us bucket, filled at %d us/s); hits %lu, skipped busy %lu, skipped over budget %lu\n"
 
 void tcplat_widen_status(struct seq_buf *s)
 {
@@ -262,6 +290,7 @@ void tcplat_widen_status(struct seq_buf *s)
 			       mode == TCPLAT_WIDEN_HOLDER ? "lock holder" : "waiter",
 			       port, READ_ONCE(tcplat_widen_net), us);
 	seq_buf_printf(s, TCPLAT_FMT_BOUND, TCPLAT_WIDEN_BUDGET_US,
+		       TCPLAT_WIDEN_US_MAX, TCPLAT_WIDEN_RATE_US,
 		       tcplat_counter_sum(TCPLAT_CNT_WIDEN_HITS),
 		       tcplat_counter_sum(TCPLAT_CNT_WIDEN_SKIP_BUSY),
 		       tcplat_counter_sum(TCPLAT_CNT_WIDEN_SKIP_BUDGET));

@@ -8,7 +8,7 @@
 # without tcp_tw_relookup_key, no kprobe is placed until a knob arms one,
 # the counters and the widener fire on loopback traffic, the widener keeps
 # to its bounds (its namespace, the local port, in-window segments, one
-# spinner and 500 ms per second: an other-netns connection, a remote-port
+# spinner and 500 ms in any second: an other-netns connection, a remote-port
 # close, an out-of-window RST and a flood of closes get past none of them),
 # the widener really forces the race (tcp_tw_race in both modes and
 # families: segments lost on a kernel without the fix, none with it; needs
@@ -222,7 +222,7 @@ for f in tw_relookup syn_relookup syn_closed_ack syn_stale_resend \
 		"^$f: (available|active|idle|unavailable|armed|placed|not placed|off)"
 done
 check "status states the widener's bound" status_has \
-	'^race_widen_bound: one spinner at a time, 500000 us per second; hits [0-9]+, skipped busy [0-9]+, skipped over budget [0-9]+$'
+	'^race_widen_bound: one spinner at a time, 500000 us in any second \(100000 us bucket, filled at 400000 us/s\); hits [0-9]+, skipped busy [0-9]+, skipped over budget [0-9]+$'
 
 # --- kprobes only while armed ------------------------------------------
 
@@ -581,7 +581,7 @@ flood() {
 }
 
 # within_budget HITS SECONDS: HITS delays of 100 ms fit the widener's
-# budget of 500 ms per second over SECONDS (rounded up, plus one window).
+# budget of 500 ms in any second over SECONDS (rounded up, plus one).
 within_budget() {
 	[[ "$2" =~ ^[0-9]+$ ]] && [ "$1" -le $((5 * ($2 + 1))) ]
 }
@@ -665,7 +665,7 @@ sysctl_write race_widen_mode 1
 # repro_round MODE FAMILY: 5 connections of tcp_tw_race on $rport in
 # this namespace, widened by 10 ms in MODE (the test arms and observes its
 # own port; 10 ms, as in make demo's forced race, keeps runs in a row well inside the
-# widener's budget of 500 ms per second); prints "LOST RESCUED": the
+# widener's budget of 500 ms in any second); prints "LOST RESCUED": the
 # segments a closed socket dropped (tcplat closed_sk_segments) and the
 # segments the re-lookup handed on (tcp_tw_race's twrelookup, the
 # TcpExtTCPClosedRelookup delta; "na" on a kernel without the series).

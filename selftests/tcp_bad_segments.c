@@ -8,11 +8,11 @@
  *
  * bad_seg: one variant per family and state, one test per segment.  Each
  * asserts that the socket was in its state, then the reply and the state
- * after it against the table rfc[] (RFC 9293, RFC 5961): pass; XFAIL when
- * it is a known upstream deviation (devs[], named); else fail.  Cases
- * without an RFC verdict pass as observations.  Each prints a "# CASE"
- * line with what it saw, which scripts/measure/bad-segments-ab diffs
- * between two kernels.
+ * after it against the table rfc[] (RFC 9293, RFC 5961; tcp_bad_segments.h,
+ * a verdict for every case): pass; XFAIL when it is a known upstream
+ * deviation (devs[], named); else fail.  Each prints a "# CASE" line with
+ * what it saw, which scripts/measure/bad-segments-ab diffs between two
+ * kernels.
  *
  * stale_syn (patch 0004): the peer answers the kernel's SYN with stale
  * ACKs, after a timer retransmission or while the SYN is held in a netem
@@ -33,65 +33,12 @@
 #include "lib/sock.h"
 #include "lib/sysctl.h"
 #include "lib/time.h"
+#include "tcp_bad_segments.h"
 
 #define WAIT_NS		(250 * NSEC_PER_MSEC)	/* replies to one segment */
 #define OOW		0x40000000U		/* far outside any window */
 #define UNSENT		100000U			/* acks data never sent */
 #define MAXREP		4
-
-enum { C_RST_EXACT, C_RST_INWIN, C_RST_OOW, C_SYN, C_SYN_RST, C_SYN_FIN,
-	C_FIN_RST, C_NOFLAGS, C_ALLFLAGS, C_FIN_OOW, C_ACK_UNSENT, C_DATA_OOW };
-
-enum { Q_EXACT, Q_INWIN, Q_OOW };	/* seq: rcv_nxt, rcv_nxt + 1, far */
-
-static const struct bad { const char *name; int flags, seq, len; bool unsent; }
-cases[] = {
-	[C_RST_EXACT] = { "rst-exact", RAW_RST, Q_EXACT },
-	[C_RST_INWIN] = { "rst-inwin", RAW_RST, Q_INWIN },
-	[C_RST_OOW] = { "rst-oow", RAW_RST, Q_OOW },
-	[C_SYN] = { "syn", RAW_SYN, Q_EXACT },
-	[C_SYN_RST] = { "syn-rst", RAW_SYN | RAW_RST, Q_EXACT },
-	[C_SYN_FIN] = { "syn-fin", RAW_SYN | RAW_FIN, Q_EXACT },
-	[C_FIN_RST] = { "fin-rst", RAW_FIN | RAW_RST, Q_EXACT },
-	[C_NOFLAGS] = { "noflags", 0, Q_EXACT },
-	[C_ALLFLAGS] = { "allflags", RAW_ALL, Q_EXACT },
-	[C_FIN_OOW] = { "fin-oow", RAW_FIN | RAW_ACK, Q_OOW },
-	[C_ACK_UNSENT] = { "ack-unsent", RAW_ACK, Q_EXACT, 0, true },
-	[C_DATA_OOW] = { "data-oow", RAW_PSH | RAW_ACK, Q_OOW, 10 },
-};
-
-/*
- * RFC 9293 3.10.7 with RFC 5961 (3.2 RST, 4.2 SYN, 5.2 ACK) per state and
- * case: the reply (n none, a ACK, r RST), the state after it (s same, g
- * gone); '.' no verdict.  SYN_SENT drops all but an unacceptable ACK
- * (<SEQ=SEG.ACK><RST>); a SYN there is a simultaneous open, in SYN_RECV
- * RFC 793 and 5961 differ; TIME_WAIT expects only a FIN.
- */
-static const char * const rfc[RAW_ST_NUM] = {
-	/*                   rst|win|oow|syn|s+r|s+f|f+r|no |all|fin|ack|dat */
-	[RAW_ST_SYN_SENT] = "ng|ns|ns|..|..|..|..|ns|..|ns|rs|ns",
-	[RAW_ST_SYN_RECV] = "ng|as|ns|..|..|..|..|ns|..|as|rs|as",
-	[RAW_ST_EST]      = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-	[RAW_ST_FW1]      = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-	[RAW_ST_FW2]      = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-	[RAW_ST_CLOSING]  = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-	[RAW_ST_CW]       = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-	[RAW_ST_LA]       = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-	[RAW_ST_TW]       = "ng|as|ns|as|..|..|..|ns|..|as|..|as",
-	[RAW_ST_TWFW2]    = "ng|as|ns|as|..|..|..|ns|..|as|as|as",
-};
-
-/* Upstream deviations from rfc[] (found by reading tcp_input.c, tcp_minisocks.c). */
-static const struct { int st, cs; const char *got, *why; } devs[] = {
-	{ RAW_ST_SYN_RECV, C_RST_INWIN, "ng", "tcp_check_req() takes any in-window RST" },
-	{ RAW_ST_EST, C_ACK_UNSENT, "ns",
-	  "tcp_ack() drops SEG.ACK > SND.NXT silently (6.12; 7.3 sends a challenge ACK)" },
-	{ RAW_ST_TW, C_RST_INWIN, "ns", "timewait ignores an RST that is not exactly rcv_nxt" },
-	{ RAW_ST_TWFW2, C_RST_INWIN, "ng", "FIN_WAIT2 timewait takes any in-window RST" },
-	{ RAW_ST_TWFW2, C_RST_OOW, "as", "FIN_WAIT2 timewait ACKs an out-of-window RST" },
-	{ RAW_ST_TWFW2, C_SYN, "rg", "FIN_WAIT2 timewait answers an in-window SYN with RST" },
-	{ RAW_ST_TWFW2, C_ACK_UNSENT, "ns", "timewait does not check SEG.ACK against SND.NXT" },
-};
 
 /* Counters printed per case (see check_counters() and the stale cases). */
 static const char * const watch[] = {
@@ -174,21 +121,10 @@ static int case_send(struct raw_conn *c, int st, int cs, struct outcome *o)
 	return 0;
 }
 
-/* The reply as a class of rfc[]: 'n' none, 'a' ACK, 'r' RST, '?' other. */
+/* The reply as a class of rfc[] (tcp_bad_segments.h). */
 static char reply_class(const struct outcome *o)
 {
-	if (!o->n)
-		return 'n';
-	if (o->r[0].flags & RAW_RST)
-		return 'r';
-	return o->r[0].flags == RAW_ACK ? 'a' : '?';
-}
-
-/* Do @want (reply, state) of rfc[] or devs[] match what happened? */
-static bool matches(const char *want, int st, const struct outcome *o)
-{
-	return (want[0] == '.' || want[0] == reply_class(o)) &&
-	       (want[1] == '.' || o->after == (want[1] == 's' ? st : -1));
+	return bad_class(o->r, o->n);
 }
 
 /*
@@ -210,7 +146,7 @@ static const char *check_counters(int st, int cs, const struct outcome *o,
 	if (chal > acks)
 		snprintf(buf, sz, "TCPChallengeACK +%lld but %d ACKs seen", chal, acks);
 	else if (st >= RAW_ST_EST && st <= RAW_ST_LA && acks && chal >= 0 && chal != 1 &&
-		 (cs == C_RST_INWIN || cs == C_SYN || cs == C_ACK_UNSENT))
+		 (cs == C_RST_INWIN || cs == C_SYN || cs == C_SYN_FIN || cs == C_ACK_UNSENT))
 		snprintf(buf, sz, "challenge ACK seen, TCPChallengeACK +%lld", chal);
 	else if (o->rst0 >= 0 && d != rsts)
 		snprintf(buf, sz, "OutRsts +%lld but %d RSTs seen", d, rsts);
@@ -228,8 +164,7 @@ static void run_case(struct __test_metadata *_metadata, struct raw_peer *p, int 
 	const char *fam = sock_family_name(p->family), *bad;
 	struct outcome *o = calloc(1, sizeof(*o));
 	char rs[256], cbuf[128], want[3];
-	int before = -3, after;
-	unsigned int i;
+	int before = -3, after, i;
 	bool ok;
 
 	ASSERT_NE(NULL, o);
@@ -255,16 +190,15 @@ static void run_case(struct __test_metadata *_metadata, struct raw_peer *p, int 
 	bad = check_counters(st, cs, o, cbuf, sizeof(cbuf));
 	ASSERT_TRUE(!bad) TH_LOG("counters: %s", bad);
 	snprintf(want, sizeof(want), "%.2s", rfc[st] + 3 * cs);
-	ok = matches(want, st, o);
+	ok = bad_matches(want, st, reply_class(o), o->after);
 	if (ok && want[0] == 'a' && (o->r[0].seq != c.K || o->r[0].ack != c.P))
 		ok = false;
 	if (ok && want[0] == 'r' && st == RAW_ST_SYN_SENT && o->r[0].seq != o->sent.ack)
 		ok = false;
-	if (ok && !strcmp(want, ".."))
-		TH_LOG("observed, no RFC verdict");
-	for (i = 0; !ok && i < ARRAY_SIZE(devs); i++) {
-		if (devs[i].st != st || devs[i].cs != cs || !matches(devs[i].got, st, o))
-			continue;
+	if (ok && want[0] == 'k' && (o->r[0].seq != c.K - 1 || o->r[0].ack != o->sent.seq + 1))
+		ok = false;
+	i = ok ? -1 : bad_dev(st, cs, reply_class(o), o->after);
+	if (i >= 0) {
 		/* A known upstream deviation: the harness counts an XFAIL. */
 		snprintf(_metadata->results->reason, sizeof(_metadata->results->reason),
 			 "upstream behaviour: %s", devs[i].why);

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Why this file exists: the module's VM tests (test-sysctl.sh,
-# test/fuzz-sysctl.sh, test/dkms-cycle.sh) report in TAP the same way and
-# share their preamble; sourced by all three.  One "ok N - ..." or
+# test/fuzz-sysctl.sh, test/dkms-cycle.sh, test/widen-budget.sh) report
+# in TAP the same way and share their preamble; sourced by all of them.  One "ok N - ..." or
 # "not ok N - ..." line per check, skips as "ok N - # SKIP ...", everything
 # else as "# " comments; finish prints the plan and "# N passed, N failed,
 # N skipped" and exits 1 on any failure.  skip_all, need_root, need_ko and

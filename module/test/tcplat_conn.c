@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Why this file exists: module/test-sysctl.sh needs loopback connections
- * that reach a precise TCP state before it reads tcplat's counters: a
- * server-first close whose server end is seen in FIN_WAIT2, a client-first
- * close from a chosen port, a RST with a chosen sequence number aimed at a
- * FIN_WAIT2 socket, and a burst of server-first closes.  The shell cannot
- * make them, and the module directory must not depend on Python (it is the
- * DKMS source), so they live in this one small test-only program, built by
- * "make -C module testprogs" and never installed.
+ * Why this file exists: module/test-sysctl.sh and test/widen-budget.sh
+ * need loopback connections that reach a precise TCP state before they
+ * read tcplat's counters: a server-first close whose server end is seen in
+ * FIN_WAIT2, a client-first close from a chosen port, a RST with a chosen
+ * sequence number aimed at a FIN_WAIT2 socket, a burst of server-first
+ * closes, and a burst of RSTs that times the widener's delays.  The shell
+ * cannot make them, and the module directory must not depend on Python (it
+ * is the DKMS source), so they live in this one small test-only program,
+ * built by "make -C module testprogs" and never installed.
  *
  *   tcplat_conn one PORT linger|halfclose   one connection, server closes
  *                                           first; exit 3 if its server end
@@ -21,6 +22,10 @@
  *                                           "alive|reset <widen_hits delta>"
  *   tcplat_conn flood PORT N                N server-first closes at once;
  *                                           prints the seconds, rounded up
+ *   tcplat_conn budget PORT US MS           in-window RSTs at a FIN_WAIT2
+ *                                           server end for MS ms, widened by
+ *                                           US; prints the most any 1-s
+ *                                           window spun (cmd_budget)
  *
  * Loopback IPv4 only.  Exit status 0 when the scenario happened, 3 when
  * one or remote could not produce it, 1 on any other error (said on
@@ -40,8 +45,9 @@
 
 #define TCP_FIN_WAIT2_STATE	5	/* st in /proc/net/tcp, tcpi_state */
 #define TIMER_TW		3	/* timer type of a timewait socket */
-#define WIDEN_HITS		"/proc/sys/net/ipv4/tcplat/widen_hits"
+#define TCPLAT_DIR		"/proc/sys/net/ipv4/tcplat/"
 #define MAX_FLOOD		1000
+#define MAX_SPINS		1000
 
 static void die(const char *what)
 {
@@ -341,17 +347,28 @@ static int cmd_remote(int port, int cport)
 	return ret;
 }
 
-static long widen_hits(void)
+/* The value of tcplat's sysctl @name. */
+static long tcplat_read(const char *name)
 {
-	FILE *f = fopen(WIDEN_HITS, "r");
+	char path[128];
+	FILE *f;
 	long v;
 
+	snprintf(path, sizeof(path), TCPLAT_DIR "%s", name);
+	f = fopen(path, "r");
 	if (!f)
-		die(WIDEN_HITS);
-	if (fscanf(f, "%ld", &v) != 1)
-		fail("cannot read " WIDEN_HITS);
+		die(path);
+	if (fscanf(f, "%ld", &v) != 1) {
+		fprintf(stderr, "tcplat_conn: cannot read %s\n", path);
+		exit(1);
+	}
 	fclose(f);
 	return v;
+}
+
+static long widen_hits(void)
+{
+	return tcplat_read("widen_hits");
 }
 
 /* Big-endian stores into a packet buffer. */
@@ -380,60 +397,190 @@ static unsigned int csum(const unsigned char *p, size_t len)
 	return ~sum & 0xffff;
 }
 
+/* A FIN_WAIT2 server end, its client and a raw socket to send RSTs with. */
+struct rst_peer {
+	int lsk, s, c, raw, port, cport;
+	unsigned int seq;	/* the server end's rcv_nxt */
+};
+
 /*
- * The server end on port in FIN_WAIT2 (a full socket: shutdown, not close)
- * gets a RST from a raw socket with sequence number rcv_nxt + off (rcv_nxt
- * read from the client with TCP_REPAIR while it is still ESTABLISHED).
- * Prints the server end's state after the RST ("alive": still FIN_WAIT2,
- * "reset": closed) and how many delays the widener added meanwhile (read
- * before the client's own close, whose FIN the widener delays too).
+ * The server end on port in FIN_WAIT2 (a full socket: shutdown, not
+ * close), rcv_nxt read from the client with TCP_REPAIR while it is still
+ * ESTABLISHED.
  */
-static int cmd_rst(int port, long off)
+static void rst_prepare(struct rst_peer *r, int port)
 {
-	int lsk = listener(port, 1);
-	int c = connect_to(port, 0, 5), s = accept_one(lsk);
-	int on = 1, off_ = 0, q = TCP_SEND_QUEUE, raw, cport = local_port(c);
+	int on = 1, off_ = 0, q = TCP_SEND_QUEUE;
+	socklen_t len = sizeof(unsigned int);
+
+	r->port = port;
+	r->lsk = listener(port, 1);
+	r->c = connect_to(port, 0, 5);
+	r->s = accept_one(r->lsk);
+	r->cport = local_port(r->c);
+	if (setsockopt(r->c, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) ||
+	    setsockopt(r->c, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
+	    getsockopt(r->c, IPPROTO_TCP, TCP_QUEUE_SEQ, &r->seq, &len) ||
+	    setsockopt(r->c, IPPROTO_TCP, TCP_REPAIR, &off_, sizeof(off_)))
+		die("TCP_REPAIR");
+	if (shutdown(r->s, SHUT_WR))	/* FIN_WAIT1, FIN_WAIT2 on the ACK */
+		die("shutdown");
+	expect_eof(r->c);
+	sleep_ms(300);
+	if (tcp_state(r->s) != TCP_FIN_WAIT2_STATE)
+		fail("rst: server end not in FIN_WAIT2 before the RST");
+	r->raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+	if (r->raw < 0)
+		die("raw socket");
+}
+
+/* A RST with sequence number rcv_nxt + off from the client's port. */
+static void rst_send(const struct rst_peer *r, long off)
+{
 	struct sockaddr_in dst = lo_addr(0);
 	/* a 12-byte pseudo header, then the 20-byte TCP header */
 	unsigned char pkt[32] = { 0 }, *th = pkt + 12;
-	socklen_t len = sizeof(unsigned int);
-	unsigned int seq;
-	long h0;
-
-	if (setsockopt(c, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) ||
-	    setsockopt(c, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
-	    getsockopt(c, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, &len) ||
-	    setsockopt(c, IPPROTO_TCP, TCP_REPAIR, &off_, sizeof(off_)))
-		die("TCP_REPAIR");
-	if (shutdown(s, SHUT_WR))	/* FIN_WAIT1, FIN_WAIT2 on the ACK */
-		die("shutdown");
-	expect_eof(c);
-	sleep_ms(300);
-	if (tcp_state(s) != TCP_FIN_WAIT2_STATE)
-		fail("rst: server end not in FIN_WAIT2 before the RST");
-	h0 = widen_hits();
 
 	put32(pkt, INADDR_LOOPBACK);
 	put32(pkt + 4, INADDR_LOOPBACK);
 	put16(pkt + 8, IPPROTO_TCP);
 	put16(pkt + 10, 20);
-	put16(th, cport);
-	put16(th + 2, port);
-	put32(th + 4, (seq + off) & 0xffffffffUL);
+	put16(th, r->cport);
+	put16(th + 2, r->port);
+	put32(th + 4, (r->seq + off) & 0xffffffffUL);
 	th[12] = 5 << 4;	/* data offset: 5 words */
 	th[13] = 0x04;		/* RST */
 	put16(th + 16, csum(pkt, sizeof(pkt)));
-	raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
-	if (raw < 0)
-		die("raw socket");
-	if (sendto(raw, th, 20, 0, (struct sockaddr *)&dst, sizeof(dst)) != 20)
+	if (sendto(r->raw, th, 20, 0, (struct sockaddr *)&dst, sizeof(dst)) != 20)
 		die("sendto");
+}
+
+static void rst_close(struct rst_peer *r)
+{
+	close(r->raw);
+	close(r->c);
+	close(r->s);
+	close(r->lsk);
+}
+
+/*
+ * The server end on port in FIN_WAIT2 gets a RST with sequence number
+ * rcv_nxt + off.  Prints the server end's state after the RST ("alive":
+ * still FIN_WAIT2, "reset": closed) and how many delays the widener added
+ * meanwhile (read before the client's own close, whose FIN the widener
+ * delays too).
+ */
+static int cmd_rst(int port, long off)
+{
+	struct rst_peer r;
+	long h0;
+
+	rst_prepare(&r, port);
+	h0 = widen_hits();
+	rst_send(&r, off);
 	sleep_ms(300);
-	printf("%s %ld\n", tcp_state(s) == TCP_FIN_WAIT2_STATE ? "alive" : "reset",
+	printf("%s %ld\n", tcp_state(r.s) == TCP_FIN_WAIT2_STATE ? "alive" : "reset",
 	       widen_hits() - h0);
 	fflush(stdout);
-	close(raw);
-	close(c);
+	rst_close(&r);
+	return 0;
+}
+
+/* What the burst of cmd_budget saw: each send that spun, in seconds. */
+struct spins {
+	double ts[MAX_SPINS], te[MAX_SPINS], us;
+	int n;
+};
+
+/*
+ * The spin of a send in [ts, te] lasted us and lies somewhere in it; how
+ * much of it overlaps the window [a, a + 1 s] at least (@lo) or at most?
+ */
+static double spin_in(const struct spins *sp, int i, double a, int lo)
+{
+	double s = sp->ts[i] > a ? sp->ts[i] : a;
+	double e = sp->te[i] < a + 1 ? sp->te[i] : a + 1;
+	double ov = e > s ? e - s : 0, slack = sp->te[i] - sp->ts[i] - sp->us;
+
+	if (lo)
+		return ov > slack ? ov - slack : 0;
+	return ov < sp->us ? ov : sp->us;
+}
+
+/* The most any 1-s window spun, at least (@lo) or at most, in ms. */
+static double max_window_ms(const struct spins *sp, int lo)
+{
+	double best = 0, a[4], sum;
+	int i, j, k;
+
+	for (i = 0; i < sp->n; i++) {
+		a[0] = sp->ts[i];
+		a[1] = sp->te[i] - 1;
+		a[2] = sp->te[i] - sp->us;
+		a[3] = sp->ts[i] + sp->us - 1;
+		for (k = 0; k < 4; k++) {
+			for (sum = 0, j = 0; j < sp->n; j++)
+				sum += spin_in(sp, j, a[k], lo);
+			if (sum > best)
+				best = sum;
+		}
+	}
+	return best * 1000;
+}
+
+/*
+ * The widener's budget under a burst: in-window RSTs (rcv_nxt + 1: a
+ * challenge ACK, the socket lives) at a FIN_WAIT2 server end on port,
+ * armed in mode 2 with a delay of us.  One RST, then nothing until 550 ms
+ * later, then one every millisecond until ms after the first.  A delay
+ * is spun in the softirq of the sending CPU, inside sendto(): a sendto()
+ * that took 90% of us or more spun.  A fixed window restarted at the
+ * first RST spends its last 450 ms and the next window's first 500 ms on
+ * the burst.  Prints "sends N spins N max_lo MS max_hi MS", the most that
+ * any 1-s window spun, at least and at most, from the times measured,
+ * then the three widener counters' moves during the burst, by name.
+ */
+static int cmd_budget(int port, long us, long ms)
+{
+	static const char * const cnt[] = {
+		"widen_hits", "widen_skip_busy", "widen_skip_budget"
+	};
+	static struct spins sp;
+	struct rst_peer r;
+	double t0, ts, te;
+	long sends = 0, c0[3];
+	int i;
+
+	rst_prepare(&r, port);
+	for (i = 0; i < 3; i++)
+		c0[i] = tcplat_read(cnt[i]);
+	sp.us = us / 1e6;
+	t0 = now_s();
+	for (ts = t0; ts - t0 < ms / 1000.0; ts = now_s()) {
+		rst_send(&r, 1);
+		te = now_s();
+		sends++;
+		if (te - ts >= 0.9 * sp.us && sp.n < MAX_SPINS) {
+			sp.ts[sp.n] = ts;
+			sp.te[sp.n++] = te;
+		}
+		if (sends == 1)
+			sleep_ms(550);
+		else
+			sleep_ms(1);
+	}
+	if (tcp_state(r.s) != TCP_FIN_WAIT2_STATE)
+		fail("budget: server end left FIN_WAIT2 during the burst");
+	printf("sends %ld spins %d max_lo %.1f max_hi %.1f", sends, sp.n,
+	       max_window_ms(&sp, 1), max_window_ms(&sp, 0));
+	/* Before the client's close, whose FIN the widener matches too. */
+	for (i = 0; i < 3; i++)
+		printf(" %s %ld", cnt[i], tcplat_read(cnt[i]) - c0[i]);
+	printf("\n");
+	for (i = 0; i < sp.n; i++)
+		printf("# spin %d: %.1f-%.1f ms\n", i, (sp.ts[i] - t0) * 1000,
+		       (sp.te[i] - t0) * 1000);
+	rst_close(&r);
 	return 0;
 }
 
@@ -460,7 +607,7 @@ static void *close_half(void *arg)
  * is processed on the closing CPU, so with two CPUs two delays overlap and
  * the widener's one-spinner bound must refuse some, however slowly a
  * loaded host runs the guest (one closing thread, under a loaded host,
- * closed slower than the budget of 500 ms per second lets it delay, and
+ * closed slower than the budget of 500 ms a second lets it delay, and
  * nothing was refused).
  */
 static int cmd_flood(int port, int n)
@@ -499,7 +646,8 @@ static void bad_usage(void)
 		"usage: tcplat_conn one PORT linger|halfclose\n"
 		"       tcplat_conn remote PORT CPORT\n"
 		"       tcplat_conn rst PORT OFFSET\n"
-		"       tcplat_conn flood PORT N\n");
+		"       tcplat_conn flood PORT N\n"
+		"       tcplat_conn budget PORT US MS\n");
 	exit(1);
 }
 
@@ -507,6 +655,10 @@ int main(int argc, char **argv)
 {
 	int port;
 
+	if (argc == 5 && !strcmp(argv[1], "budget"))
+		return cmd_budget(parse_num(argv[2], 1, 65535),
+				  parse_num(argv[3], 1000, 100000),
+				  parse_num(argv[4], 1000, 10000));
 	if (argc != 4)
 		bad_usage();
 	port = parse_num(argv[2], 1, 65535);

@@ -699,6 +699,17 @@ check_vm_stress() {
 		--ko "$(module_dir "$base" "$variant")/tcplat.ko" --out "$o"
 }
 
+# The race widener's budget alone (module/test/widen-budget.sh): under a
+# burst of in-window RSTs at the armed port, no one-second interval spins
+# more than 500 ms, and the counters account for every RST.
+check_vm_widen_budget() {
+	local base=$1 variant=$2 ko
+	ko=$(module_dir "$base" "$variant")/tcplat.ko
+	[ -f "$ko" ] || { echo "no $ko (module build failed?)"; return 1; }
+	vm_run_on "$base" "$variant" --tcg-single --timeout 300 -- \
+		module/test/widen-budget.sh "$ko"
+}
+
 # Every tcplat sysctl fuzzed (module/test/fuzz-sysctl.sh): bad, random,
 # split and concurrent writes must fail cleanly and change nothing.
 # CHECK_FUZZ_TRIALS random buffers per entry (300; make check: 100).
