@@ -180,6 +180,21 @@ done
 want=$(keysum "$out" reqq_full_do_cookies) got=$(total "$out" "@cookies[")
 check "tcp-listen-drops: SYN cookies $got = reqq_full_do_cookies $want (> 0)" \
 	same_positive "$got" "$want"
+# A dual-stack listener (IPv6, IPV6_V6ONLY off) and IPv4 clients:
+# tcp_v6_syn_recv_sock() hands each IPv4 handshake to
+# tcp_v4_syn_recv_sock(), and the tool probes both; each refusal must
+# still count once, as ListenOverflows does.
+dual=$("$here/tcp-listen-drops" -q -c "$setup_exc -S acceptq -D" 2>&1)
+echo "$dual" | grep -v '^#' | sed 's/^/# /'
+check "tcp_setup_exc -S acceptq -D measured (IPv4 clients, a dual-stack listener)" \
+	grep -q '^tcp_setup_exc: scenario=acceptq family=dual ' <<<"$dual"
+for pair in "SYN dropped: accept queue full=syn_listen_overflows" \
+	    "third ACK dropped: accept queue full=ack_listen_overflows"; do
+	what=${pair%=*} key=${pair##*=}
+	want=$(keysum "$dual" "$key") got=$(total "$dual" "$what")
+	check "tcp-listen-drops, dual-stack listener: '$what' $got = $key $want (> 0)" \
+		same_positive "$got" "$want"
+done
 out=$("$here/tcp-listen-drops" -q -c "$top/tools/tcp_stale_peer -4 -n 20 -D" 2>&1)
 check "tcp-listen-drops: a clean workload (20 connects) was seen" \
 	[ "$(total "$out" "@syns[")" -ge 20 ]
@@ -220,6 +235,11 @@ done
 # loStall: tcp_setup_exc -S acceptq holds one request behind the full queue.
 want=$(keysum "$out" ack_held) got=$(total "$out" "@t_lostall: ")
 check "tcp-overview: @t_lostall $got = ack_held $want (> 0)" same_positive "$got" "$want"
+# The dual-stack listener: a third ACK refused counts once (see above).
+out=$("$here/tcp-overview" -c "$setup_exc -S acceptq -D" 2>&1)
+want=$(keysum "$out" ack_listen_overflows) got=$(total "$out" "@t_ackq: ")
+check "tcp-overview, dual-stack listener: @t_ackq $got = ack_listen_overflows $want (> 0)" \
+	same_positive "$got" "$want"
 # -p: a port nobody uses leaves every column at 0 beside the same scenario.
 out=$("$here/tcp-overview" -p 1 -c "$setup_exc -S acceptq -4" 2>&1)
 check "tcp-overview -p 1: tcp_setup_exc -S acceptq dropped a SYN and a request" \
@@ -284,6 +304,16 @@ for fam in ipv4:127.0.0.1 'ipv6:\[::1\]'; do
 	check "tcp-lo-stall: ${fam%%:*} ${synack:-?} SYN-ACK retransmits >= ack_syn_retrans ${sak:-?} (> 0)" \
 		ge_positive "${synack:-0}" "${sak:-0}"
 done
+
+# The dual-stack listener: its kretprobe sees the IPv4 child's outcome
+# once (the inner call's return clears the state the outer one would use).
+out=$("$here/tcp-lo-stall" -c "$setup_exc -S acceptq -D" 2>&1)
+sum=$(grep ' scenario=acceptq family=dual ' <<<"$out")
+read -r _ _ _ _ waited synack rtx drops _ <<<"$(stall_lines "$out" | grep -E '^[0-9:.]+ +accepted ')"
+ovf=$(kv "$sum" ack_listen_overflows)
+one_stall() { is "$1" "@stalls" 1 && same_positive "$2" "$3"; }
+check "tcp-lo-stall, dual-stack listener: 1 stall, ${drops:-?} segments dropped = ack_listen_overflows ${ovf:-?}" \
+	one_stall "$out" "${drops:-0}" "${ovf:-x}"
 
 # tcp_lo_stall under the load that sticks requests (all clients at once,
 # a slow accept loop): every stall on the listener's port, none shorter
