@@ -76,6 +76,7 @@ static inline int setup_proc_family(const struct setup_test *t)
 {
 	return t->dual ? AF_INET6 : t->family;
 }
+
 /*
  * Poll until @want sockets are in @state on @lport, or with @rxq until
  * the listener's accept backlog is @want (STEP_NS at most); the last count.
