@@ -14,6 +14,12 @@
  *   -S ports    connect() CPU time on a free, busy and full port range
  *               (setup_exc/ports.c)
  *
+ * -D runs -S acceptq once, with IPv4 clients and an IPv6 listener that
+ * takes IPv4 too (IPV6_V6ONLY off), printed as family=dual: the kernel
+ * then creates the child in tcp_v6_syn_recv_sock(), which hands the IPv4
+ * handshake to tcp_v4_syn_recv_sock(), and a tracing tool that probes
+ * both must count its refusals once.
+ *
  * One "tcp_setup_exc: scenario=NAME family=F key=value ..." line per
  * family, a small table after it.  It judges nothing: that every kernel
  * behaves so is asserted by selftests/tcp_listen_queues and
@@ -78,13 +84,30 @@ bool setup_wait_moved(struct setup_test *t, const struct mib_snap *from,
 int setup_listener_open(struct setup_test *t, int backlog, unsigned short *port,
 			struct sockaddr_storage *ss, socklen_t *len)
 {
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6 };
 	char why[128];
 	int fd;
 
-	fd = sock_loopback_listen(t->family, backlog, port, ss, len, why,
-				  sizeof(why));
-	if (fd < 0)
-		setup_why(t, "%s", why);
+	if (!t->dual) {
+		fd = sock_loopback_listen(t->family, backlog, port, ss, len,
+					  why, sizeof(why));
+		if (fd < 0)
+			setup_why(t, "%s", why);
+		return fd;
+	}
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		setup_why(t, "dual-stack listener: socket: %s", strerror(errno));
+		return -1;
+	}
+	if (sock_set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) ||
+	    bind(fd, (struct sockaddr *)&any, sizeof(any)) ||
+	    listen(fd, backlog) || sock_local_port(fd, port)) {
+		setup_why(t, "dual-stack listener: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*len = sock_loopback_addr(t->family, *port, ss);
 	return fd;
 }
 
@@ -111,11 +134,12 @@ void setup_close_all(int *fds, unsigned long n)
 long setup_wait_proc(struct setup_test *t, unsigned short lport, int state,
 		     long want, long *rxq)
 {
-	return proc_wait_count(t->family, lport, state, want, rxq, STEP_NS);
+	return proc_wait_count(setup_proc_family(t), lport, state, want, rxq,
+			       STEP_NS);
 }
 
 /* One family in a namespace of its own; 0 when it measured. */
-static int run_one(int (*run)(struct setup_test *t), int family,
+static int run_one(int (*run)(struct setup_test *t), int family, bool dual,
 		   unsigned long time_s)
 {
 	struct setup_test t;
@@ -123,10 +147,11 @@ static int run_one(int (*run)(struct setup_test *t), int family,
 
 	memset(&t, 0, sizeof(t));
 	t.family = family;
-	t.fname = sock_family_name(family);
-	fd = socket(family, SOCK_STREAM, 0);
+	t.dual = dual;
+	t.fname = dual ? "dual" : sock_family_name(family);
+	fd = socket(dual ? AF_INET6 : family, SOCK_STREAM, 0);
 	if (fd < 0) {
-		setup_why(&t, "no %s sockets", t.fname);
+		setup_why(&t, "no %s sockets", dual ? "ipv6" : t.fname);
 		goto out;
 	}
 	close(fd);
@@ -163,13 +188,14 @@ out:
 static void print_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s -S synq|acceptq|ports [-4|-6] [-t SECONDS] [-f N] [-n N] [-P N]\n"
+		"Usage: %s -S synq|acceptq|ports [-4|-6|-D] [-t SECONDS] [-f N] [-n N] [-P N]\n"
 		"  -S synq     SYN queue full, tcp_syncookies=0: 3 connect()s whose SYN is\n"
 		"              dropped, one control connect() with syncookies=1 (needs nft)\n"
 		"  -S acceptq  accept queue full: a SYN dropped, then a third ACK dropped\n"
 		"  -S ports    connect() CPU time: default range, a narrowed range all in\n"
 		"              use but one (busy), all in use (full)\n"
 		"  -4, -6      one address family only (default both)\n"
+		"  -D          acceptq: IPv4 clients, a dual-stack IPv6 listener (family=dual)\n"
 		"  -t SECONDS  time bound per family (default %d)\n"
 		"  -f N        synq: then N raw SYNs with syncookies=1, in bursts of 250,\n"
 		"              each followed by a connection whose bytes are checked\n"
@@ -184,13 +210,13 @@ int main(int argc, char **argv)
 {
 	unsigned long time_s = SETUP_TIME_S;
 	int (*run)(struct setup_test *t) = NULL;
-	bool only4 = false, only6 = false;
+	bool only4 = false, only6 = false, dual = false;
 	bool ports_opt = false;
 	const char *scen = NULL;
 	int c, ret = 0;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":S:46t:f:n:P:h")) != -1) {
+	while ((c = getopt(argc, argv, ":S:46Dt:f:n:P:h")) != -1) {
 		switch (c) {
 		case 'S':
 			scen = optarg;
@@ -200,6 +226,9 @@ int main(int argc, char **argv)
 			break;
 		case '6':
 			only6 = true;
+			break;
+		case 'D':
+			dual = true;
 			break;
 		case 't':
 			time_s = opt_short_ulong(c, optarg, 1, 3600);
@@ -225,8 +254,8 @@ int main(int argc, char **argv)
 		}
 	}
 	opt_no_operands(argc, argv);
-	if (only4 && only6)
-		opt_usage_error("-4 and -6 exclude each other");
+	if (only4 + only6 + dual > 1)
+		opt_usage_error("-4, -6 and -D exclude each other");
 	if (!scen)
 		opt_usage_error("-S synq|acceptq|ports is required");
 	if (!strcmp(scen, "synq"))
@@ -240,6 +269,8 @@ int main(int argc, char **argv)
 	if ((setup_opts.flood_syns && run != synq_run) ||
 	    (ports_opt && run != ports_run))
 		opt_bad_arg("-S", scen, "-f is for -S synq, -n and -P for -S ports");
+	if (dual && run != acceptq_run)
+		opt_bad_arg("-S", scen, "-D is for -S acceptq");
 	if (geteuid()) {
 		fprintf(stderr, "%s: needs root (network namespaces)\n", PROG);
 		return 1;
@@ -250,9 +281,11 @@ int main(int argc, char **argv)
 	}
 	stop_catch_signals();
 	srandom(time_ns());
+	if (dual)
+		return run_one(run, AF_INET, true, time_s) ? 1 : 0;
 	if (!only6)
-		ret |= run_one(run, AF_INET, time_s);
+		ret |= run_one(run, AF_INET, false, time_s);
 	if (!only4 && !stop_requested())
-		ret |= run_one(run, AF_INET6, time_s);
+		ret |= run_one(run, AF_INET6, false, time_s);
 	return ret ? 1 : 0;
 }

@@ -11,9 +11,17 @@
 # on the system: bt_start does, after the options are parsed.
 
 tracefs=/sys/kernel/tracing
-bt_mounted=''
+bt_mounts_before=''
 
 bt_die() { echo "${0##*/}: $*" >&2; exit 2; }
+
+# bt_needs WHAT LACK: refuse to run, in one line (exit 2): this kernel
+# has no LACK, which the tool needs for WHAT.
+bt_needs() { bt_die "needs $1 (kernel $(uname -r) has no $2)"; }
+
+# bt_lacks LACK WHAT: say on stderr that this kernel has no LACK, so WHAT
+# (a column, a count) is not shown; the tool runs without it.
+bt_lacks() { echo "${0##*/}: kernel $(uname -r) has no $1: $2" >&2; }
 
 # shellcheck disable=SC2034 # the variables below are the callers'
 # bt_options ALLOWED "$@": the options of every tool, into
@@ -81,19 +89,36 @@ bt_command() {
 
 # bt_start: what a run needs, once the options are parsed: bpftrace, root,
 # and tracefs - mounted only if it is missing, and then unmounted again
-# when the tool exits.
+# when the tool exits, with any other tracefs mount the run made.  That
+# is not only ours: where debugfs is mounted, /sys/kernel/debug/tracing is
+# an automount point of tracefs, and bpftrace (0.17, Debian 12's) uses that
+# path whenever it exists, which mounts tracefs there until someone
+# unmounts it: the mount seen left behind on Debian's kernels.
 bt_start() {
 	command -v bpftrace >/dev/null || bt_die "needs bpftrace (apt-get install bpftrace)"
 	[ "$(id -u)" -eq 0 ] || bt_die "needs root"
+	bt_mounts_before=$(bt_tracefs_mounts)
+	trap bt_cleanup EXIT
 	if [ ! -d "$tracefs/events" ]; then
 		mount -t tracefs nodev "$tracefs" || bt_die "cannot mount tracefs on $tracefs"
-		bt_mounted=$tracefs
-		trap bt_cleanup EXIT
 	fi
 }
 
+# bt_tracefs_mounts: the mount points of tracefs, one a line.
+bt_tracefs_mounts() {
+	awk '$3 == "tracefs" { print $2 }' /proc/mounts 2>/dev/null
+}
+
+# bt_cleanup: unmount every tracefs mount that was not there at bt_start
+# (a busy one stays, silently: someone else uses it).
 bt_cleanup() {
-	[ -z "$bt_mounted" ] || umount "$bt_mounted" 2>/dev/null || true
+	local m
+	while IFS= read -r m; do
+		[ -n "$m" ] || continue
+		grep -qxF -- "$m" <<<"$bt_mounts_before" && continue
+		# /proc/mounts writes a space as \040.
+		umount "$(printf '%b' "$m")" 2>/dev/null || true
+	done < <(bt_tracefs_mounts)
 }
 
 # bt_program NAME: the text of $bt_libdir/NAME.bt, with its TIME column
@@ -121,6 +146,16 @@ bt_enum() {
 	v=$(grep -o "{ *[0-9]*, *\"$2\" *}" "$fmt" | grep -o '[0-9]\+' | head -n1)
 	[ -n "$v" ] || bt_die "$2 not found in $fmt"
 	echo "$v"
+}
+
+# bt_has_enum EVENT NAME: EVENT's format prints NAME (see bt_enum).
+bt_has_enum() {
+	grep -q "{ *[0-9]*, *\"$2\" *}" "$tracefs/events/$1/format" 2>/dev/null
+}
+
+# bt_has_field EVENT FIELD: EVENT (skb/kfree_skb) has the field FIELD.
+bt_has_field() {
+	grep -Eq "^[[:space:]]*field:[^;]*[ *]$2(\[[^]]*\])?;" "$tracefs/events/$1/format" 2>/dev/null
 }
 
 # bt_has_func NAME: the kernel has a probe-able function NAME.
@@ -159,6 +194,22 @@ bt_sock_shift() {
 	[ "$size" -gt 8 ] || { echo 0; return; }
 	echo "${0##*/}: $v, sizeof(struct slock_owned) $size: reading struct sock fields after sk_lock $((size - 8)) bytes further on (see lib.sh)" >&2
 	echo $((size - 8))
+}
+
+# bt_cut PROGRAM PROBE...: PROGRAM without the blocks of PROBE ("kprobe:f"),
+# each from its line to the next "}" at the start of a line.  A PROBE in
+# a list of probes ("kprobe:f,") cannot be cut alone: dies.
+bt_cut() {
+	local prog=$1 p
+	shift
+	for p in "$@"; do
+		! grep -qxF "$p," <<<"$prog" || bt_die "cannot cut $p from a list of probes"
+	done
+	awk -v cut="$(printf '%s\n' "$@")" '
+		BEGIN { n = split(cut, c, "\n"); for (i = 1; i <= n; i++) if (c[i] != "") drop[c[i]] = 1 }
+		skip { if ($0 == "}") skip = 0; next }
+		$0 in drop { skip = 1; next }
+		{ print }' <<<"$prog"
 }
 
 # bt_run PROGRAM [bpftrace options] -- [positional parameters]: run PROGRAM.

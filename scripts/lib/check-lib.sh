@@ -633,6 +633,20 @@ check_vm_bpftrace() {
 		scripts/bpftrace/test-bpftrace.sh --expect "$expect" "${bpftrace_args[@]}"
 }
 
+# The bpftrace tools installed with make install and run by name on
+# Debian's own image of BASE (6.1: Debian 12's default kernel, fetched
+# here when missing): each works, degrades by column or refuses in one
+# line, and leaves no tracefs mount (scripts/bpftrace/test-kernels.sh).
+# About 4 minutes a boot under TCG; scripts/measure/bpftrace-kernels
+# makes the documented table of the same runs.
+check_vm_bpftrace_kernels() {
+	local base=$1
+	if [ ! -f "$top/build/$base/debian/.done" ]; then
+		scripts/debian-kernel "$base" || return 1
+	fi
+	scripts/vm-run --debian "$base" --timeout 1200 -- scripts/bpftrace/test-kernels.sh
+}
+
 # The clamp policy of patch 0008 switched in one boot through tcplat
 # (scripts/measure/ab rcvbuf, 8-second runs of the slow and never-reading
 # readers), judged by tools/tests/rcvbuf_clamp.sh: "shrink" must keep

@@ -258,7 +258,8 @@ static int accq_ack(struct setup_test *t, struct accq_res *r)
 	if (accq_fill(t, &x, QUEUED - 1, QUEUED))
 		goto out;
 	/* The client's request socket still waits for the third ACK. */
-	if (proc_tcp_count(t->family, x.lport, TCP_ST_SYN_RECV, NULL) != 1) {
+	if (proc_tcp_count(setup_proc_family(t), x.lport, TCP_ST_SYN_RECV,
+			   NULL) != 1) {
 		ret = 1;
 		goto out;
 	}

@@ -35,6 +35,12 @@ extern struct setup_opts setup_opts;
 /* One scenario in one address family, in its own namespace. */
 struct setup_test {
 	int family;
+	/*
+	 * -D: the listener is AF_INET6 with IPV6_V6ONLY off on [::], the
+	 * clients (@family) AF_INET: an IPv4 handshake to a dual-stack
+	 * listener.
+	 */
+	bool dual;
 	const char *fname;
 	unsigned long long deadline;
 	char why[256];
@@ -50,7 +56,10 @@ const char *setup_cnt(char *buf, long long v);
 /* Poll until TcpExt @name moved since @from, at most @wait_ns. */
 bool setup_wait_moved(struct setup_test *t, const struct mib_snap *from,
 		      const char *name, unsigned long long wait_ns);
-/* A non-blocking loopback listener on any port (sock_loopback_listen()). */
+/*
+ * A non-blocking loopback listener on any port (sock_loopback_listen()),
+ * with -D a dual-stack one on [::]; @ss: the address the clients connect to.
+ */
 int setup_listener_open(struct setup_test *t, int backlog, unsigned short *port,
 			struct sockaddr_storage *ss, socklen_t *len);
 /* A non-blocking client whose connect() to @ss is under way; or -1. */
@@ -58,6 +67,16 @@ int setup_connect_start(struct setup_test *t, const struct sockaddr_storage *ss,
 			socklen_t len);
 /* sock_close_rst() each of @fds and set it to -1. */
 void setup_close_all(int *fds, unsigned long n);
+/*
+ * The family under which /proc/net lists the listener and its sockets:
+ * with -D AF_INET6, also for the request sockets of IPv4 handshakes
+ * (their family is the listener's, inet_reqsk_alloc()).
+ */
+static inline int setup_proc_family(const struct setup_test *t)
+{
+	return t->dual ? AF_INET6 : t->family;
+}
+
 /*
  * Poll until @want sockets are in @state on @lport, or with @rxq until
  * the listener's accept backlog is @want (STEP_NS at most); the last count.
