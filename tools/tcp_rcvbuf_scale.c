@@ -33,7 +33,6 @@
 #include <fcntl.h>
 #include <linux/sock_diag.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "kselftest.h"
@@ -42,6 +41,7 @@
 #include "lib/msg.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
+#include "lib/proc.h"
 #include "lib/sock.h"
 #include "lib/stop.h"
 #include "lib/sysctl.h"
@@ -320,25 +320,6 @@ out_free:
 
 /* ---- sampling -------------------------------------------------------- */
 
-static long long sockstat_mem_pages(void)
-{
-	char line[256];
-	long long v = -1;
-	FILE *f;
-
-	f = fopen("/proc/net/sockstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *m = strstr(line, " mem ");
-
-		if (!strncmp(line, "TCP:", 4) && m)
-			v = strtoll(m + 5, NULL, 10);
-	}
-	fclose(f);
-	return v;
-}
-
 static int meminfo(int fd, __u32 *mi)
 {
 	socklen_t len = sizeof(__u32) * SK_MEMINFO_VARS;
@@ -362,7 +343,7 @@ static int sample(const struct options *o, const struct conn *c,
 	unsigned long i;
 
 	memset(t, 0, sizeof(*t));
-	t->mem_pages = sockstat_mem_pages();
+	t->mem_pages = proc_sockstat_tcp("mem");
 	for (i = 0; i < o->conns; i++) {
 		if (meminfo(c[i].rfd, mi))
 			return -1;
@@ -479,11 +460,8 @@ struct run {
 static void run_alloc(struct run *r)
 {
 	unsigned long i, n = r->o->conns;
-	struct rlimit rl;
 
-	rl.rlim_cur = 2 * n + 64;
-	rl.rlim_max = rl.rlim_cur;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
+	if (sock_reserve_fds(2 * n + 64))
 		die("RLIMIT_NOFILE %lu: %s\n", 2 * n + 64, strerror(errno));
 	r->c = calloc(n, sizeof(*r->c));
 	r->rcvbufs = calloc(n, sizeof(*r->rcvbufs));
@@ -527,7 +505,7 @@ static void run_setup(struct run *r)
 			die("net.ipv4.tcp_shrink_window=%s: %s\n", r->sw,
 			    strerror(errno));
 	}
-	r->base_pages = sockstat_mem_pages();
+	r->base_pages = proc_sockstat_tcp("mem");
 	if (open_conns(o, &r->v, r->c))
 		die("could not open %lu connections\n", o->conns);
 }

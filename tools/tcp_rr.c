@@ -47,12 +47,12 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 
 #include "kselftest.h"
 #include "lib/cpu.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
+#include "lib/proc.h"
 #include "lib/sock.h"
 #include "lib/stats.h"
 #include "lib/stop.h"
@@ -80,7 +80,7 @@ struct run {
 	unsigned long conns;	/* -c: crr connections in flight, 0: one, blocking */
 	unsigned long tw_fill;	/* -w: TIME_WAIT sockets made before the run */
 	bool tw_given;		/* -w given, 0 included */
-	long tw_seen;		/* TIME_WAIT sockets at the start of the run */
+	long long tw_seen;	/* TIME_WAIT sockets at the start of the run */
 	int cpu_srv, cpu_cli;
 	struct sockaddr_storage addr;
 	socklen_t alen;
@@ -501,23 +501,6 @@ out:
 
 /* ---- TIME_WAIT sockets before the run (-w) --------------------------- */
 
-/* TIME_WAIT sockets of the namespace, from /proc/net/sockstat; -1 unknown. */
-static long tw_count(void)
-{
-	char line[256];
-	long tw = -1;
-	FILE *f;
-
-	f = fopen("/proc/net/sockstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "TCP: inuse %*d orphan %*d tw %ld", &tw) == 1)
-			break;
-	fclose(f);
-	return tw;
-}
-
 /*
  * One connection from local port @lport to @lfd, closed first by its
  * server: one TIME_WAIT socket.  The port is chosen here, not by
@@ -662,19 +645,6 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		r->family = AF_INET;
 }
 
-/* -c N needs N client sockets and N accepted ones open at once. */
-static int raise_nofile(unsigned long conns)
-{
-	struct rlimit rl = { 2 * conns + 64, 2 * conns + 64 };
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur >= 2 * conns + 64)
-		return 0;
-	rl.rlim_cur = 2 * conns + 64;
-	if (rl.rlim_max < rl.rlim_cur)
-		rl.rlim_max = rl.rlim_cur;
-	return setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 int main(int argc, char **argv)
 {
 	struct run r = {
@@ -704,12 +674,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", PROG, why);
 		return 1;
 	}
-	if (r.conns && raise_nofile(r.conns)) {
+	/* -c N: N client sockets and N accepted ones open at once */
+	if (r.conns && sock_reserve_fds(2 * r.conns + 64)) {
 		fprintf(stderr, "%s: cannot open %lu files: %s\n", PROG,
 			2 * r.conns + 64, strerror(errno));
 		return 1;
 	}
-	r.tw_seen = tw_count();
+	r.tw_seen = proc_sockstat_tcp("tw");
 	r.lfd = sock_loopback_listen(r.family, r.conns > 128 ? r.conns : 128,
 				     &port, &r.addr, &r.alen, why, sizeof(why));
 	if (r.lfd < 0) {
@@ -748,7 +719,7 @@ int main(int argc, char **argv)
 	}
 	secs = (double)r.elapsed_ns / NSEC_PER_SEC;
 	stats_summarize(r.lat, r.n, &s);
-	printf("%s: mode=%s family=%s conns=%lu tw_fill=%lu tw=%ld secs=%.2f ",
+	printf("%s: mode=%s family=%s conns=%lu tw_fill=%lu tw=%lld secs=%.2f ",
 	       PROG, r.mode == MODE_RR ? "rr" : "crr",
 	       sock_family_name(r.family), r.conns ? r.conns : 1, r.tw_fill,
 	       r.tw_seen, secs);

@@ -2,9 +2,11 @@
 /*
  * Sockets as /proc/net/tcp and /proc/net/tcp6 list them: how many are in
  * a state on a local port, and the accept backlog of a listener; polled
- * until they reach a count.
+ * until they reach a count; and the TCP line of /proc/net/sockstat.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "proc.h"
@@ -52,4 +54,25 @@ long proc_wait_count(int family, unsigned short lport, int state, long want,
 			return n;
 		time_sleep_ns(5 * NSEC_PER_MSEC);
 	}
+}
+
+long long proc_sockstat_tcp(const char *key)
+{
+	char line[256], word[32];
+	long long v = -1;
+	FILE *f;
+
+	if (snprintf(word, sizeof(word), " %s ", key) >= (int)sizeof(word))
+		return -1;
+	f = fopen("/proc/net/sockstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *m = strstr(line, word);
+
+		if (!strncmp(line, "TCP:", 4) && m)
+			v = strtoll(m + strlen(word), NULL, 10);
+	}
+	fclose(f);
+	return v;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Sockets as /proc/net/tcp and /proc/net/tcp6 list them: how many are in
- * a state on a local port, and the accept backlog of a listener.
+ * a state on a local port, and the accept backlog of a listener; and
+ * the TCP line of /proc/net/sockstat.
  */
 #ifndef LIB_PROC_H
 #define LIB_PROC_H
@@ -24,5 +25,11 @@ long proc_tcp_count(int family, unsigned short lport, int state, long *rxq);
  */
 long proc_wait_count(int family, unsigned short lport, int state, long want,
 		     long *rxq, unsigned long long wait_ns);
+
+/*
+ * The value of @key ("tw", "mem", ...) in the TCP line of
+ * /proc/net/sockstat (the namespace's own); -1 when it cannot be read.
+ */
+long long proc_sockstat_tcp(const char *key);
 
 #endif /* LIB_PROC_H */

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -162,4 +163,18 @@ int sock_accept_one(int lfd, unsigned long long wait_ns)
 	if (poll(&pfd, 1, wait_ns / NSEC_PER_MSEC) <= 0)
 		return -1;
 	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+int sock_reserve_fds(unsigned long n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur >= n)
+		return 0;
+	rl.rlim_cur = n;
+	if (rl.rlim_max < n)
+		rl.rlim_max = n;
+	return setrlimit(RLIMIT_NOFILE, &rl);
 }

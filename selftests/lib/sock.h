@@ -49,5 +49,7 @@ int sock_connect_start(int family, const struct sockaddr_storage *ss,
 int sock_connect_wait(int fd, unsigned long long until);
 /* Accept one connection within @wait_ns; the socket or -1. */
 int sock_accept_one(int lfd, unsigned long long wait_ns);
+/* RLIMIT_NOFILE raised to at least @n (the hard limit too); 0 or -1. */
+int sock_reserve_fds(unsigned long n);
 
 #endif /* LIB_SOCK_H */
