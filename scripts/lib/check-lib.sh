@@ -268,6 +268,20 @@ check_docs() {
 		echo "Documentation/bench.rst is not what scripts/bench-report --doc makes of Documentation/results/*-bench-icount-*.txt"
 		return 1
 	fi
+	# The overhead table of the bpftrace page, from the result file its
+	# marker names (scripts/measure/bpftrace-overhead --table).
+	local ovf
+	ovf=$(sed -n 's/^\.\. overhead table: \(results\/[^ ]*\.txt\)$/\1/p' Documentation/tools/bpftrace.rst)
+	if [ -z "$ovf" ] || [ ! -f "Documentation/$ovf" ]; then
+		echo "Documentation/tools/bpftrace.rst: no '.. overhead table: results/<file>.txt' marker naming a result file"
+		return 1
+	fi
+	if ! diff -u <(awk '/^\.\. overhead table: /{on = 1; next} on && /^=/{n++} on && n {print} n == 3 {exit}' \
+			Documentation/tools/bpftrace.rst) \
+		     <(scripts/measure/bpftrace-overhead --table "Documentation/$ovf"); then
+		echo "Documentation/tools/bpftrace.rst: the overhead table is not what scripts/measure/bpftrace-overhead --table makes of Documentation/$ovf"
+		return 1
+	fi
 	# No file names a machine's own folders: paths are relative to the
 	# top of the tree, a clone elsewhere is <clone>.  (The pattern is
 	# written so that it does not match this line.)
