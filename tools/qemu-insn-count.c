@@ -11,24 +11,28 @@
  * scripts/measure/insn-profile can add the counts up per function of the
  * guest's vmlinux and compare two kernels function by function.
  *
- * Each translated block gets one inline counter (an add in the generated
- * code, no call) and keeps the addresses of its instructions.  A block is
- * straight-line code, so every instruction of it ran as often as the
- * block: the counts are exact per instruction even when a block runs past
- * the end of a function into the next one.  Not exact: a block left in
- * the middle by an exception (a fault in a user copy) counts its
- * remaining instructions too, and an MMIO instruction under icount
- * re-runs its block once more.
+ * Every instruction of a translated block gets its own inline counter (an
+ * add in the generated code, no call), so a block that runs past the end
+ * of a function into the next one is split exactly.  One counter per
+ * block, multiplied by the block's instruction count, would be cheaper
+ * but is wrong under QEMU 7.2: its x86 translator ends a block before an
+ * instruction that crosses a page boundary (unless it is the block's
+ * first) and drops that instruction's code, while the plugin's view of
+ * the block keeps it; the instruction then counts once more for every
+ * execution of the block before it (seen as exactly +1 per call in
+ * functions whose code moved across a page boundary from one build to
+ * the next).  The dropped instruction's inline add is dropped with it.
+ *
+ * Not exact: an MMIO instruction under icount re-runs its block once more
+ * (the block is translated again to end at it), and counts twice.
  *
  * The counters are plain adds: with more than one TCG thread, vCPUs race
  * on them.  Use it with one TCG thread (vm-run --icount or --tcg-single).
  *
- * Arguments (-plugin file=qemu-insn-count.so,out=PATH[,mark=VADDR][,split=tb]):
+ * Arguments (-plugin file=qemu-insn-count.so,out=PATH[,mark=VADDR]):
  *   out=PATH    at exit, write the counts to PATH, one line per executed
- *               kernel instruction address: "vaddr 1 count" (hex vaddr,
- *               decimal count); with split=tb one line per translated
- *               block instead: "vaddr n_insns count" (a block translated
- *               twice gets two lines).
+ *               kernel instruction address: "vaddr n_insns count" (hex
+ *               vaddr; n_insns is always 1; decimal count).
  *   mark=VADDR  each time the guest executes the instruction at VADDR
  *               (hex; the first instruction of a function it calls only on
  *               purpose, such as __x64_sys_syncfs for "sync -f"), write the
@@ -50,23 +54,27 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 #define KERNEL_START 0xffffffff80000000ULL
 
-struct block {
+struct insn_count {
+	uint64_t vaddr;
 	uint64_t count;		/* executions, bumped by inline code */
+};
+
+struct block {
 	size_t n;
-	uint64_t insn[];	/* vaddr of each instruction */
+	struct insn_count insn[];
 };
 
 static GPtrArray *blocks;	/* every struct block ever translated */
 static char *out_path;
 static uint64_t mark;
-static int have_mark, split_tb;
+static int have_mark;
 static unsigned int marks;
 
 static int write_counts(const char *path)
 {
-	GHashTable *per_insn = NULL;
+	GHashTable *per_insn;
 	GHashTableIter it;
-	gpointer k, v;
+	gpointer v;
 	FILE *f;
 	guint i;
 	size_t j;
@@ -76,39 +84,32 @@ static int write_counts(const char *path)
 		fprintf(stderr, "qemu-insn-count: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (!split_tb)
-		per_insn = g_hash_table_new(g_int64_hash, g_int64_equal);
+	/* An address translated into several blocks gets one line. */
+	per_insn = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
 	for (i = 0; i < blocks->len; i++) {
 		struct block *b = g_ptr_array_index(blocks, i);
 
-		if (!b->count)
-			continue;
-		if (split_tb) {
-			fprintf(f, "%" PRIx64 " %zu %" PRIu64 "\n",
-				b->insn[0], b->n, b->count);
-			continue;
-		}
 		for (j = 0; j < b->n; j++) {
-			uint64_t *sum = g_hash_table_lookup(per_insn, &b->insn[j]);
+			struct insn_count *sum;
 
+			if (!b->insn[j].count)
+				continue;
+			sum = g_hash_table_lookup(per_insn, &b->insn[j].vaddr);
 			if (!sum) {
-				sum = g_new0(uint64_t, 2);
-				sum[0] = b->insn[j];
-				g_hash_table_insert(per_insn, &sum[0], sum);
+				sum = g_new0(struct insn_count, 1);
+				sum->vaddr = b->insn[j].vaddr;
+				g_hash_table_insert(per_insn, &sum->vaddr, sum);
 			}
-			sum[1] += b->count;
+			sum->count += b->insn[j].count;
 		}
 	}
-	if (per_insn) {
-		g_hash_table_iter_init(&it, per_insn);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			uint64_t *sum = v;
+	g_hash_table_iter_init(&it, per_insn);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct insn_count *sum = v;
 
-			fprintf(f, "%" PRIx64 " 1 %" PRIu64 "\n", sum[0], sum[1]);
-			g_free(sum);
-		}
-		g_hash_table_destroy(per_insn);
+		fprintf(f, "%" PRIx64 " 1 %" PRIu64 "\n", sum->vaddr, sum->count);
 	}
+	g_hash_table_destroy(per_insn);
 	if (fclose(f)) {
 		fprintf(stderr, "qemu-insn-count: %s: %s\n", path, strerror(errno));
 		return -1;
@@ -128,7 +129,6 @@ static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t n = qemu_plugin_tb_n_insns(tb);
 	struct block *b;
-	int marked = 0;
 	size_t i;
 
 	if (qemu_plugin_tb_vaddr(tb) < KERNEL_START || !n)
@@ -136,16 +136,16 @@ static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	b = g_malloc0(sizeof(*b) + n * sizeof(b->insn[0]));
 	b->n = n;
 	for (i = 0; i < n; i++) {
-		b->insn[i] = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i));
-		if (have_mark && b->insn[i] == mark)
-			marked = 1;
+		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+
+		b->insn[i].vaddr = qemu_plugin_insn_vaddr(insn);
+		qemu_plugin_register_vcpu_insn_exec_inline(insn,
+				QEMU_PLUGIN_INLINE_ADD_U64, &b->insn[i].count, 1);
+		if (have_mark && b->insn[i].vaddr == mark)
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark,
+					QEMU_PLUGIN_CB_NO_REGS, NULL);
 	}
 	g_ptr_array_add(blocks, b);
-	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
-						 &b->count, 1);
-	if (marked)
-		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_mark,
-						     QEMU_PLUGIN_CB_NO_REGS, NULL);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *p)
@@ -172,9 +172,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 				return -1;
 			}
 			have_mark = 1;
-		} else if (!strcmp(argv[i], "split=tb")) {
-			split_tb = 1;
-		} else if (strcmp(argv[i], "split=insn")) {
+		} else {
 			fprintf(stderr, "qemu-insn-count: unknown argument '%s'\n",
 				argv[i]);
 			return -1;
