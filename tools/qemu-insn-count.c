@@ -139,11 +139,11 @@ static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
 		b->insn[i].vaddr = qemu_plugin_insn_vaddr(insn);
-		qemu_plugin_register_vcpu_insn_exec_inline(insn,
-				QEMU_PLUGIN_INLINE_ADD_U64, &b->insn[i].count, 1);
+		qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+							   &b->insn[i].count, 1);
 		if (have_mark && b->insn[i].vaddr == mark)
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark,
-					QEMU_PLUGIN_CB_NO_REGS, NULL);
+							       QEMU_PLUGIN_CB_NO_REGS, NULL);
 	}
 	g_ptr_array_add(blocks, b);
 }

@@ -180,10 +180,14 @@ check_checkpatch() {
 check_checkpatch_own() {
 	local cp=$top/build/7.3/stock/scripts/checkpatch.pl f res bad=0 n=0
 	scripts/kernel-src 7.3 >/dev/null || return 1
+	local ign
 	while read -r f; do
 		n=$((n + 1))
+		ign=CONST_STRUCT,MACRO_ARG_REUSE
+		# QEMU's plugin API is glib's: GHashTable, GPtrArray, PRIx64
+		[ "$f" = tools/qemu-insn-count.c ] && ign+=,CAMELCASE
 		res=$(PATH=/usr/bin:$PATH "$cp" --strict --no-tree -q --show-types \
-			--ignore CONST_STRUCT,MACRO_ARG_REUSE -f "$f" 2>&1)
+			--ignore "$ign" -f "$f" 2>&1)
 		[ -z "$res" ] && continue
 		echo "$res"
 		bad=1
