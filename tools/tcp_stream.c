@@ -57,7 +57,7 @@
 #include "lib/time.h"
 
 #define PROG		"tcp_stream"
-#define SIZE_MAX_BYTES	(1 << 20)
+#define SIZE_MAX_BYTES	1048576
 #define IO_TIMEOUT_S	10
 #define R_DEV		"tsr0"
 #define S_DEV		"tss0"
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
 {
 	struct run r = { .time_ns = 2 * NSEC_PER_SEC, .size = 16384, .shrink = -1,
 			 .sfd = -1, .rfd = -1 };
-	const char *keys[] = { "PruneCalled", "TCPRcvWndShrink",
+	static const char * const keys[] = { "PruneCalled", "TCPRcvWndShrink",
 			       "TCPZeroWindowDrop", "OfoPruned" };
 	struct mib_snap *m0, *m1;
 	struct netns_veth v;
@@ -339,10 +339,13 @@ int main(int argc, char **argv)
 	}
 	m1 = m0 + 1;
 	netns_veth_init(&v, r.family, r.rtt_ms);
-	if (r.lo)
+	if (r.lo) {
 		ret = netns_enter(why, sizeof(why));
-	else if ((ret = netns_veth_setup(&v, R_DEV, S_DEV)))
-		snprintf(why, sizeof(why), "%s", v.err);
+	} else {
+		ret = netns_veth_setup(&v, R_DEV, S_DEV);
+		if (ret)
+			snprintf(why, sizeof(why), "%s", v.err);
+	}
 	if (ret || set_shrink(&r, why, sizeof(why)) || set_rmem(&r, why, sizeof(why)) ||
 	    connect_pair(&r, &v, why, sizeof(why))) {
 		fprintf(stderr, "%s: %s%s\n", PROG,
@@ -377,11 +380,13 @@ int main(int argc, char **argv)
 			r.snd_why[0] && r.rcv_why[0] ? "; " : "", r.rcv_why);
 		return 1;
 	}
-	printf("%s: family=%s net=%s rtt_ms=%lu size=%lu read=%s rmem=%lu shrink_window=%lld secs=%.3f "
-	       "bytes=%llu mbit_per_s=%.2f retrans=%lld zero_window=%lld",
+	printf("%s: family=%s net=%s rtt_ms=%lu size=%lu read=%s rmem=%lu ",
 	       PROG, sock_family_name(r.family), r.lo ? "lo" : "veth", r.rtt_ms,
-	       r.size, r.trunc ? "trunc" : "copy", r.rmem, shrink, (double)r.window_ns / NSEC_PER_SEC, r.bytes,
-	       r.bytes * 8e3 / r.window_ns, r.retrans,
+	       r.size, r.trunc ? "trunc" : "copy", r.rmem);
+	printf("shrink_window=%lld secs=%.3f bytes=%llu mbit_per_s=%.2f ",
+	       shrink, (double)r.window_ns / NSEC_PER_SEC, r.bytes,
+	       r.bytes * 8e3 / r.window_ns);
+	printf("retrans=%lld zero_window=%lld", r.retrans,
 	       mib_delta(m0, m1, "TCPToZeroWindowAdv"));
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		printf(" %s=%lld", keys[i], mib_delta(m0, m1, keys[i]));
