@@ -34,13 +34,13 @@
 #include "lib/sysctl.h"
 #include "lib/time.h"
 #include "tcp_bad_segments.h"
+#include "tcp_bad_send.h"
 
 #define WAIT_NS		(250 * NSEC_PER_MSEC)	/* replies to one segment */
-#define OOW		0x40000000U		/* far outside any window */
-#define UNSENT		100000U			/* acks data never sent */
-#define MAXREP		4
+#define OOW		BAD_OOW
+#define UNSENT		BAD_UNSENT
 
-/* Counters printed per case (see check_counters() and the stale cases). */
+/* Counters printed per case (see bad_check_counters() and the stale cases). */
 static const char * const watch[] = {
 	"TCPChallengeACK", "TCPClosedRelookup", "TCPSYNChallenge",
 	"TCPSynRetrans", "TCPTimeouts",
@@ -58,104 +58,37 @@ static void __attribute__((constructor)) line_buffered(void)
 static void wire_setup(struct __test_metadata *_metadata, struct raw_peer *p, int family)
 {
 	char why[256];
+	int ret = bad_wire_setup(p, family, why, sizeof(why));
 
-	p->pkt = -1;
-	p->lfd = -1;
-	if (netns_enter(why, sizeof(why)) || raw_wire_setup(why, sizeof(why)))
+	if (ret == -2)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, raw_peer_open(p, family, why, sizeof(why))) TH_LOG("%s", why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", why);
 }
 
 /* ---- one malformed segment --------------------------------------------------- */
-
-struct outcome {
-	struct raw_seg sent, r[MAXREP];
-	int n, syn_rtx, after;
-	long long rst0;
-	struct mib_snap ma, mb;
-};
 
 /* Send the segment of case @cs at the socket in @st; collect the replies. */
 static int case_send(struct raw_conn *c, int st, int cs, struct outcome *o)
 {
 	const struct bad *b = &cases[cs];
-	struct raw_seg *s = &o->sent, *r;
-	unsigned int K = c->K;
-	unsigned long long until;
+	struct raw_seg *s = &o->sent;
 
 	s->flags = b->flags;
 	s->len = b->len;
 	s->seq = c->P + (b->seq == Q_INWIN ? 1 : b->seq == Q_OOW ? OOW : 0);
-	s->ack = K + (b->unsent ? UNSENT : 0);
+	s->ack = c->K + (b->unsent ? UNSENT : 0);
 	if (st == RAW_ST_SYN_SENT && (cs == C_RST_EXACT || cs == C_RST_OOW)) {
 		/* RFC 5961 3.2: in SYN_SENT an RST counts by its ACK. */
 		s->flags |= RAW_ACK;
-		s->ack = K + (cs == C_RST_OOW ? UNSENT : 0);
+		s->ack = c->K + (cs == C_RST_OOW ? UNSENT : 0);
 	}
-	mib_snapshot(&o->ma);
-	o->rst0 = mib_tcp_read("OutRsts");
-	if (raw_send(c, s, false))
-		return -1;
-	until = time_ns() + WAIT_NS;
-	while (o->n < MAXREP && raw_recv(c, &o->r[o->n], until)) {
-		r = &o->r[o->n];
-		/*
-		 * The SYN of SYN_SENT is resent by its timer (1 s, late under
-		 * a loaded VM) or brought forward by an unacceptable ACK
-		 * (2 jiffies; patch 0004: at once): counted, not compared.
-		 */
-		if (st == RAW_ST_SYN_SENT && r->flags == RAW_SYN && r->seq == K - 1) {
-			o->syn_rtx++;
-			continue;
-		}
-		/* Timer retransmissions of the kernel's SYN-ACK or FIN. */
-		if (r->seq == K - 1 &&
-		    ((st == RAW_ST_SYN_RECV && r->flags == (RAW_SYN | RAW_ACK)) ||
-		     ((st == RAW_ST_FW1 || st == RAW_ST_CLOSING || st == RAW_ST_LA) &&
-		      (r->flags & RAW_FIN))))
-			continue;
-		o->n++;
-	}
-	o->after = raw_sock_state(c);
-	mib_snapshot(&o->mb);
-	return 0;
+	return bad_seg_send(c, st, o, WAIT_NS);
 }
 
 /* The reply as a class of rfc[] (tcp_bad_segments.h). */
 static char reply_class(const struct outcome *o)
 {
 	return bad_class(o->r, o->n);
-}
-
-/*
- * Counters consistent with the replies seen?  NULL or what is wrong.  The
- * RFC 5961 answers of a full socket are counted as challenge ACKs; the
- * series' re-lookup never moves for a segment sent to an idle socket.
- */
-static const char *check_counters(int st, int cs, const struct outcome *o,
-				  char *buf, size_t sz)
-{
-	long long chal = mib_delta(&o->ma, &o->mb, "TCPChallengeACK"), d;
-	int i, acks = 0, rsts = 0;
-
-	for (i = 0; i < o->n; i++) {
-		acks += o->r[i].flags == RAW_ACK;
-		rsts += !!(o->r[i].flags & RAW_RST);
-	}
-	d = mib_tcp_read("OutRsts") - o->rst0;
-	if (chal > acks)
-		snprintf(buf, sz, "TCPChallengeACK +%lld but %d ACKs seen", chal, acks);
-	else if (st >= RAW_ST_EST && st <= RAW_ST_LA && acks && chal >= 0 && chal != 1 &&
-		 (cs == C_RST_INWIN || cs == C_SYN || cs == C_SYN_FIN || cs == C_ACK_UNSENT))
-		snprintf(buf, sz, "challenge ACK seen, TCPChallengeACK +%lld", chal);
-	else if (o->rst0 >= 0 && d != rsts)
-		snprintf(buf, sz, "OutRsts +%lld but %d RSTs seen", d, rsts);
-	else if (mib_delta(&o->ma, &o->mb, "TCPClosedRelookup") > 0)
-		snprintf(buf, sz, "TCPClosedRelookup +%lld, not meant to move here",
-			 mib_delta(&o->ma, &o->mb, "TCPClosedRelookup"));
-	else
-		return NULL;
-	return buf;
 }
 
 static void run_case(struct __test_metadata *_metadata, struct raw_peer *p, int st, int cs)
@@ -187,7 +120,8 @@ static void run_case(struct __test_metadata *_metadata, struct raw_peer *p, int 
 	if (o->syn_rtx)
 		ksft_print_msg("  SYN resent %d time(s), not compared\n", o->syn_rtx);
 
-	bad = check_counters(st, cs, o, cbuf, sizeof(cbuf));
+	bad = bad_check_counters(st, cs == C_RST_INWIN || cs == C_SYN || cs == C_SYN_FIN ||
+				 cs == C_ACK_UNSENT, o, cbuf, sizeof(cbuf));
 	ASSERT_TRUE(!bad) TH_LOG("counters: %s", bad);
 	snprintf(want, sizeof(want), "%.2s", rfc[st] + 3 * cs);
 	ok = bad_matches(want, st, reply_class(o), o->after);

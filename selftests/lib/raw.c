@@ -561,7 +561,8 @@ int raw_reach(struct raw_conn *c, int st, const unsigned char *opt, int optlen)
 		return 0;
 	}
 	c->kport = RAW_KPORT;
-	c->pport = RAW_PPORT;
+	if (!c->pport)
+		c->pport = RAW_PPORT;
 	if (raw_send_opt(c, &s, opt, optlen) ||
 	    raw_wait(c, RAW_SYN | RAW_ACK, false, 0, &r, "SYN-ACK"))
 		return -1;

@@ -140,7 +140,8 @@ int raw_connect(struct raw_conn *c, unsigned short pport);
 /*
  * Drive @c to @st, the peer's SYN to the listener carrying the options @opt
  * (@optlen bytes; NULL: MSS 1400 only); SYN_SENT: the kernel connect()s to RAW_PPORT_SYN, the
- * peer sees its SYN and answers nothing.  0 or -1 with @c->why.
+ * peer sees its SYN and answers nothing.  The peer's port is @c->pport, or
+ * RAW_PPORT when it is 0.  0 or -1 with @c->why.
  */
 int raw_reach(struct raw_conn *c, int st, const unsigned char *opt, int optlen);
 
