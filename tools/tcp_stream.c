@@ -254,19 +254,29 @@ static void usage(FILE *out)
 		PROG, SIZE_MAX_BYTES, PROG);
 }
 
-/* -t: seconds, 0.01 to 3600, with up to three decimals */
+/* -t: seconds, 0.01 to 3600, digits with up to three decimals */
 static unsigned long long opt_seconds(const char *val)
 {
-	unsigned long long ns;
-	char *end;
-	double d;
+	unsigned long ms = 0;
+	const char *p = val;
+	int dec = -1;
 
-	errno = 0;
-	d = strtod(val, &end);
-	if (errno || end == val || *end || !(d >= 0.01 && d <= 3600))
-		opt_bad_arg("-t", val, "need seconds in 0.01..3600");
-	ns = (unsigned long long)(d * 1000 + 0.5) * 1000000ULL;
-	return ns;
+	for (; *p; p++) {
+		if (*p == '.' && dec < 0 && p != val) {
+			dec = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || dec == 3 || ms > 3600000)
+			break;
+		ms = ms * 10 + (*p - '0');
+		if (dec >= 0)
+			dec++;
+	}
+	for (; dec < 3; dec = dec < 0 ? 1 : dec + 1)
+		ms *= 10;
+	if (*p || p == val || p[-1] == '.' || ms < 10 || ms > 3600000)
+		opt_bad_arg("-t", val, "need seconds in 0.01..3600, up to 3 decimals");
+	return ms * 1000000ULL;
 }
 
 static void parse_opts(int argc, char **argv, struct run *r)
@@ -321,7 +331,7 @@ int main(int argc, char **argv)
 	struct mib_snap *m0, *m1;
 	struct netns_veth v;
 	pthread_t snd, rcv;
-	char why[256] = "";
+	char why[256] = "", cnt[24];
 	long long shrink;
 	unsigned int i;
 	int ret;
@@ -388,8 +398,10 @@ int main(int argc, char **argv)
 	       r.bytes * 8e3 / r.window_ns);
 	printf("retrans=%lld zero_window=%lld", r.retrans,
 	       mib_delta(m0, m1, "TCPToZeroWindowAdv"));
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		printf(" %s=%lld", keys[i], mib_delta(m0, m1, keys[i]));
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		mib_fmt_count(cnt, sizeof(cnt), mib_delta(m0, m1, keys[i]));
+		printf(" %s=%s", keys[i], cnt);
+	}
 	printf("\n");
 	free(m0);
 	return 0;

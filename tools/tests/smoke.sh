@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Why this file exists: every tool of tools/ once, with the smallest
-# settings that still reach its scenario (both families; tcp_rr and
-# tcp_rcvbuf_scale test one per run, so they run twice), as make demo
-# and make bench run them: each must measure (exit 0) and print its
+# settings that still reach its scenario (both families; tcp_rr,
+# tcp_stream and tcp_rcvbuf_scale test one per run, so they run twice),
+# as make demo and make bench run them: each must measure (exit 0) and
+# print its
 # "<tool>: " lines.  make check runs it on Debian's own kernel, to show
 # the tools keep working on a kernel without the series.
 # Runs as root in a test VM; exit 0 pass, 1 fail.
@@ -21,6 +22,8 @@ runs=(
 	"tcp_setup_exc -S ports -n 50 -t 30"
 	"tcp_rr -m crr -t 1"
 	"tcp_rr -m rr -6 -t 1"
+	"tcp_stream -t 0.5"
+	"tcp_stream -L -6 -T -B 16777216 -W 1 -t 0.5"
 	"tcp_stale_peer -n 20 -t 60"
 	"tcp_rcvbuf_scale -n 20 -t 5"
 	"tcp_rcvbuf_scale -6 -n 20 -t 5 -w 2"
