@@ -322,18 +322,39 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		r->family = AF_INET;
 }
 
+/* The result line; @m0 and @m1 are the receiver's counters around the run. */
+static void print_result(const struct run *r, long long shrink,
+			 const struct mib_snap *m0, const struct mib_snap *m1)
+{
+	static const char * const keys[] = { "PruneCalled", "TCPRcvWndShrink",
+					     "TCPZeroWindowDrop", "OfoPruned" };
+	unsigned int i;
+	char cnt[24];
+
+	printf("%s: family=%s net=%s rtt_ms=%lu size=%lu read=%s rmem=%lu ",
+	       PROG, sock_family_name(r->family), r->lo ? "lo" : "veth", r->rtt_ms,
+	       r->size, r->trunc ? "trunc" : "copy", r->rmem);
+	printf("shrink_window=%lld secs=%.3f bytes=%llu mbit_per_s=%.2f ",
+	       shrink, (double)r->window_ns / NSEC_PER_SEC, r->bytes,
+	       r->bytes * 8e3 / r->window_ns);
+	printf("retrans=%lld zero_window=%lld", r->retrans,
+	       mib_delta(m0, m1, "TCPToZeroWindowAdv"));
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		mib_fmt_count(cnt, sizeof(cnt), mib_delta(m0, m1, keys[i]));
+		printf(" %s=%s", keys[i], cnt);
+	}
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = { .time_ns = 2 * NSEC_PER_SEC, .size = 16384, .shrink = -1,
 			 .sfd = -1, .rfd = -1 };
-	static const char * const keys[] = { "PruneCalled", "TCPRcvWndShrink",
-			       "TCPZeroWindowDrop", "OfoPruned" };
 	struct mib_snap *m0, *m1;
 	struct netns_veth v;
 	pthread_t snd, rcv;
-	char why[256] = "", cnt[24];
+	char why[256] = "";
 	long long shrink;
-	unsigned int i;
 	int ret;
 
 	parse_opts(argc, argv, &r);
@@ -390,19 +411,7 @@ int main(int argc, char **argv)
 			r.snd_why[0] && r.rcv_why[0] ? "; " : "", r.rcv_why);
 		return 1;
 	}
-	printf("%s: family=%s net=%s rtt_ms=%lu size=%lu read=%s rmem=%lu ",
-	       PROG, sock_family_name(r.family), r.lo ? "lo" : "veth", r.rtt_ms,
-	       r.size, r.trunc ? "trunc" : "copy", r.rmem);
-	printf("shrink_window=%lld secs=%.3f bytes=%llu mbit_per_s=%.2f ",
-	       shrink, (double)r.window_ns / NSEC_PER_SEC, r.bytes,
-	       r.bytes * 8e3 / r.window_ns);
-	printf("retrans=%lld zero_window=%lld", r.retrans,
-	       mib_delta(m0, m1, "TCPToZeroWindowAdv"));
-	for (i = 0; i < ARRAY_SIZE(keys); i++) {
-		mib_fmt_count(cnt, sizeof(cnt), mib_delta(m0, m1, keys[i]));
-		printf(" %s=%s", keys[i], cnt);
-	}
-	printf("\n");
+	print_result(&r, shrink, m0, m1);
 	free(m0);
 	return 0;
 }
