@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
+#include "lib/opt.h"
 #include "lib/sock.h"
 #include "lib/time.h"
 #include "tcp_bad_send.h"
@@ -37,17 +38,14 @@ static unsigned long long rnd_next(unsigned long long *x)
 }
 
 /* $@name as a number in 0..@max, @dflt when unset; -1 when malformed. */
-static long env_count(const char *name, long dflt, long max)
+static long env_count(const char *name, long dflt, unsigned long max)
 {
 	const char *v = getenv(name);
-	char *end;
-	long n;
+	unsigned long n;
 
 	if (!v || !*v)
 		return dflt;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	return errno || *end || n < 0 || n > max ? -1 : n;
+	return opt_parse_ulong(v, max, &n) ? (long)n : -1;
 }
 
 static void rnd_seg(unsigned long long *x, const struct raw_conn *c, struct raw_seg *s,
