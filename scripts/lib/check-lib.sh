@@ -596,6 +596,56 @@ check_vm_packetdrill() {
 		selftests/packetdrill_vm.sh "$top/build/$base/patched"
 }
 
+# The kernel's own TCP-related net selftests and upstream's packetdrill
+# suite (scripts/measure/upstream-net-selftests) on our stock or patched
+# kernel of BASE, their RESULT lines kept in upstream_out for the diff
+# below (stage upstream-<base>).  The check fails only when the run did
+# not complete; the verdicts are the diff's.  packetdrill: $PACKETDRILL,
+# or the one on PATH; without it the suite is one skip line.
+# UPSTREAM_PATCHED=<bzImage> puts another kernel in the patched one's
+# place (a deliberate regression, to see the stage fail), UPSTREAM_TESTS
+# and UPSTREAM_PKT (globs of packetdrill scripts) narrow the run.
+upstream_out() { echo "$top/build/upstream-selftests/$1/results-$2.txt"; }
+
+check_vm_upstream() {
+	local base=$1 variant=$2 k res pd rc
+	res=$(upstream_out "$base" "$variant")
+	k=$(bzimage "$base" "$variant")
+	[ "$variant" = patched ] && k=${UPSTREAM_PATCHED:-$k}
+	[ -e "$k" ] || { echo "no $k"; return 1; }
+	pd=${PACKETDRILL:-$(command -v packetdrill)}
+	[ -n "$pd" ] && pd=$(realpath "$pd")
+	rm -f "$res"
+	echo "kernel: $(realpath "$k")"
+	# shellcheck disable=SC2086 # UPSTREAM_TESTS: a list of test names
+	scripts/vm-run -k "$k" --timeout "${UPSTREAM_VM_TIMEOUT:-5400}" -- \
+		env ${pd:+PACKETDRILL="$pd"} UPSTREAM_PKT="${UPSTREAM_PKT:-}" \
+		TMO=120 MMAP_TMO=240 MMAP_MTU=61512 \
+		scripts/measure/upstream-net-selftests "$base" ${UPSTREAM_TESTS:-} |
+		tee "$res.part"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] || ! grep -qx DONE "$res.part"; then
+		echo "the run on $k did not complete (exit $rc)"
+		return 1
+	fi
+	mv "$res.part" "$res"
+	echo "$(grep -c '^RESULT ' "$res") results in ${res#"$top"/}"
+}
+
+# check_upstream_diff BASE net|packetdrill: the stock and patched results
+# of one part side by side (scripts/upstream-diff): fails when a test that
+# passes on stock does not pass on patched; a skip when both skipped all
+# of it (packetdrill not found), saying why.
+check_upstream_diff() {
+	local base=$1 part=$2 f sel=(--drop '^packetdrill')
+	for f in "$(upstream_out "$base" stock)" "$(upstream_out "$base" patched)"; do
+		[ -f "$f" ] || { echo "no ${f#"$top"/}: its VM run failed"; return 1; }
+	done
+	[ "$part" = packetdrill ] && sel=(--only '^packetdrill')
+	scripts/upstream-diff "${sel[@]}" --label "upstream $part $base" \
+		"$(upstream_out "$base" stock)" "$(upstream_out "$base" patched)"
+}
+
 # The TIME_WAIT re-lookup switched off and on in one boot through tcplat
 # (module/test/toggles.sh): off, net/tcp_tw_relookup fails; on, it passes.
 check_vm_toggle() {
