@@ -36,7 +36,10 @@
  *
  * rate is transactions per second; p50/p99 are the client's transaction
  * times (socket() to close() in crr, write() to the last byte of the
- * response in rr).  It is a benchmark, not a test: it has no verdict on
+ * response in rr).  -M adds the namespace's TcpExt counters that moved
+ * during the run, as "# TcpExt: NAME=+N ..." lines: what a rate that
+ * moves from run to run was made of (SYN retransmissions, PAWS rejects,
+ * TIME_WAIT reuse).  It is a benchmark, not a test: it has no verdict on
  * the rate.  It exits 1, with one line on stderr, when it could not
  * measure: a transaction failed, or two CPUs, the network namespace or
  * the IPv6 loopback were missing.
@@ -52,6 +55,7 @@
 
 #include "kselftest.h"
 #include "lib/cpu.h"
+#include "lib/mib.h"
 #include "lib/netns.h"
 #include "lib/opt.h"
 #include "lib/proc.h"
@@ -82,6 +86,7 @@ struct run {
 	unsigned long conns;	/* -c: crr connections in flight, 0: one, blocking */
 	unsigned long tw_fill;	/* -w: TIME_WAIT sockets made before the run */
 	bool tw_given;		/* -w given, 0 included */
+	bool mib;		/* -M: print the TcpExt counters that moved */
 	long long tw_seen;	/* TIME_WAIT sockets at the start of the run */
 	int cpu_srv, cpu_cli;
 	struct sockaddr_storage addr;
@@ -591,7 +596,7 @@ static int tw_fill(struct run *r, char *why, size_t sz)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s [-m crr|rr] [-4|-6] [-t SECONDS] [-s BYTES] [-c CONNS] [-w TW]\n"
+		"Usage: %s [-m crr|rr] [-4|-6] [-t SECONDS] [-s BYTES] [-c CONNS] [-w TW] [-M]\n"
 		"Request/response rate over loopback in a private network namespace.\n"
 		"\n"
 		"  -m crr|rr    crr: a new connection per transaction (default);\n"
@@ -601,6 +606,8 @@ static void usage(FILE *out)
 		"  -s BYTES     request and response size (default 64)\n"
 		"  -c CONNS     crr: CONNS connections in flight at once (1-%d)\n"
 		"  -w TW        TW TIME_WAIT sockets in the namespace first (0-%d)\n"
+		"  -M           then the namespace's TcpExt counters that moved in the\n"
+		"               run (after the -w fill), as \"# TcpExt: NAME=+N ...\" lines\n"
 		"  -h           this text\n"
 		"\n"
 		"Prints \"%s: mode=... family=... conns=... tw_fill=... tw=... secs=...\n"
@@ -614,7 +621,7 @@ static void parse_opts(int argc, char **argv, struct run *r)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, ":m:46t:s:c:w:h")) != -1) {
+	while ((c = getopt(argc, argv, ":m:46t:s:c:w:Mh")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "crr"))
@@ -641,6 +648,9 @@ static void parse_opts(int argc, char **argv, struct run *r)
 			r->tw_fill = opt_short_ulong(c, optarg, 0, TW_MAX);
 			r->tw_given = true;
 			break;
+		case 'M':
+			r->mib = true;
+			break;
 		default:
 			opt_help_or_bad(c, argv, usage);
 		}
@@ -652,6 +662,46 @@ static void parse_opts(int argc, char **argv, struct run *r)
 		r->family = AF_INET;
 }
 
+/*
+ * The result line, or why there is none (exit 1); with -M, the TcpExt
+ * counters that moved since @m0.
+ */
+static int report(struct run *r, const struct mib_snap *m0)
+{
+	struct stats_summary s;
+	struct mib_snap m1;
+	double secs;
+
+	if (r->cli_why[0] || r->srv_why[0]) {
+		fprintf(stderr, "%s: mode=%s family=%s failed after %lu transactions: %s%s%s\n",
+			PROG, r->mode == MODE_RR ? "rr" : "crr",
+			sock_family_name(r->family), r->n, r->cli_why,
+			r->cli_why[0] && r->srv_why[0] ? "; " : "", r->srv_why);
+		free(r->lat);
+		return 1;
+	}
+	if (!r->n || stop_requested()) {
+		fprintf(stderr, "%s: %s\n", PROG,
+			stop_requested() ? "interrupted" : "no transaction completed");
+		free(r->lat);
+		return 1;
+	}
+	secs = (double)r->elapsed_ns / NSEC_PER_SEC;
+	stats_summarize(r->lat, r->n, &s);
+	printf("%s: mode=%s family=%s conns=%lu tw_fill=%lu tw=%lld secs=%.2f ",
+	       PROG, r->mode == MODE_RR ? "rr" : "crr",
+	       sock_family_name(r->family), r->conns ? r->conns : 1, r->tw_fill,
+	       r->tw_seen, secs);
+	printf("transactions=%lu rate=%.1f p50_us=%llu p99_us=%llu\n",
+	       r->n, r->n / secs, s.p50, s.p99);
+	free(r->lat);
+	if (r->mib) {
+		mib_snapshot(&m1);
+		mib_print_deltas_lead("# ", "TcpExt", m0, &m1, NULL, 0, true);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = {
@@ -660,11 +710,10 @@ int main(int argc, char **argv)
 		.size = 64,
 		.lfd = -1,
 	};
+	struct mib_snap m0 = { 0 };
 	pthread_t srv, cli;
-	struct stats_summary s;
 	unsigned short port;
 	char why[256];
-	double secs;
 
 	parse_opts(argc, argv, &r);
 	stop_catch_signals();
@@ -696,6 +745,8 @@ int main(int argc, char **argv)
 			"no IPv6 loopback: " : "", why);
 		return 1;
 	}
+	if (r.mib)
+		mib_snapshot(&m0);
 	if (pthread_create(&srv, NULL, server_main, &r)) {
 		fprintf(stderr, "%s: cannot start the server thread\n", PROG);
 		return 1;
@@ -709,29 +760,5 @@ int main(int argc, char **argv)
 	pthread_join(cli, NULL);
 	pthread_join(srv, NULL);
 	close(r.lfd);
-
-	if (r.cli_why[0] || r.srv_why[0]) {
-		fprintf(stderr, "%s: mode=%s family=%s failed after %lu transactions: %s%s%s\n",
-			PROG, r.mode == MODE_RR ? "rr" : "crr",
-			sock_family_name(r.family), r.n, r.cli_why,
-			r.cli_why[0] && r.srv_why[0] ? "; " : "", r.srv_why);
-		free(r.lat);
-		return 1;
-	}
-	if (!r.n || stop_requested()) {
-		fprintf(stderr, "%s: %s\n", PROG,
-			stop_requested() ? "interrupted" : "no transaction completed");
-		free(r.lat);
-		return 1;
-	}
-	secs = (double)r.elapsed_ns / NSEC_PER_SEC;
-	stats_summarize(r.lat, r.n, &s);
-	printf("%s: mode=%s family=%s conns=%lu tw_fill=%lu tw=%lld secs=%.2f ",
-	       PROG, r.mode == MODE_RR ? "rr" : "crr",
-	       sock_family_name(r.family), r.conns ? r.conns : 1, r.tw_fill,
-	       r.tw_seen, secs);
-	printf("transactions=%lu rate=%.1f p50_us=%llu p99_us=%llu\n",
-	       r.n, r.n / secs, s.p50, s.p99);
-	free(r.lat);
-	return 0;
+	return report(&r, &m0);
 }
