@@ -601,7 +601,9 @@ check_vm_packetdrill() {
 # kernel of BASE, their RESULT lines kept in upstream_out for the diff
 # below (stage upstream-<base>).  The check fails only when the run did
 # not complete; the verdicts are the diff's.  packetdrill: $PACKETDRILL,
-# or the one on PATH; without it the suite is one skip line.
+# or the one on PATH; without it the suite is one skip line.  Its timing
+# tolerance is 100 ms (PD_TOLERANCE_US; empty: the runner's 14 ms), what
+# our stock kernels needed under TCG on a loaded 2-core host (issue 36).
 # UPSTREAM_PATCHED=<bzImage> puts another kernel in the patched one's
 # place (a deliberate regression, to see the stage fail), UPSTREAM_TESTS
 # and UPSTREAM_PKT (globs of packetdrill scripts) narrow the run.
@@ -620,6 +622,8 @@ check_vm_upstream() {
 	# shellcheck disable=SC2086 # UPSTREAM_TESTS: a list of test names
 	scripts/vm-run -k "$k" --timeout "${UPSTREAM_VM_TIMEOUT:-5400}" -- \
 		env ${pd:+PACKETDRILL="$pd"} UPSTREAM_PKT="${UPSTREAM_PKT:-}" \
+		PD_TOLERANCE_US="${PD_TOLERANCE_US-100000}" PD_JOBS="${PD_JOBS:-1}" \
+		PD_RETRIES="${PD_RETRIES:-1}" PD_TMO="${PD_TMO:-120}" \
 		TMO=120 MMAP_TMO=240 MMAP_MTU=61512 \
 		scripts/measure/upstream-net-selftests "$base" ${UPSTREAM_TESTS:-} |
 		tee "$res.part"
