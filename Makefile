@@ -11,7 +11,7 @@
 #   make check                         the CI gate, both bases (34 min cold, 12 min warm, 2026-12-06)
 #   make check-full [STAGE=name]       everything, in stages recorded in a ledger
 #   make demo [BASE=6.12]              the before/after story (build/demo/<base>/report.md)
-#   make bench [BASE=6.12] [BENCH_ARGS=--quick]  A/B ratios (build/bench/<base>/results.rst)
+#   make bench [BASE=6.12] [BENCH_ARGS=--full]  A/B ratios (build/bench/<base>/results.rst)
 #   make install-tools [PREFIX=/usr/local] [DESTDIR=]  the tracing tools and their manuals
 
 BASE ?= 7.3
@@ -81,8 +81,8 @@ demo: deps
 	@scripts/demo --base $(BASE)
 
 # The cost and the gain of the fixes, each an A/B in one boot of the
-# patched kernel, repeated, as ratios with their spread (about 2 h;
-# BENCH_ARGS=--quick for a short trial).
+# patched kernel, repeated, as ratios with their spread (about 2 h per
+# base; BENCH_ARGS=--full for the long profile, about 4.5 h).
 bench: deps
 	@scripts/bench --base $(BASE) $(BENCH_ARGS)
 
