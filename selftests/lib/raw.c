@@ -367,10 +367,18 @@ int raw_recv(struct raw_conn *c, struct raw_seg *s, unsigned long long until)
 	}
 }
 
+/*
+ * How long a reply the setup counts on may take.  It comes at once; but a
+ * TCG guest on a loaded host can stand still for seconds (2 s passed
+ * without a SYN-ACK once, beside CI, a benchmark and two other VMs).
+ * Only a failing setup waits this long.
+ */
+#define RAW_REPLY_WAIT_NS	(10 * NSEC_PER_SEC)
+
 int raw_wait(struct raw_conn *c, int flags, bool chk_seq, unsigned int seq,
 	     struct raw_seg *s, const char *what)
 {
-	unsigned long long until = time_ns() + 2 * NSEC_PER_SEC;
+	unsigned long long until = time_ns() + RAW_REPLY_WAIT_NS;
 
 	while (raw_recv(c, s, until))
 		if (s->flags == flags && (!chk_seq || s->seq == seq))
