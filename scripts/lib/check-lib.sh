@@ -652,6 +652,42 @@ check_upstream_diff() {
 		"$(upstream_out "$base" stock)" "$(upstream_out "$base" patched)"
 }
 
+# The verdicts of scripts/upstream-diff on made-up runs, one per rule of
+# its header: a pass kept, a pass lost (fail, skip, missing), a stock
+# failure and a flake not held against patched, and the suite skipped on
+# both kernels (no packetdrill in the VM), which must come out as a skip
+# with the reason as its last line, never as a pass (issue 36).
+check_upstream_diff_rules() {
+	local d rc got want reason name s p
+	d=$(mktemp -d) || return 1
+	reason='packetdrill not found: build it from its public source, see Documentation/tests.rst'
+	# name|stock RESULT lines|patched RESULT lines|exit wanted
+	while IFS='|' read -r name s p want; do
+		printf '%b' "$s" >"$d/s"
+		printf '%b' "$p" >"$d/p"
+		got=$(scripts/upstream-diff --label "$name" "$d/s" "$d/p")
+		rc=$?
+		echo "$name: exit $rc (want $want): $(echo "$got" | tail -n1)"
+		if [ "$rc" -ne "$want" ]; then
+			echo "$got"
+			rm -rf "$d"
+			return 1
+		fi
+	done <<-CASES
+		same|RESULT a pass 0\nRESULT b skip 4 x\n|RESULT a pass 0\nRESULT b skip 4 x\n|0
+		lost-fail|RESULT a pass 0\n|RESULT a fail 1 boom\n|1
+		lost-skip|RESULT a pass 0\n|RESULT a skip 4 x\n|1
+		lost-missing|RESULT a pass 0\nRESULT b pass 0\n|RESULT a pass 0\n|1
+		stock-fails|RESULT a fail 1 x\n|RESULT a fail 1 x\n|0
+		flaky-patched|RESULT a pass 0\n|RESULT a flaky 0 x\n|0
+		no-results|\n|\n|1
+		no-packetdrill|RESULT packetdrill skip 4 $reason\n|RESULT packetdrill skip 4 $reason\n|4
+	CASES
+	got=$(scripts/upstream-diff "$d/s" "$d/p" | tail -n1)
+	rm -rf "$d"
+	[ "$got" = "$reason" ] || { echo "the skip's last line is '$got', not the reason"; return 1; }
+}
+
 # The TIME_WAIT re-lookup switched off and on in one boot through tcplat
 # (module/test/toggles.sh): off, net/tcp_tw_relookup fails; on, it passes.
 check_vm_toggle() {
