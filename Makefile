@@ -58,13 +58,13 @@ check: deps
 # the patched kernels, the toggle A/Bs, the bpftrace tools, the DKMS
 # cycles, the 10-minute stress run and the option fuzz, and the
 # patched-kernel checks again on debug kernels (KASAN, lockdep, kmemleak)
-# and on the 7.3 KCSAN kernel, and the kernel's own TCP selftests and
+# and on the KCSAN kernels, and the kernel's own TCP selftests and
 # packetdrill suite, stock against patched (upstream-<base>).  Hours
 # under TCG.
 # Each stage runs alone with STAGE=<name> (scripts/check --help lists
 # them) and appends its verdict to Documentation/results/ledger.tsv, from
 # which scripts/ledger-report writes Documentation/stages.rst.
-FULL_STAGES := full-7.3 full-6.12 upstream-7.3 upstream-6.12 debug-7.3 debug-6.12 kcsan-7.3 \
+FULL_STAGES := full-7.3 full-6.12 upstream-7.3 upstream-6.12 debug-7.3 debug-6.12 kcsan-7.3 kcsan-6.12 \
 	long-7.3 long-6.12
 
 check-full: deps

@@ -13,13 +13,19 @@ failed_names=()
 check_start=$(date +%s)
 stage_names=()
 stage_starts=()
+stage_pending=
 
 # stage NAME: the checks that follow belong to NAME (for the time table
-# that summary prints).
-stage() {
-	stage_names+=("$1")
+# that summary prints).  Its header is printed, and its time starts, at
+# its first check that runs: a stage that --only leaves empty is not shown.
+stage() { stage_pending=$1; }
+
+stage_open() {
+	[ -n "$stage_pending" ] || return 0
+	stage_names+=("$stage_pending")
 	stage_starts+=("$(date +%s)")
-	echo "== $1 (at $(fmt_secs $(($(date +%s) - check_start))))"
+	echo "== $stage_pending (at $(fmt_secs $(($(date +%s) - check_start))))"
+	stage_pending=
 }
 
 fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
@@ -34,6 +40,7 @@ run() {
 	if [ -n "${CHECK_ONLY:-}" ] && ! [[ "$name" =~ $CHECK_ONLY ]]; then
 		return 0
 	fi
+	stage_open
 	if [ -n "${CHECK_SKIP:-}" ] && [[ "$name" =~ $CHECK_SKIP ]]; then
 		skipped=$((skipped + 1))
 		printf 'SKIP  %-36s %4ss  %s\n' "$name" 0 "left out by --skip '$CHECK_SKIP'"
