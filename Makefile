@@ -81,8 +81,8 @@ demo: deps
 	@scripts/demo --base $(BASE)
 
 # The cost and the gain of the fixes, each an A/B in one boot of the
-# patched kernel, repeated, as ratios with their spread (about 2 h per
-# base; BENCH_ARGS=--full for the long profile, about 4.5 h).
+# patched kernel, repeated, as ratios with their spread (1 to 1.5 h per
+# base; BENCH_ARGS=--full for the long profile, about 4.5 h by estimate).
 bench: deps
 	@scripts/bench --base $(BASE) $(BENCH_ARGS)
 
